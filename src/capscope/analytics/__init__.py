@@ -1,0 +1,1 @@
+"""Analytics over panels: rotation, breadth, event studies, reconstitution."""

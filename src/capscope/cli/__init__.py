@@ -1,0 +1,1 @@
+"""The ``capscope`` command line (typer + rich). It orchestrates; it never computes."""

@@ -1,0 +1,47 @@
+"""The ``capscope`` typer application. Each command lives in its own module and is registered here.
+
+Commands import their heavy dependencies inside the command function so that ``capscope --help`` is fast.
+User errors (:class:`capscope.errors.CapscopeError`) become a one-line message and an exit code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from capscope.errors import CapscopeError
+
+app = typer.Typer(
+    name="capscope",
+    help="Small-cap market analysis: ingest daily bars, compute indicators and signals, write a checkable brief.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the capscope version."""
+    from capscope import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn capscope errors into clean exits."""
+    try:
+        app()
+    except CapscopeError as exc:
+        from rich.markup import escape
+
+        from capscope.cli.common import err_console
+
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Signals as typed event records: crosses, zero-line qualification, levels, breakouts."""

@@ -1,0 +1,1 @@
+"""Chart patterns with geometry (chartist mode) and the Lo-Mamaysky-Wang kernel mode."""

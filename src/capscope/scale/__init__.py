@@ -1,0 +1,1 @@
+"""Running the per-symbol stages over partitioned Parquet on Dask."""

@@ -1,0 +1,1 @@
+"""Embedded DuckDB store: transactional ingest, queries, panel loading."""
