@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def to_datetime64(day: date | str | np.datetime64) -> np.datetime64:
     """Convert a date-like value (``date``, ``"YYYY-MM-DD"``, ``datetime64``) to ``datetime64[D]``."""
     try:
-        return np.datetime64(day, "D")
+        return np.datetime64(day, "D")  # type: ignore[call-overload]
     except ValueError as exc:
         raise UsageError(f"not a date: {day!r} (expected YYYY-MM-DD)") from exc
 
