@@ -1,0 +1,202 @@
+"""The :class:`Store`: one DuckDB file holding the bars and the log of every ingest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from capscope.data.schema import PRICE_FIELDS
+from capscope.errors import StoreError
+from capscope.store import query
+from capscope.store._duck import run
+from capscope.store.ingest import IngestReport, ProgressCallback, ingest_files
+from capscope.store.schema import DDL, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+    from capscope.data.panel import Panel
+
+
+class Store:
+    """An embedded DuckDB store of daily bars.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file. ``None`` resolves it with :func:`capscope.data.sources.resolve_store_path`
+        (``CAPSCOPE_STORE``, then the user cache). A missing file is created (unless ``read_only``).
+    read_only
+        Open without write access (several readers may share a file). The file must exist.
+
+    Examples
+    --------
+    >>> with Store("bars.duckdb") as store:  # doctest: +SKIP
+    ...     report = store.ingest(["data/prices"])
+    ...     panel = store.panel(["RUT", "GSPC"], start="2024-01-01")
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        import duckdb
+
+        from capscope.data.sources import resolve_store_path
+
+        self.path = resolve_store_path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: run `capscope ingest` first (or pass --store FILE)")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            hint = (
+                "another process may be writing it; wait for it to finish"
+                if "lock" in str(exc).lower()
+                else "it is not a capscope store (DuckDB file); pass another --store or delete it"
+            )
+            raise StoreError(f"cannot open store {self.path}: {exc}\n{hint}") from None
+        try:
+            self._init_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def _init_schema(self) -> None:
+        con = self.con
+        tables = {r[0] for r in run(con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
+        if "meta" not in tables:
+            if self.read_only:
+                raise StoreError(f"{self.path} is not a capscope store (no meta table)")
+            run(con, "BEGIN TRANSACTION")
+            try:
+                for statement in DDL:
+                    run(con, statement)
+                run(con, "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                run(con, "COMMIT")
+            except BaseException:
+                run(con, "ROLLBACK")
+                raise
+        found = run(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        version = int(found[0][0]) if found else None
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, this capscope uses {SCHEMA_VERSION}: "
+                "delete the file (or pass another --store) and run `capscope ingest` again"
+            )
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The open DuckDB connection (for advanced queries; do not write through it)."""
+        if self._con is None:
+            raise StoreError(f"store {self.path} is closed")
+        return self._con
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._con is None else ("read-only" if self.read_only else "open")
+        return f"Store({str(self.path)!r}, {state})"
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: str | Path | Iterable[str | Path],
+        *,
+        repair: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Ingest bar files and/or folders in one transaction.
+
+        See :mod:`capscope.store.ingest` for the guarantees (atomic, idempotent, append-only, conflicts
+        reported). ``progress(done, total, path)`` is called after each file.
+
+        Raises
+        ------
+        DataError
+            A file breaks the bar-table contract; the store is unchanged.
+        IngestConflictError
+            The input changes stored bars; the store is unchanged.
+        """
+        from capscope import __version__
+
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only; cannot ingest")
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        return ingest_files(self.con, paths, repair=repair, progress=progress, version=__version__)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def bars(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: query.DateLike | None = None,
+        end: query.DateLike | None = None,
+    ) -> pl.DataFrame:
+        """Bar table of ``symbols`` (all when ``None``) with ``start <= date <= end``, sorted by symbol, date."""
+        return query.bars(self.con, symbols, start, end)
+
+    def symbols(self) -> pl.DataFrame:
+        """Stored symbols: ``symbol, first_date, last_date, rows, source``, sorted by symbol."""
+        return query.symbols_summary(self.con)
+
+    def panel(
+        self,
+        symbols: Sequence[str] | None = None,
+        start: query.DateLike | None = None,
+        end: query.DateLike | None = None,
+        fields: Sequence[str] = PRICE_FIELDS,
+    ) -> Panel:
+        """Time-major panel of ``fields`` for ``symbols`` (see :func:`capscope.store.query.panel`)."""
+        return query.panel(self.con, symbols, start, end, fields)
+
+    def ingests(self) -> pl.DataFrame:
+        """The ingest log: one row per ingest that changed the store, newest last."""
+        import polars as pl
+
+        frame = pl.from_arrow(self.con.sql("SELECT * FROM ingests ORDER BY ingest_id").to_arrow_table())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the store's tables (``symbols``, ``bars``, ``ingests``, ``ingest_files``)."""
+        out: dict[str, int] = {}
+        for table in ("symbols", "bars", "ingests", "ingest_files"):
+            out[table] = int(run(self.con, f"SELECT count(*) FROM {table}")[0][0])
+        return out
+
+    def digest(self) -> dict[str, tuple[int, int]]:
+        """Content fingerprint: per table ``(rows, sum of DuckDB row hashes)``.
+
+        Two stores with the same digest hold the same rows (up to hash collisions). Bars are hashed with their
+        symbol name, not the internal id. Timestamps in the ingest log are included, so the digest changes on
+        every ingest that writes.
+        """
+        cols = "s.symbol, b.date, " + ", ".join(f"b.{c}" for c in PRICE_FIELDS)
+        queries: dict[str, str] = {
+            "bars": f"SELECT count(*), sum(hash({cols})) FROM bars b JOIN symbols s USING (symbol_id)",
+            "symbols": "SELECT count(*), sum(hash(symbol_id, symbol)) FROM symbols",
+            "ingests": "SELECT count(*), sum(hash(COLUMNS(*))) FROM ingests",
+            "ingest_files": "SELECT count(*), sum(hash(COLUMNS(*))) FROM ingest_files",
+        }
+        out: dict[str, tuple[int, int]] = {}
+        for table, sql in queries.items():
+            rows: Any = run(self.con, sql)[0]
+            out[table] = (int(rows[0]), int(rows[1] or 0))
+        return out
