@@ -1,0 +1,1007 @@
+"""Numba kernels of the indicator engine: time-major loops over whole panels.
+
+Every ``*_kernel`` takes 2-D C-contiguous ``float64`` arrays ``(n_bars, n_symbols)`` and loops over bars in the
+outer loop and over symbols in the inner loop (rows are contiguous in memory), with the symbols split into
+blocks that run in parallel (``prange``). Per-symbol state (running sums, previous EMA, Wilder averages) lives
+in small arrays indexed by symbol, so one pass over the inputs produces the outputs. The arithmetic follows the
+TA-Lib C source operation by operation (see :mod:`capscope.indicators.reference`, the plain twins).
+
+Fast path and NaN policy. A kernel treats each column as starting at its first finite bar and as *dense* from
+there: the value ``window`` bars back is read directly from the input. When it meets a missing bar followed by
+a bar again (an interior gap), or inputs with different missing rows, it flags the column in the returned
+``irregular`` mask; the ``*_2d`` wrappers then recompute exactly those columns on their compressed bars
+(:func:`_recompute_irregular`), which implements the policy of :mod:`capscope.indicators.api`: a column is
+computed on its own bars, rows without a bar give NaN and do not advance the indicator. Trailing missing rows
+(a delisted symbol) are handled in the fast path.
+
+:func:`core_kernel` fuses the seven core indicators (SMA, SMA, EMA, MACD, RSI, ATR, Bollinger) so that one read
+of close/high/low feeds all eleven outputs; it is the engine's bandwidth-bound path.
+
+No signatures are declared, so nothing compiles at import; ``cache=True`` stores the machine code beside this
+file after the first call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numba as nb
+import numpy as np
+
+_ZERO_EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
+_BLOCK = 512  # symbols per parallel block: a block's row segment is 4 KiB per array
+
+
+@nb.njit(cache=True, inline="always")
+def _nblocks(m: int) -> int:
+    return (m + _BLOCK - 1) // _BLOCK
+
+
+@nb.njit(cache=True)
+def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """First row where all three inputs are finite, per column (``n_bars`` if none)."""
+    n, m = a.shape
+    start = np.full(m, n, dtype=np.int64)
+    remaining = m
+    for t in range(n):
+        if remaining == 0:
+            break
+        for j in range(m):
+            if start[j] == n and a[t, j] == a[t, j] and b[t, j] == b[t, j] and c[t, j] == c[t, j]:
+                start[j] = t
+                remaining -= 1
+    return start
+
+
+# -- single-input kernels ----------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, parallel=True)
+def sma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """SMA (TA-Lib running total). Returns ``(out, irregular)``."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    total = np.zeros(m)
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    out[t, j] = np.nan
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                total[j] += v
+                if k >= window - 1:
+                    out[t, j] = total[j] / window
+                    total[j] -= x[t - window + 1, j]
+                else:
+                    out[t, j] = np.nan
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def ema_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """EMA seeded with the SMA of the first ``window`` bars (TA-Lib ``INT_EMA``)."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    prev = np.zeros(m)
+    kf = 2.0 / (window + 1)
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    out[t, j] = np.nan
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k >= window:
+                    p = (v - prev[j]) * kf + prev[j]
+                    prev[j] = p
+                    out[t, j] = p
+                elif k == window - 1:
+                    s = 0.0
+                    for i in range(t - window + 1, t + 1):
+                        s += x[i, j]
+                    prev[j] = s / window
+                    out[t, j] = prev[j]
+                else:
+                    out[t, j] = np.nan
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def wma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """WMA with TA-Lib's running weighted sum (``periodSum``/``periodSub``)."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    psum = np.zeros(m)
+    psub = np.zeros(m)
+    divider = window * (window + 1) / 2.0
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    out[t, j] = np.nan
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                psub[j] += v
+                if k < window - 1:
+                    psum[j] += v * (k + 1)
+                    out[t, j] = np.nan
+                    continue
+                trailing = x[t - window, j] if k >= window else 0.0
+                psub[j] -= trailing
+                psum[j] += v * window
+                out[t, j] = psum[j] / divider
+                psum[j] -= psub[j]
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def macd_kernel(
+    x: np.ndarray, fast: int, slow: int, signal: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MACD line, signal, histogram (TA-Lib ``INT_MACD``; ``fast <= slow`` expected)."""
+    n, m = x.shape
+    out_m = np.empty((n, m))
+    out_s = np.empty((n, m))
+    out_h = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    ef = np.zeros(m)
+    es = np.zeros(m)
+    sig = np.zeros(m)
+    kfast = 2.0 / (fast + 1)
+    kslow = 2.0 / (slow + 1)
+    ksig = 2.0 / (signal + 1)
+    first = slow - 1
+    look = first + signal - 1
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                out_m[t, j] = np.nan
+                out_s[t, j] = np.nan
+                out_h[t, j] = np.nan
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k < first:
+                    continue
+                if k == first:
+                    s = 0.0
+                    for i in range(t - slow + 1, t + 1):
+                        s += x[i, j]
+                    es[j] = s / slow
+                    s = 0.0
+                    for i in range(t - fast + 1, t + 1):
+                        s += x[i, j]
+                    ef[j] = s / fast
+                else:
+                    ef[j] = (v - ef[j]) * kfast + ef[j]
+                    es[j] = (v - es[j]) * kslow + es[j]
+                line = ef[j] - es[j]
+                if k < look:
+                    sig[j] += line  # the signal's seed: sum of the first `signal` MACD values
+                    continue
+                if k == look:
+                    sig[j] = (sig[j] + line) / signal
+                else:
+                    sig[j] = (line - sig[j]) * ksig + sig[j]
+                out_m[t, j] = line
+                out_s[t, j] = sig[j]
+                out_h[t, j] = line - sig[j]
+    return out_m, out_s, out_h, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wilder RSI (TA-Lib ``RSI``, unstable period 0)."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    gain = np.zeros(m)
+    loss = np.zeros(m)
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                out[t, j] = np.nan
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k == 0:
+                    continue
+                d = v - x[t - 1, j]
+                if k > window:
+                    loss[j] *= window - 1
+                    gain[j] *= window - 1
+                if d < 0:
+                    loss[j] -= d
+                else:
+                    gain[j] += d
+                if k >= window:
+                    loss[j] /= window
+                    gain[j] /= window
+                    s = gain[j] + loss[j]
+                    if -_ZERO_EPS < s < _ZERO_EPS:
+                        out[t, j] = 0.0
+                    else:
+                        out[t, j] = 100.0 * (gain[j] / s)
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def roc_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rate of change in percent (TA-Lib ``ROC``; 0 when the old value is 0)."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                out[t, j] = np.nan
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                if t - start[j] >= window:
+                    old = x[t - window, j]
+                    out[t, j] = (v / old - 1.0) * 100.0 if old != 0.0 else 0.0
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def bbands_kernel(
+    x: np.ndarray, window: int, nbdev_up: float, nbdev_dn: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bollinger bands: SMA middle, population deviation from TA-Lib's running ``E[x^2] - E[x]^2``."""
+    n, m = x.shape
+    up = np.empty((n, m))
+    mid = np.empty((n, m))
+    lo = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    total = np.zeros(m)
+    total2 = np.zeros(m)
+    start = _starts(x, x, x)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                v = x[t, j]
+                up[t, j] = np.nan
+                mid[t, j] = np.nan
+                lo[t, j] = np.nan
+                if v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                total[j] += v
+                total2[j] += v * v
+                if t - start[j] < window - 1:
+                    continue
+                mean = total[j] / window
+                mean2 = total2[j] / window
+                old = x[t - window + 1, j]
+                total[j] -= old
+                total2[j] -= old * old
+                mean2 -= mean * mean
+                sd = np.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
+                u, d = _band_offsets(sd, nbdev_up, nbdev_dn)
+                mid[t, j] = mean
+                up[t, j] = mean + u
+                lo[t, j] = mean - d
+    return up, mid, lo, irregular
+
+
+@nb.njit(cache=True, inline="always")
+def _band_offsets(sd: float, nbdev_up: float, nbdev_dn: float) -> tuple[float, float]:
+    """Distances of the bands from the middle, multiplied the way TA-Lib ``BBANDS`` does (1.0 skips it)."""
+    u = sd if nbdev_up == 1.0 else sd * nbdev_up
+    d = sd if nbdev_dn == 1.0 else sd * nbdev_dn
+    return u, d
+
+
+# -- high/low/close kernels --------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def _true_range(h: float, lo: float, prev_close: float) -> float:
+    greatest = h - lo
+    v2 = abs(prev_close - h)
+    if v2 > greatest:
+        greatest = v2
+    v3 = abs(lo - prev_close)
+    if v3 > greatest:
+        greatest = v3
+    return greatest
+
+
+@nb.njit(cache=True, parallel=True)
+def trange_kernel(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True range (TA-Lib ``TRANGE``), from a column's second bar."""
+    n, m = close.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    start = _starts(high, low, close)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                h = high[t, j]
+                lo = low[t, j]
+                c = close[t, j]
+                out[t, j] = np.nan
+                if h != h or lo != lo or c != c:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                if t > start[j]:
+                    out[t, j] = _true_range(h, lo, close[t - 1, j])
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def atr_kernel(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilder ATR (TA-Lib ``ATR``): SMA of the first ``window`` true ranges, then Wilder smoothing."""
+    n, m = close.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    prev = np.zeros(m)
+    start = _starts(high, low, close)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                h = high[t, j]
+                lo = low[t, j]
+                c = close[t, j]
+                out[t, j] = np.nan
+                if h != h or lo != lo or c != c:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k == 0:
+                    continue
+                tr = _true_range(h, lo, close[t - 1, j])
+                if window == 1:
+                    out[t, j] = tr
+                elif k < window:
+                    prev[j] += tr
+                elif k == window:
+                    prev[j] = (prev[j] + tr) / window
+                    out[t, j] = prev[j]
+                else:
+                    p = prev[j] * (window - 1)
+                    p += tr
+                    p /= window
+                    prev[j] = p
+                    out[t, j] = p
+    return out, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def stoch_kernel(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, slowk: int, slowd: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slow stochastic (TA-Lib ``STOCH``, SMA smoothing)."""
+    n, m = close.shape
+    out_k = np.empty((n, m))
+    out_d = np.empty((n, m))
+    fk_buf = np.empty((n, m))
+    sk_buf = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    ksum = np.zeros(m)
+    dsum = np.zeros(m)
+    k0 = fastk - 1
+    d0 = k0 + slowk - 1
+    look = d0 + slowd - 1
+    start = _starts(high, low, close)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                h = high[t, j]
+                lo = low[t, j]
+                c = close[t, j]
+                out_k[t, j] = np.nan
+                out_d[t, j] = np.nan
+                if h != h or lo != lo or c != c:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k < k0:
+                    continue
+                hh = high[t - k0, j]
+                ll = low[t - k0, j]
+                for i in range(t - k0 + 1, t + 1):
+                    if high[i, j] > hh:
+                        hh = high[i, j]
+                    if low[i, j] < ll:
+                        ll = low[i, j]
+                diff = (hh - ll) / 100.0
+                f = (c - ll) / diff if diff != 0.0 else 0.0
+                fk_buf[t, j] = f
+                ksum[j] += f
+                if k < d0:
+                    continue
+                sk = ksum[j] / slowk
+                ksum[j] -= fk_buf[t - slowk + 1, j]
+                sk_buf[t, j] = sk
+                dsum[j] += sk
+                if k < look:
+                    continue
+                out_k[t, j] = sk
+                out_d[t, j] = dsum[j] / slowd
+                dsum[j] -= sk_buf[t - slowd + 1, j]
+    return out_k, out_d, irregular
+
+
+@nb.njit(cache=True, inline="always")
+def _dm(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
+    diff_p = h - prev_h
+    diff_m = prev_lo - lo
+    if diff_m > 0 and diff_p < diff_m:
+        return 0.0, diff_m
+    if diff_p > 0 and diff_p > diff_m:
+        return diff_p, 0.0
+    return 0.0, 0.0
+
+
+@nb.njit(cache=True, parallel=True)
+def adx_kernel(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Wilder ADX, +DI, -DI (TA-Lib ``ADX``, ``PLUS_DI``, ``MINUS_DI``)."""
+    n, m = close.shape
+    out_a = np.empty((n, m))
+    out_p = np.empty((n, m))
+    out_m = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    pdm = np.zeros(m)
+    mdm = np.zeros(m)
+    trs = np.zeros(m)
+    sum_dx = np.zeros(m)
+    prev_adx = np.zeros(m)
+    start = _starts(high, low, close)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                h = high[t, j]
+                lo = low[t, j]
+                c = close[t, j]
+                out_a[t, j] = np.nan
+                out_p[t, j] = np.nan
+                out_m[t, j] = np.nan
+                if h != h or lo != lo or c != c:
+                    if t >= start[j]:
+                        dead[j] = True
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                if k == 0:
+                    continue
+                p, mm = _dm(h, lo, high[t - 1, j], low[t - 1, j])
+                tr = _true_range(h, lo, close[t - 1, j])
+                if k < window:
+                    pdm[j] += p
+                    mdm[j] += mm
+                    trs[j] += tr
+                    continue
+                mdm[j] -= mdm[j] / window
+                pdm[j] -= pdm[j] / window
+                mdm[j] += mm
+                pdm[j] += p
+                trs[j] = trs[j] - (trs[j] / window) + tr
+                dx = np.nan
+                if -_ZERO_EPS < trs[j] < _ZERO_EPS:
+                    out_p[t, j] = 0.0
+                    out_m[t, j] = 0.0
+                else:
+                    minus = 100.0 * (mdm[j] / trs[j])
+                    plus = 100.0 * (pdm[j] / trs[j])
+                    out_p[t, j] = plus
+                    out_m[t, j] = minus
+                    s = minus + plus
+                    if not (-_ZERO_EPS < s < _ZERO_EPS):
+                        dx = 100.0 * (abs(minus - plus) / s)
+                q = k - window
+                if q < window:
+                    if dx == dx:
+                        sum_dx[j] += dx
+                    if q == window - 1:
+                        prev_adx[j] = sum_dx[j] / window
+                        out_a[t, j] = prev_adx[j]
+                else:
+                    if dx == dx:
+                        prev_adx[j] = ((prev_adx[j] * (window - 1)) + dx) / window
+                    out_a[t, j] = prev_adx[j]
+    return out_a, out_p, out_m, irregular
+
+
+@nb.njit(cache=True, parallel=True)
+def obv_kernel(close: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """On-balance volume (TA-Lib ``OBV``)."""
+    n, m = close.shape
+    out = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    dead = np.zeros(m, dtype=np.bool_)
+    acc = np.zeros(m)
+    start = _starts(close, volume, volume)
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        for t in range(n):
+            for j in range(j0, j1):
+                c = close[t, j]
+                v = volume[t, j]
+                if c != c or v != v:
+                    if t >= start[j]:
+                        dead[j] = True
+                    out[t, j] = np.nan
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                if t == start[j]:
+                    acc[j] = v
+                else:
+                    prev = close[t - 1, j]
+                    if c > prev:
+                        acc[j] += v
+                    elif c < prev:
+                        acc[j] -= v
+                out[t, j] = acc[j]
+    return out, irregular
+
+
+# -- the fused core kernel ---------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, parallel=True)
+def core_kernel(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    ema_window: int,
+    macd_fast: int,
+    macd_slow: int,
+    macd_signal: int,
+    rsi_window: int,
+    atr_window: int,
+    bb_window: int,
+    bb_up: float,
+    bb_dn: float,
+) -> tuple[np.ndarray, ...]:
+    """The seven core indicators in one pass.
+
+    Returns ``(sma_fast, sma_slow, ema, macd, macd_signal, macd_hist, rsi, atr, bb_upper, bb_middle,
+    bb_lower, irregular)``. A column is irregular (recompute it per indicator) when it has an interior gap or
+    when close and high/low are missing on different rows. ``macd_fast <= macd_slow`` and all windows >= 2
+    are expected.
+    """
+    n, m = close.shape
+    o_sa = np.empty((n, m))
+    o_sb = np.empty((n, m))
+    o_e = np.empty((n, m))
+    o_m = np.empty((n, m))
+    o_s = np.empty((n, m))
+    o_h = np.empty((n, m))
+    o_r = np.empty((n, m))
+    o_a = np.empty((n, m))
+    o_bu = np.empty((n, m))
+    o_bm = np.empty((n, m))
+    o_bl = np.empty((n, m))
+    irregular = np.zeros(m, dtype=np.bool_)
+    # per-symbol state, one row per quantity: keeps the state of a block of symbols together
+    st = np.zeros((12, m))
+    dead = np.zeros(m, dtype=np.bool_)
+    start = _starts(close, close, close)
+    k_e = 2.0 / (ema_window + 1)
+    k_f = 2.0 / (macd_fast + 1)
+    k_s = 2.0 / (macd_slow + 1)
+    k_g = 2.0 / (macd_signal + 1)
+    m_first = macd_slow - 1
+    m_look = m_first + macd_signal - 1
+    nan = np.nan
+    for b in nb.prange(_nblocks(m)):
+        j0 = b * _BLOCK
+        j1 = min(m, j0 + _BLOCK)
+        s_sa = st[0]
+        s_sb = st[1]
+        s_e = st[2]
+        s_f = st[3]
+        s_s = st[4]
+        s_g = st[5]
+        s_gain = st[6]
+        s_loss = st[7]
+        s_atr = st[8]
+        s_b1 = st[9]
+        s_b2 = st[10]
+        for t in range(n):
+            for j in range(j0, j1):
+                c = close[t, j]
+                h = high[t, j]
+                lo = low[t, j]
+                if c != c or h != h or lo != lo:
+                    if t >= start[j]:
+                        dead[j] = True
+                    if c == c or h == h or lo == lo:
+                        irregular[j] = True  # close and high/low missing on different rows
+                    o_sa[t, j] = nan
+                    o_sb[t, j] = nan
+                    o_e[t, j] = nan
+                    o_m[t, j] = nan
+                    o_s[t, j] = nan
+                    o_h[t, j] = nan
+                    o_r[t, j] = nan
+                    o_a[t, j] = nan
+                    o_bu[t, j] = nan
+                    o_bm[t, j] = nan
+                    o_bl[t, j] = nan
+                    continue
+                if dead[j]:
+                    irregular[j] = True
+                k = t - start[j]
+                # SMA (fast, slow)
+                s_sa[j] += c
+                if k >= sma_fast - 1:
+                    o_sa[t, j] = s_sa[j] / sma_fast
+                    s_sa[j] -= close[t - sma_fast + 1, j]
+                else:
+                    o_sa[t, j] = nan
+                s_sb[j] += c
+                if k >= sma_slow - 1:
+                    o_sb[t, j] = s_sb[j] / sma_slow
+                    s_sb[j] -= close[t - sma_slow + 1, j]
+                else:
+                    o_sb[t, j] = nan
+                # Bollinger
+                s_b1[j] += c
+                s_b2[j] += c * c
+                if k >= bb_window - 1:
+                    mean = s_b1[j] / bb_window
+                    mean2 = s_b2[j] / bb_window
+                    old = close[t - bb_window + 1, j]
+                    s_b1[j] -= old
+                    s_b2[j] -= old * old
+                    mean2 -= mean * mean
+                    sd = np.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
+                    u, d = _band_offsets(sd, bb_up, bb_dn)
+                    o_bm[t, j] = mean
+                    o_bu[t, j] = mean + u
+                    o_bl[t, j] = mean - d
+                else:
+                    o_bm[t, j] = nan
+                    o_bu[t, j] = nan
+                    o_bl[t, j] = nan
+                # EMA
+                if k >= ema_window:
+                    p = (c - s_e[j]) * k_e + s_e[j]
+                    s_e[j] = p
+                    o_e[t, j] = p
+                elif k == ema_window - 1:
+                    acc = 0.0
+                    for i in range(t - ema_window + 1, t + 1):
+                        acc += close[i, j]
+                    s_e[j] = acc / ema_window
+                    o_e[t, j] = s_e[j]
+                else:
+                    o_e[t, j] = nan
+                # MACD
+                o_m[t, j] = nan
+                o_s[t, j] = nan
+                o_h[t, j] = nan
+                if k >= m_first:
+                    if k == m_first:
+                        acc = 0.0
+                        for i in range(t - macd_slow + 1, t + 1):
+                            acc += close[i, j]
+                        s_s[j] = acc / macd_slow
+                        acc = 0.0
+                        for i in range(t - macd_fast + 1, t + 1):
+                            acc += close[i, j]
+                        s_f[j] = acc / macd_fast
+                    else:
+                        s_f[j] = (c - s_f[j]) * k_f + s_f[j]
+                        s_s[j] = (c - s_s[j]) * k_s + s_s[j]
+                    line = s_f[j] - s_s[j]
+                    if k < m_look:
+                        s_g[j] += line
+                    else:
+                        if k == m_look:
+                            s_g[j] = (s_g[j] + line) / macd_signal
+                        else:
+                            s_g[j] = (line - s_g[j]) * k_g + s_g[j]
+                        o_m[t, j] = line
+                        o_s[t, j] = s_g[j]
+                        o_h[t, j] = line - s_g[j]
+                # RSI and ATR
+                o_r[t, j] = nan
+                o_a[t, j] = nan
+                if k > 0:
+                    pc = close[t - 1, j]
+                    dlt = c - pc
+                    if k > rsi_window:
+                        s_loss[j] *= rsi_window - 1
+                        s_gain[j] *= rsi_window - 1
+                    if dlt < 0:
+                        s_loss[j] -= dlt
+                    else:
+                        s_gain[j] += dlt
+                    if k >= rsi_window:
+                        s_loss[j] /= rsi_window
+                        s_gain[j] /= rsi_window
+                        tot = s_gain[j] + s_loss[j]
+                        if -_ZERO_EPS < tot < _ZERO_EPS:
+                            o_r[t, j] = 0.0
+                        else:
+                            o_r[t, j] = 100.0 * (s_gain[j] / tot)
+                    tr = _true_range(h, lo, pc)
+                    if k < atr_window:
+                        s_atr[j] += tr
+                    elif k == atr_window:
+                        s_atr[j] = (s_atr[j] + tr) / atr_window
+                        o_a[t, j] = s_atr[j]
+                    else:
+                        pa = s_atr[j] * (atr_window - 1)
+                        pa += tr
+                        pa /= atr_window
+                        s_atr[j] = pa
+                        o_a[t, j] = pa
+    return o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl, irregular
+
+
+# -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
+
+
+def _recompute_irregular(
+    kernel: Callable[..., tuple[np.ndarray, ...]],
+    inputs: list[np.ndarray],
+    params: tuple[float, ...],
+    outs: tuple[np.ndarray, ...],
+    irregular: np.ndarray,
+) -> None:
+    """Recompute the flagged columns on their own bars (rows where every input is finite) and write the
+    results back in place; other rows of those columns become NaN."""
+    cols = np.flatnonzero(irregular)
+    if cols.size == 0:
+        return
+    subs = [a[:, cols] for a in inputs]
+    valid = np.ones(subs[0].shape, dtype=bool)
+    for s in subs:
+        valid &= np.isfinite(s)
+    counts = valid.sum(axis=0)
+    length = max(int(counts.max()), 1)
+    packed = [np.full((length, cols.size), np.nan) for _ in subs]
+    for q in range(cols.size):
+        rows = np.flatnonzero(valid[:, q])
+        for p, s in zip(packed, subs, strict=True):
+            p[: rows.size, q] = s[rows, q]
+    res = kernel(*packed, *params)[:-1]
+    for o, r in zip(outs, res, strict=True):
+        for q, j in enumerate(cols):
+            rows = np.flatnonzero(valid[:, q])
+            col = np.full(o.shape[0], np.nan)
+            col[rows] = r[: rows.size, q]
+            o[:, j] = col
+
+
+def _run(
+    kernel: Callable[..., tuple[np.ndarray, ...]], inputs: list[np.ndarray], *params: float
+) -> tuple[np.ndarray, ...]:
+    res = kernel(*inputs, *params)
+    outs, irregular = res[:-1], res[-1]
+    _recompute_irregular(kernel, inputs, params, outs, irregular)
+    return outs
+
+
+def sma_2d(x: np.ndarray, window: int) -> np.ndarray:
+    """SMA of every column of ``x`` under the NaN policy."""
+    return _run(sma_kernel, [x], window)[0]
+
+
+def ema_2d(x: np.ndarray, window: int) -> np.ndarray:
+    """EMA of every column of ``x`` under the NaN policy."""
+    return _run(ema_kernel, [x], window)[0]
+
+
+def wma_2d(x: np.ndarray, window: int) -> np.ndarray:
+    """WMA of every column of ``x`` under the NaN policy."""
+    return _run(wma_kernel, [x], window)[0]
+
+
+def macd_2d(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, ...]:
+    """MACD ``(line, signal, hist)`` of every column (``fast``/``slow`` swapped if reversed, as TA-Lib)."""
+    if slow < fast:
+        fast, slow = slow, fast
+    return _run(macd_kernel, [x], fast, slow, signal)
+
+
+def rsi_2d(x: np.ndarray, window: int) -> np.ndarray:
+    """RSI of every column under the NaN policy."""
+    return _run(rsi_kernel, [x], window)[0]
+
+
+def roc_2d(x: np.ndarray, window: int) -> np.ndarray:
+    """ROC of every column under the NaN policy."""
+    return _run(roc_kernel, [x], window)[0]
+
+
+def bbands_2d(x: np.ndarray, window: int, nbdev_up: float, nbdev_dn: float) -> tuple[np.ndarray, ...]:
+    """Bollinger ``(upper, middle, lower)`` of every column under the NaN policy."""
+    return _run(bbands_kernel, [x], window, nbdev_up, nbdev_dn)
+
+
+def trange_2d(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """True range of every column under the NaN policy."""
+    return _run(trange_kernel, [high, low, close])[0]
+
+
+def atr_2d(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+    """ATR of every column under the NaN policy."""
+    return _run(atr_kernel, [high, low, close], window)[0]
+
+
+def stoch_2d(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, slowk: int, slowd: int
+) -> tuple[np.ndarray, ...]:
+    """Slow stochastic ``(slowk, slowd)`` of every column under the NaN policy."""
+    return _run(stoch_kernel, [high, low, close], fastk, slowk, slowd)
+
+
+def adx_2d(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
+    """``(adx, plus_di, minus_di)`` of every column under the NaN policy."""
+    return _run(adx_kernel, [high, low, close], window)
+
+
+def obv_2d(close: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """OBV of every column under the NaN policy."""
+    return _run(obv_kernel, [close, volume])[0]
+
+
+CORE_OUTPUTS = (
+    "sma_fast",
+    "sma_slow",
+    "ema",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "rsi",
+    "atr",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+)
+
+
+def core_2d(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    sma_fast: int = 50,
+    sma_slow: int = 200,
+    ema_window: int = 20,
+    macd_fast: int = 12,
+    macd_slow: int = 26,
+    macd_signal: int = 9,
+    rsi_window: int = 14,
+    atr_window: int = 14,
+    bb_window: int = 20,
+    bb_up: float = 2.0,
+    bb_dn: float = 2.0,
+) -> tuple[np.ndarray, ...]:
+    """The seven core indicators of every column (outputs named in :data:`CORE_OUTPUTS`).
+
+    Regular columns come from the fused :func:`core_kernel`; irregular ones (interior gaps, close present
+    without high/low) are recomputed per indicator, so each output equals its single-indicator function.
+    """
+    if macd_slow < macd_fast:
+        macd_fast, macd_slow = macd_slow, macd_fast
+    res = core_kernel(
+        high,
+        low,
+        close,
+        sma_fast,
+        sma_slow,
+        ema_window,
+        macd_fast,
+        macd_slow,
+        macd_signal,
+        rsi_window,
+        atr_window,
+        bb_window,
+        bb_up,
+        bb_dn,
+    )
+    outs, irregular = res[:-1], res[-1]
+    cols = np.flatnonzero(irregular)
+    if cols.size:
+        h, lo, c = high[:, cols], low[:, cols], close[:, cols]
+        again = (
+            sma_2d(c, sma_fast),
+            sma_2d(c, sma_slow),
+            ema_2d(c, ema_window),
+            *macd_2d(c, macd_fast, macd_slow, macd_signal),
+            rsi_2d(c, rsi_window),
+            atr_2d(h, lo, c, atr_window),
+            *bbands_2d(c, bb_window, bb_up, bb_dn),
+        )
+        for o, r in zip(outs, again, strict=True):
+            o[:, cols] = r
+    return outs
