@@ -56,9 +56,7 @@ _OTHER_BOMS: Final = {
 _OTHER_DELIMITERS: Final = {";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 #: ISO date optionally followed by a time of day and a UTC offset (``yfinance`` writes
 #: ``2024-01-02 00:00:00-05:00``); the date part is the exchange's calendar day.
-_ISO_WITH_TIME: Final = (
-    r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
-)
+_ISO_WITH_TIME: Final = r"^\s*(\d{4}-\d{2}-\d{2})(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
 _MORE = 3  # how many further offending lines an error message lists
 #: Relative slack of the OHLC consistency checks. Dividend-adjusted OHLC computed in float64 (yfinance's
 #: ``auto_adjust``) carries 1-ULP noise such as close 52.38583755493164 vs high 52.38583755493163 (relative
@@ -165,6 +163,7 @@ def check_csv_bytes(
             )
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]  # a UTF-8 byte-order mark is harmless: accept it
+    final_newline = data.rstrip(b"\t ").endswith(b"\n")
     data = data.rstrip(b"\r\n\t ")
     if not data:
         raise DataError(
@@ -210,7 +209,7 @@ def check_csv_bytes(
             path=path,
             line=2,
         )
-    blank = _check_field_counts(data, header, path)
+    blank = _check_field_counts(data, header, path, final_newline=final_newline)
     if blank:
         if not repair:
             raise DataError(
@@ -235,7 +234,9 @@ def _position(data: bytes, offset: int) -> tuple[int, str | None]:
     return line, column
 
 
-def _check_field_counts(data: bytes, header: list[str], path: str | Path) -> list[int]:
+def _check_field_counts(
+    data: bytes, header: list[str], path: str | Path, *, final_newline: bool
+) -> list[int]:
     """Check every line has as many fields as the header; return the blank lines.
 
     Vectorised over the bytes: delimiter counts per line from the positions of ``,`` and ``\\n``. Files with
@@ -265,7 +266,7 @@ def _check_field_counts(data: bytes, header: list[str], path: str | Path) -> lis
         text = data[starts[idx] : ends[idx]].decode("utf-8", "replace").rstrip("\r")
         others = [int(i) + 1 for i in bad[1:]]
         also = f" (also lines {_lines_list(others)})" if others else ""
-        if idx == n_lines - 1 and n_fields < len(header) and not others:
+        if idx == n_lines - 1 and n_fields < len(header) and not final_newline:
             raise DataError(
                 f"the last line {text!r} is truncated: {n_fields} of {len(header)} fields, the first missing "
                 f"column is '{header[n_fields]}' (was the file cut off while being written?); complete or "
@@ -303,6 +304,11 @@ def _where(frame: pl.DataFrame, mask: pl.Series) -> tuple[list[int], list[str]]:
     return lines, paths
 
 
+def _row_note(unit: str, line: int) -> str:
+    """For Parquet files and frames, say that the error's "line" is a 1-based row number."""
+    return "" if unit == "line" else f" (Parquet/frame row {line}, counting from 1)"
+
+
 def _raise_at(
     frame: pl.DataFrame,
     mask: pl.Series,
@@ -317,7 +323,7 @@ def _raise_at(
     first_path = paths[0] if paths else path
     row = frame.filter(mask).row(0, named=True)
     value = row.get(f"__raw_{column}", row.get(column))
-    where = "" if unit == "line" else f" (Parquet/frame row {lines[0]}, counting from 1)"
+    where = _row_note(unit, lines[0])
     also = f"; also {unit}s {_lines_list(lines[1:])}" if len(lines) > 1 else ""
     raise DataError(
         f"{what.format(value=value, **{k: v for k, v in row.items() if not k.startswith('__')})}{where}{also}; "
@@ -647,8 +653,8 @@ def check_bars(
                 row = frame.row(idx, named=True)
                 n_back = int(back.sum())
                 raise DataError(
-                    f"date {row['date']} comes after {prev['date'][idx]} ({unit} {prev[LINE][idx]}): rows are not "
-                    f"in ascending date order ({n_back} row(s) out of order); sort the file by date, or pass "
+                    f"date {row['date']}{_row_note(unit, row[LINE])} comes after {prev['date'][idx]} ({unit} "
+                    f"{prev[LINE][idx]}): rows are not in ascending date order ({n_back} row(s) out of order); sort the file by date, or pass "
                     "--repair to sort it (logged)",
                     path=str(row.get(PATH, path)),
                     line=row[LINE],
