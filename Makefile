@@ -29,7 +29,7 @@ test-deps: $(VENV)/.test chromium
 
 run: venv
 	$(CAPSCOPE) ingest
-	$(CAPSCOPE) brief
+	$(CAPSCOPE) overview
 
 test: test-deps
 	$(PY) -m pytest -n 2 -q

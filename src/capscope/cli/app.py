@@ -30,6 +30,19 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from capscope.cli import doctor as _doctor_cli  # noqa: E402
+from capscope.cli import ingest as _ingest_cli  # noqa: E402
+from capscope.cli import overview as _overview_cli  # noqa: E402
+from capscope.cli import show as _show_cli  # noqa: E402
+from capscope.cli import symbols as _symbols_cli  # noqa: E402
+
+app.command("ingest")(_ingest_cli.ingest)
+app.command("symbols")(_symbols_cli.symbols)
+app.command("show")(_show_cli.show)
+app.command("doctor")(_doctor_cli.doctor)
+app.command("overview")(_overview_cli.overview)
+
+
 def main() -> None:
     """Console-script entry point: run the app and turn capscope errors into clean exits."""
     try:
