@@ -41,6 +41,9 @@ app.command("symbols")(_symbols_cli.symbols)
 app.command("show")(_show_cli.show)
 app.command("doctor")(_doctor_cli.doctor)
 app.command("overview")(_overview_cli.overview)
+from capscope.cli import patterns as _patterns_cli  # noqa: E402
+
+app.command("patterns")(_patterns_cli.patterns)
 
 
 def main() -> None:

@@ -1,0 +1,217 @@
+"""``capscope patterns``: chart patterns with their geometry, status and measured targets.
+
+The command loads data and prints; the patterns come from :func:`capscope.patterns.api.find_patterns`. Data
+comes from the store when it exists and holds every requested symbol, otherwise from the bar files of the data
+directory (any ``SYMBOL.csv`` under it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.errors import UsageError
+
+if TYPE_CHECKING:
+    from capscope.data.panel import Panel
+    from capscope.patterns.records import PatternRecord
+
+FORMATS = ("table", "json")
+
+
+def _bar_files(data_dir: Path) -> dict[str, Path]:
+    from capscope.data.readers import iter_bar_files, symbol_from_path
+
+    index: dict[str, Path] = {}
+    for path in iter_bar_files(data_dir):
+        index.setdefault(symbol_from_path(path), path)
+    return index
+
+
+def load_symbols(symbols: list[str], *, data: Path | None, store: Path | None) -> tuple[Panel, str]:
+    """Panel of ``symbols`` from the store (when it holds them all and ``--data`` is not given) or the files."""
+    from capscope.data.sources import resolve_data_dir, resolve_store_path
+
+    store_path = resolve_store_path(store)
+    if data is None and store_path.exists():
+        from capscope.store import Store
+
+        with Store(store_path, read_only=True) as st:
+            stored = set(st.symbols()["symbol"].to_list())
+            if set(symbols) <= stored:
+                return st.panel(symbols), f"store {store_path}"
+        if store is not None:
+            missing = sorted(set(symbols) - stored)
+            raise UsageError(
+                f"store {store_path} lacks {', '.join(missing)}; run `capscope ingest` or pass --data"
+            )
+    data_dir = resolve_data_dir(data).path
+    index = _bar_files(data_dir)
+    missing = [s for s in symbols if s not in index]
+    if missing:
+        import difflib
+
+        hints = [
+            f"{m}: did you mean {', '.join(h)}?"
+            for m in missing
+            if (h := difflib.get_close_matches(m, list(index), 3))
+        ]
+        raise UsageError(
+            f"no bar file for {', '.join(missing)} under {data_dir}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+        )
+    import polars as pl
+
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_bars
+
+    bars = pl.concat([read_bars(index[s]) for s in symbols], how="vertical_relaxed").sort(["symbol", "date"])
+    return Panel.from_bars(bars), f"files under {data_dir}"
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:,.2f}"
+
+
+def _key_point(rec: PatternRecord) -> str:
+    for role in ("head", "second_bottom", "second_top", "third_bottom", "third_top"):
+        try:
+            p = rec.point(role)
+        except KeyError:
+            continue
+        return f"{role} {p.date} {_fmt(p.price)}"
+    p = rec.points[-1]
+    return f"{p.role} {p.date} {_fmt(p.price)}"
+
+
+def _table(records: list[PatternRecord], title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in (
+        "symbol",
+        "kind",
+        "status",
+        "date",
+        "key point",
+        "neckline",
+        "breakout",
+        "target",
+        "invalid.",
+        "quality",
+        "scale",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("target", "invalid.", "quality", "scale") else "left"
+        )
+    for r in records:
+        neck = f"{_fmt(r.neckline.price0)} -> {_fmt(r.neckline.price1)}" if r.neckline is not None else ""
+        brk = f"{r.breakout.date} {_fmt(r.breakout.price)}" if r.breakout is not None else ""
+        table.add_row(
+            r.symbol,
+            r.kind,
+            r.status,
+            str(r.date),
+            _key_point(r),
+            neck,
+            brk,
+            _fmt(r.target),
+            _fmt(r.invalidation),
+            f"{r.quality:.2f}",
+            "" if r.scale is None else f"{r.scale:g}",
+        )
+    console.print(table)
+
+
+def patterns(
+    symbols: Annotated[list[str], typer.Argument(help="Symbols, e.g. RUT IWM.", show_default=False)],
+    as_of: AsOfOption = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Only these statuses (forming, confirmed, failed, target_reached); repeat or comma-separate.",
+        ),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="chartist (multi-scale pivots) or lmw (Lo-Mamaysky-Wang).")
+    ] = "chartist",
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option("--kinds", help="Only these kinds, e.g. inverse_head_and_shoulders,double_bottom."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only records whose status date is on or after this date (default: 365 days before the as-of date).",
+        ),
+    ] = None,
+    all_dates: Annotated[
+        bool, typer.Option("--all", help="Every record since the first bar (overrides --since).")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    data: DataOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Chart patterns (head-and-shoulders family, double/triple tops and bottoms, triangles, rectangles,
+    broadening) with points, neckline, breakout, measured target, invalidation and status as of a date.
+
+    Example: capscope patterns RUT --as-of 2025-07-31 --kinds inverse_head_and_shoulders
+    """
+    import numpy as np
+
+    from capscope.data.panel import to_datetime64
+    from capscope.patterns.api import find_patterns
+    from capscope.patterns.records import ALL_STATUSES
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    statuses = _split(status)
+    if statuses:
+        bad = [s for s in statuses if s not in ALL_STATUSES]
+        if bad:
+            raise UsageError(f"unknown --status {', '.join(bad)}; choose from {', '.join(ALL_STATUSES)}")
+    syms = _split(symbols)
+    if not syms:
+        raise UsageError("give at least one symbol, e.g. capscope patterns RUT")
+    panel, source = load_symbols(syms, data=data, store=store)
+    if as_of is not None:
+        day = to_datetime64(as_of)
+        if panel.n_bars and day < panel.dates[0]:
+            raise UsageError(f"--as-of {as_of} is before the first bar ({panel.dates[0]})")
+    end = to_datetime64(as_of) if as_of is not None else (panel.dates[-1] if panel.n_bars else None)
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True, disable=len(syms) < 20) as progress:
+        task = progress.add_task("finding patterns", total=len(syms))
+        records = find_patterns(
+            panel, as_of=as_of, kinds=_split(kinds), mode=mode, progress=lambda _s: progress.advance(task)
+        )
+    if statuses:
+        records = [r for r in records if r.status in statuses]
+    if not all_dates and end is not None:
+        start = to_datetime64(since) if since is not None else end - np.timedelta64(365, "D")
+        records = [r for r in records if np.datetime64(r.date, "D") >= start]
+    if fmt == "json":
+        payload = {
+            "as_of": str(end) if end is not None else None,
+            "mode": mode,
+            "source": source,
+            "patterns": [r.to_dict() for r in records],
+        }
+        typer.echo(json.dumps(payload, indent=2, allow_nan=False))
+        return
+    title = f"{len(records)} {mode} pattern(s) as of {end} ({source})"
+    _table(records, title)

@@ -1,0 +1,485 @@
+"""Chartist mode: multi-scale causal pivots -> shapes -> life-cycle -> :class:`PatternRecord`.
+
+Pipeline for one symbol (bars with a NaN high, low or close are skipped; positions below count real bars):
+
+1. **Pivots at several scales.** :func:`~capscope.indicators.pivots.zigzag_pivots` with each threshold of
+   ``ChartistParams.scales`` (multiples of the 14-bar Wilder ATR), so a four-month index formation (large
+   swings) and a three-week stock formation (small swings) are both seen as five clean pivots at some scale.
+2. **Shapes** on windows of consecutive pivots (:mod:`capscope.patterns.shapes`). Bottoms are detected on the
+   series, tops on the mirrored series (prices negated), two-sided shapes directly.
+3. **Life-cycle**, bar by bar after the last point, using only bars up to each evaluated bar:
+
+   * ``forming`` from the confirmation bar of the last pivot (all points in, neckline known);
+   * ``confirmed`` on the first close beyond the neckline by ``breakout_atr`` x ATR (for bottoms
+     ``close > nl(t) + 0.25 ATR``; tops mirrored; two-sided shapes on either boundary);
+   * ``failed`` before a breakout when a close crosses the invalidation price (the head, the lowest bottom)
+     or when no breakout came within ``expiry`` x the formation width bars after the last point (or, for
+     triangles, by the apex); after a breakout when a close falls back through the neckline by
+     ``fail_atr`` x ATR (a throwback that only touches the neckline is not a failure);
+   * ``target_reached`` when a bar's high (low for bearish breakouts) reaches the measured-move target:
+     neckline price at the breakout bar +- the pattern height (head to neckline for head-and-shoulders).
+
+   After the breakout the neckline level is held at its breakout-bar value, so a sloped neckline is not
+   extrapolated forever. A status becomes knowable on ``max(bar, confirmation bar of the last pivot)``.
+4. **Dedupe** at the as-of date: one formation found at several scales (same kind, every point within
+   ``max(1, dedupe_tol x width)`` bars) is kept once, the highest quality (then the smallest scale).
+
+Detection runs once over all bars; the record for an as-of date ``D`` is the state of each formation whose last
+pivot was confirmed by ``D``, taken from its status history at ``D``. That history is computed causally, so the
+result equals running on data truncated at ``D`` (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from capscope.indicators.pivots import wilder_atr, zigzag_pivots
+from capscope.patterns.records import (
+    CHARTIST_KINDS,
+    MODE_CHARTIST,
+    STATUS_CONFIRMED,
+    STATUS_FAILED,
+    STATUS_FORMING,
+    STATUS_TARGET_REACHED,
+    Breakout,
+    Line,
+    PatternRecord,
+    Point,
+)
+from capscope.patterns.shapes import Candidate, ShapeParams, find_bottoms, find_two_sided
+
+__all__ = ["ChartistParams", "SeriesPatterns", "detect_series"]
+
+_MIRROR = {
+    "inverse_head_and_shoulders": "head_and_shoulders",
+    "double_bottom": "double_top",
+    "triple_bottom": "triple_top",
+}
+_MIRROR_ROLES = {"bottom": "top", "peak": "trough"}
+_BOTTOM_KINDS = frozenset(_MIRROR)
+_TOP_KINDS = frozenset(_MIRROR.values())
+_TWO_SIDED = frozenset(
+    {"ascending_triangle", "descending_triangle", "symmetric_triangle", "rectangle", "broadening"}
+)
+
+
+@dataclass(frozen=True)
+class ChartistParams:
+    """Parameters of the chartist mode (defaults documented in ``docs/patterns.md``).
+
+    Attributes
+    ----------
+    scales
+        Zig-zag thresholds in ATR multiples (a geometric ladder, ratio 1.5).
+    atr_window
+        Wilder ATR window for the zig-zag and the breakout / failure buffers.
+    breakout_atr
+        A breakout is a close beyond the neckline by at least this many ATRs.
+    fail_atr
+        After a breakout, a close back through the (frozen) neckline by this many ATRs fails the pattern.
+    expiry
+        A formation with no breakout within ``max(min_expiry_bars, expiry * width)`` bars after its last
+        point has failed (``failure = "expired"``).
+    min_expiry_bars
+        Lower bound of that horizon.
+    dedupe_tol
+        Two findings are the same formation when each point is within ``max(1, dedupe_tol * width)`` bars.
+    shapes
+        Geometric thresholds of the shapes.
+    """
+
+    scales: tuple[float, ...] = (2.0, 3.0, 4.5, 6.75)
+    atr_window: int = 14
+    breakout_atr: float = 0.25
+    fail_atr: float = 1.0
+    expiry: float = 1.0
+    min_expiry_bars: int = 10
+    dedupe_tol: float = 0.1
+    shapes: ShapeParams = field(default_factory=ShapeParams)
+
+
+@dataclass
+class _State:
+    bar: int  # compressed bar on which this status became knowable
+    status: str
+    breakout: int | None = None  # compressed bar of the breakout close
+    direction: int = 0  # +1 up, -1 down (in natural prices)
+    level: float | None = None  # neckline level at the breakout (natural prices)
+    target: float | None = None
+    invalidation: float | None = None
+    failure: str | None = None
+
+
+@dataclass
+class _Formation:
+    cand: Candidate
+    sign: int  # +1 natural, -1 found on the mirrored series
+    kind: str
+    scale: float
+    bars: np.ndarray  # compressed bars of the points
+    confirms: np.ndarray  # compressed confirmation bars of the points
+    prices: np.ndarray  # natural prices of the points
+    states: list[_State]
+
+    @property
+    def known(self) -> int:
+        return int(self.confirms.max())
+
+    def state_at(self, bar: int) -> _State | None:
+        last = None
+        for st in self.states:
+            if st.bar <= bar:
+                last = st
+            else:
+                break
+        return last
+
+
+def _first(mask: np.ndarray) -> int:
+    """Position of the first True, or -1."""
+    if mask.size == 0:
+        return -1
+    k = int(np.argmax(mask))
+    return k if mask[k] else -1
+
+
+def _after_breakout(
+    t_b: int,
+    level: float,
+    target: float,
+    high_o: np.ndarray,
+    close_o: np.ndarray,
+    atr: np.ndarray,
+    p: ChartistParams,
+) -> tuple[int, str] | None:
+    """First bar from ``t_b`` on where the target is reached or the breakout fails (oriented prices)."""
+    hit = high_o[t_b:] >= target
+    with np.errstate(invalid="ignore"):
+        back = close_o[t_b:] < level - p.fail_atr * atr[t_b:]
+    k_hit, k_back = _first(hit), _first(back)
+    if k_hit < 0 and k_back < 0:
+        return None
+    if k_back < 0 or (0 <= k_hit <= k_back):
+        return t_b + k_hit, STATUS_TARGET_REACHED
+    return t_b + k_back, STATUS_FAILED
+
+
+def _life_one_sided(
+    f: _Formation, close: np.ndarray, high: np.ndarray, low: np.ndarray, atr: np.ndarray, p: ChartistParams
+) -> list[_State]:
+    """Status history of a bottom (``sign=+1``) or top (``sign=-1``) formation."""
+    c = f.cand
+    s = f.sign
+    close_o = close * s
+    high_o = high if s > 0 else -low
+    known = f.known
+    t_first, t_last = int(f.bars[1]), int(f.bars[-1])  # bars[0] is the prior-trend pivot
+    assert c.neckline is not None
+    n0, p0, n1, p1 = c.neckline
+    slope = 0.0 if n1 == n0 else (p1 - p0) / (n1 - n0)
+    inv = float(c.invalidation) if c.invalidation is not None else -np.inf
+    horizon = t_last + max(p.min_expiry_bars, round(p.expiry * (t_last - t_first)))
+    provisional = (p0 + slope * (t_last - n0) + c.height) * s
+    states = [_State(known, STATUS_FORMING, target=provisional, invalidation=inv * s)]
+    n = close.shape[0]
+    stop = min(n, horizon + 2)
+    bars = np.arange(t_last + 1, stop)
+    if bars.size == 0:
+        return states
+    neck = p0 + slope * (bars - n0)
+    with np.errstate(invalid="ignore"):
+        brk = close_o[t_last + 1 : stop] > neck + p.breakout_atr * atr[t_last + 1 : stop]
+    broke_inv = close_o[t_last + 1 : stop] < inv
+    expired = bars > horizon
+    k = _first(brk | broke_inv | expired)
+    if k < 0:
+        return states
+    t = int(bars[k])
+    if not brk[k]:
+        reason = "invalidation" if broke_inv[k] else "expired"
+        states.append(_State(max(t, known), STATUS_FAILED, invalidation=inv * s, failure=reason))
+        return states
+    level = float(neck[k])
+    target = level + c.height
+    states.append(
+        _State(
+            max(t, known),
+            STATUS_CONFIRMED,
+            breakout=t,
+            direction=s,
+            level=level * s,
+            target=target * s,
+            invalidation=inv * s,
+        )
+    )
+    end = _after_breakout(t, level, target, high_o, close_o, atr, p)
+    if end is not None:
+        last = states[-1]
+        states.append(
+            _State(
+                max(end[0], known),
+                end[1],
+                breakout=t,
+                direction=s,
+                level=last.level,
+                target=last.target,
+                invalidation=last.invalidation,
+                failure="neckline" if end[1] == STATUS_FAILED else None,
+            )
+        )
+    return states
+
+
+def _life_two_sided(
+    f: _Formation, close: np.ndarray, high: np.ndarray, low: np.ndarray, atr: np.ndarray, p: ChartistParams
+) -> list[_State]:
+    """Status history of a triangle, rectangle or broadening formation (breakout either way)."""
+    c = f.cand
+    assert c.upper is not None and c.lower is not None
+    known = f.known
+    t_first, t_last = int(f.bars[0]), int(f.bars[-1])
+    u0, up0, u1, up1 = c.upper
+    l0, lp0, l1, lp1 = c.lower
+    su = (up1 - up0) / (u1 - u0)
+    sl = (lp1 - lp0) / (l1 - l0)
+    horizon = t_last + max(p.min_expiry_bars, round(p.expiry * (t_last - t_first)))
+    if su < sl:  # converging lines: the apex ends the formation
+        apex = u0 + (lp0 - up0) / (su - sl)
+        horizon = min(horizon, int(np.floor(apex)))
+    states = [_State(known, STATUS_FORMING)]
+    n = close.shape[0]
+    stop = min(n, horizon + 2)
+    bars = np.arange(t_last + 1, stop)
+    if bars.size == 0:
+        return states
+    upper = up0 + su * (bars - u0)
+    lower = lp0 + sl * (bars - l0)
+    buf = p.breakout_atr * atr[t_last + 1 : stop]
+    seg = close[t_last + 1 : stop]
+    with np.errstate(invalid="ignore"):
+        brk_up = seg > upper + buf
+        brk_dn = seg < lower - buf
+    expired = bars > horizon
+    k = _first(brk_up | brk_dn | expired)
+    if k < 0:
+        return states
+    t = int(bars[k])
+    if not (brk_up[k] or brk_dn[k]):
+        states.append(_State(max(t, known), STATUS_FAILED, failure="expired"))
+        return states
+    s = 1 if brk_up[k] else -1
+    level = float(upper[k] if s > 0 else lower[k])
+    opposite = float(lower[k] if s > 0 else upper[k])
+    target = level + s * c.height
+    states.append(
+        _State(
+            max(t, known),
+            STATUS_CONFIRMED,
+            breakout=t,
+            direction=s,
+            level=level,
+            target=target,
+            invalidation=opposite,
+        )
+    )
+    high_o = high if s > 0 else -low
+    end = _after_breakout(t, level * s, target * s, high_o, close * s, atr, p)
+    if end is not None:
+        states.append(
+            _State(
+                max(end[0], known),
+                end[1],
+                breakout=t,
+                direction=s,
+                level=level,
+                target=target,
+                invalidation=opposite,
+                failure="neckline" if end[1] == STATUS_FAILED else None,
+            )
+        )
+    return states
+
+
+@dataclass
+class SeriesPatterns:
+    """All chartist formations of one symbol with their status histories (detection over all bars).
+
+    Use :meth:`records` to read the patterns as of any bar.
+    """
+
+    symbol: str
+    dates: np.ndarray  # datetime64[D] of the valid (non-NaN) bars
+    positions: np.ndarray  # position of each valid bar in the input series
+    close: np.ndarray
+    formations: list[_Formation]
+    params: ChartistParams
+
+    def records(self, as_of_position: int | None = None) -> list[PatternRecord]:
+        """Pattern records as of a position of the input series (default: its last bar), deduplicated."""
+        if self.dates.size == 0:
+            return []
+        if as_of_position is None:
+            bar = self.dates.size - 1
+        else:
+            bar = int(np.searchsorted(self.positions, as_of_position, side="right")) - 1
+        if bar < 0:
+            return []
+        visible = [(f, st) for f in self.formations if (st := f.state_at(bar)) is not None]
+        kept = _dedupe(visible, self.params.dedupe_tol)
+        out = [self._record(f, st) for f, st in kept]
+        out.sort(key=lambda r: (r.date, r.kind, r.points[0].date))
+        return out
+
+    def _record(self, f: _Formation, st: _State) -> PatternRecord:
+        c = f.cand
+        dates = self.dates
+        roles = [_role(r, f.sign) for r in c.roles]
+        points = tuple(
+            Point(
+                role,
+                dates[int(b)],
+                float(pr),
+                index=int(self.positions[int(b)]),
+                confirm_date=dates[int(cf)],
+            )
+            for role, b, pr, cf in zip(roles, f.bars, f.prices, f.confirms, strict=True)
+        )
+        start = 0 if f.kind in _TWO_SIDED else 1  # bars[0] of a reversal shape is the prior-trend pivot
+        extra: dict[str, Any] = {"height": c.height, "width_bars": int(f.bars[-1] - f.bars[start])}
+        extra.update(c.extra)
+        neckline: Line | None = None
+        if c.neckline is not None:
+            neckline = self._line(c.neckline, f.sign)
+        if c.upper is not None and c.lower is not None:
+            upper, lower = self._line(c.upper, 1), self._line(c.lower, 1)
+            extra["upper"], extra["lower"] = upper, lower
+            if st.breakout is not None:
+                neckline = upper if st.direction > 0 else lower
+        breakout = None
+        if st.breakout is not None:
+            breakout = Breakout(
+                dates[st.breakout], float(self.close[st.breakout]), index=int(self.positions[st.breakout])
+            )
+            extra["direction"] = "up" if st.direction > 0 else "down"
+            extra["neckline_at_breakout"] = st.level
+        if st.failure is not None:
+            extra["failure"] = st.failure
+        return PatternRecord(
+            symbol=self.symbol,
+            kind=f.kind,
+            status=st.status,
+            points=points,
+            neckline=neckline,
+            breakout=breakout,
+            target=st.target,
+            invalidation=st.invalidation,
+            quality=c.quality,
+            date=dates[st.bar],
+            mode=MODE_CHARTIST,
+            scale=f.scale,
+            extra=extra,
+        )
+
+    def _line(self, line: tuple[float, float, float, float], sign: int) -> Line:
+        t0, p0, t1, p1 = line
+        return Line(
+            self.dates[int(t0)],
+            p0 * sign,
+            self.dates[int(t1)],
+            p1 * sign,
+            index0=int(self.positions[int(t0)]),
+            index1=int(self.positions[int(t1)]),
+        )
+
+
+def _role(role: str, sign: int) -> str:
+    if sign > 0:
+        return role
+    for a, b in _MIRROR_ROLES.items():
+        role = role.replace(a, b)
+    return role
+
+
+def _dedupe(visible: list[tuple[_Formation, _State]], tol: float) -> list[tuple[_Formation, _State]]:
+    """Keep one finding per formation seen at several scales: best quality, then smallest scale."""
+    order = sorted(visible, key=lambda fs: (-fs[0].cand.quality, fs[0].scale, int(fs[0].bars[0])))
+    kept: list[tuple[_Formation, _State]] = []
+    by_kind: dict[tuple[str, int], list[np.ndarray]] = {}
+    for f, st in order:
+        core = f.bars[1:] if f.kind not in _TWO_SIDED else f.bars
+        slack = max(1.0, tol * float(core[-1] - core[0]))
+        same = by_kind.setdefault((f.kind, len(core)), [])
+        if any(np.all(np.abs(g - core) <= slack) for g in same if abs(int(g[0]) - int(core[0])) <= slack):
+            continue
+        same.append(core)
+        kept.append((f, st))
+    return kept
+
+
+def detect_series(
+    dates: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    *,
+    symbol: str = "",
+    kinds: Iterable[str] | None = None,
+    params: ChartistParams | None = None,
+) -> SeriesPatterns:
+    """Detect chartist formations in one series over all its bars (status histories included).
+
+    Parameters
+    ----------
+    dates
+        ``datetime64[D]`` dates of the bars.
+    high, low, close
+        1-D price arrays (NaN where there is no bar).
+    symbol
+        Symbol written into the records.
+    kinds
+        Kinds to look for (default: all chartist kinds).
+    params
+        Thresholds (default :class:`ChartistParams`).
+
+    Returns
+    -------
+    SeriesPatterns
+        Call ``.records(as_of_position)`` for the records as of a bar.
+    """
+    p = params or ChartistParams()
+    wanted = frozenset(CHARTIST_KINDS if kinds is None else kinds)
+    h, lo, c = (np.asarray(a, dtype=np.float64) for a in (high, low, close))
+    valid = np.flatnonzero(~(np.isnan(h) | np.isnan(lo) | np.isnan(c)))
+    hv, lv, cv = h[valid], lo[valid], c[valid]
+    dv = np.asarray(dates).astype("datetime64[D]")[valid]
+    atr = wilder_atr(hv, lv, cv, p.atr_window)
+    formations: list[_Formation] = []
+    bottoms = wanted & _BOTTOM_KINDS
+    tops = frozenset(k for k, v in _MIRROR.items() if v in wanted)
+    two = wanted & _TWO_SIDED
+    for scale in p.scales:
+        piv = zigzag_pivots(hv, lv, cv, scale, mode="atr", atr_window=p.atr_window)
+        if piv.size < 4:
+            continue
+        t, x, k, conf = piv.index, piv.price, piv.kind.astype(np.int64), piv.confirm_index
+        found: list[tuple[Candidate, int]] = []
+        if bottoms:
+            found += [(cd, 1) for cd in find_bottoms(t, x, k, p.shapes, bottoms)]
+        if tops:
+            found += [(cd, -1) for cd in find_bottoms(t, -x, -k, p.shapes, tops)]
+        if two:
+            found += [(cd, 1) for cd in find_two_sided(t, x, k, cv, p.shapes, two)]
+        for cand, sign in found:
+            idx = np.array(cand.pivots)
+            kind = _MIRROR[cand.kind] if sign < 0 else cand.kind
+            f = _Formation(cand, sign, kind, scale, t[idx], conf[idx], x[idx], [])
+            if kind in _TWO_SIDED:
+                f.states = _life_two_sided(f, cv, hv, lv, atr, p)
+            else:
+                f.states = _life_one_sided(f, cv, hv, lv, atr, p)
+            formations.append(f)
+    return SeriesPatterns(symbol, dv, valid, cv, formations, p)
