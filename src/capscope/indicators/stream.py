@@ -29,7 +29,7 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numba as nb
 import numpy as np
@@ -129,7 +129,7 @@ class CoreState:
         if not (h.shape == lo.shape == c.shape) or c.ndim != 2:
             raise UsageError(f"history arrays must share one 2-D shape, got {h.shape}, {lo.shape}, {c.shape}")
         state = cls.empty(c.shape[1], **params)
-        _run_history(
+        cast(Any, _run_history)(
             state.values, state.counts, state.ring, *_int_params(state), *_float_params(state), h, lo, c
         )
         return state
@@ -192,7 +192,9 @@ def update(state: CoreState, bar: Mapping[str, Any] | tuple[Any, Any, Any]) -> C
     if not (h.size == lo.size == c.size == m):
         raise UsageError(f"bar rows must have {m} values (one per symbol), got {h.size}, {lo.size}, {c.size}")
     out = np.empty((11, m))
-    _step(state.values, state.counts, state.ring, *_int_params(state), *_float_params(state), h, lo, c, out)
+    cast(Any, _step)(
+        state.values, state.counts, state.ring, *_int_params(state), *_float_params(state), h, lo, c, out
+    )
     return Core(*out)
 
 
