@@ -44,6 +44,9 @@ app.command("overview")(_overview_cli.overview)
 from capscope.cli import patterns as _patterns_cli  # noqa: E402
 
 app.command("patterns")(_patterns_cli.patterns)
+from capscope.cli import scan as _scan_cli  # noqa: E402
+
+app.command("scan")(_scan_cli.scan)
 
 
 def main() -> None:

@@ -1,0 +1,330 @@
+"""``capscope scan``: signals (crossovers, MACD, RSI, levels, breakouts) as typed events.
+
+The command loads bars and prints; the events come from :func:`capscope.events.scan.scan_panel`. Bars come
+from the store when it exists and holds every requested symbol (and ``--data`` is not given), otherwise from
+the bar files of the data directory (any ``SYMBOL.csv`` under it). Large universes are scanned in batches of
+symbols with similar histories (each column is independent, so batching never changes an event).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+FORMATS = ("table", "json", "csv")
+#: Symbols per batch when scanning many symbols (bounds memory; results do not depend on it).
+BATCH_SIZE = 128
+#: Default look-back of the output when ``--since`` is not given (events are still computed on all history).
+DEFAULT_SINCE_DAYS = 92
+TABLE_LIMIT = 200
+
+SCAN_HELP = """Scan symbols for signals and print them as events (newest first in the table).
+
+Kinds: golden_cross, death_cross, price_cross_above/below, macd_bullish/bearish_cross (with above_zero),
+macd_zero_cross_up/down, rsi_overbought/oversold(+_exit), level_formed, breakout_above, breakdown_below,
+breakout_failed, breakdown_failed; groups: ma_cross, price_cross, macd, macd_zero, rsi, levels, breakouts.
+
+Example:
+
+    capscope scan RUT IWM --since 2026-01-01 --kinds ma_cross,macd --format json
+"""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _read_universe_file(path: Path) -> list[str]:
+    if not path.is_file():
+        raise UsageError(f"--universe {path}: no such file (use 'all' or a file with one symbol per line)")
+    out: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0]
+        out.extend(s.strip() for s in line.replace(",", " ").split() if s.strip())
+    if not out:
+        raise UsageError(f"--universe {path}: no symbols in the file")
+    return out
+
+
+def _unknown(missing: list[str], known: list[str], where: str) -> UsageError:
+    import difflib
+
+    parts = []
+    for sym in missing:
+        close = difflib.get_close_matches(sym, known, n=3) or difflib.get_close_matches(
+            sym.upper(), known, n=3
+        )
+        parts.append(f"{sym} (did you mean {', '.join(close)}?)" if close else sym)
+    return UsageError(f"unknown symbol: {'; '.join(parts)} ({len(known)} symbols in {where})")
+
+
+def load_bars(
+    symbols: list[str] | None, *, data: Path | None, store: Path | None, as_of: date | None
+) -> tuple[pl.DataFrame, str]:
+    """Bar table of ``symbols`` (``None`` = every symbol) up to ``as_of``, from the store or the data files."""
+    import polars as pl
+
+    from capscope.data.sources import resolve_data_dir, resolve_store_path
+
+    store_path = resolve_store_path(store)
+    if data is None and store_path.exists():
+        from capscope.store import Store
+
+        with Store(store_path, read_only=True) as st:
+            stored = st.symbols()["symbol"].to_list()
+            if stored and (symbols is None or set(symbols) <= set(stored)):
+                return st.bars(symbols, end=as_of), f"store {store_path}"
+        if store is not None:
+            missing = sorted(set(symbols or []) - set(stored))
+            raise _unknown(missing, stored, f"store {store_path}; run `capscope ingest` or pass --data")
+    from capscope.data.readers import iter_bar_files, read_many, symbol_from_path
+
+    data_dir = resolve_data_dir(data).path
+    index: dict[str, Path] = {}
+    for path in iter_bar_files(data_dir):
+        index.setdefault(symbol_from_path(path), path)
+    wanted = sorted(index) if symbols is None else symbols
+    missing = [s for s in wanted if s not in index]
+    if missing:
+        raise _unknown(missing, sorted(index), f"{data_dir}")
+    if not wanted:
+        raise UsageError(f"no bar files under {data_dir}")
+    bars = read_many([index[s] for s in wanted])
+    if as_of is not None:
+        bars = bars.filter(pl.col("date") <= as_of)
+    return bars, f"files under {data_dir}"
+
+
+def _batches(bars: pl.DataFrame, size: int) -> list[list[str]]:
+    """Symbols grouped by first date (similar histories share a panel), ``size`` per batch."""
+    import polars as pl
+
+    firsts = bars.group_by("symbol").agg(pl.col("date").min().alias("first")).sort(["first", "symbol"])
+    syms = firsts["symbol"].to_list()
+    return [syms[i : i + size] for i in range(0, len(syms), size)]
+
+
+def run_scan(
+    bars: pl.DataFrame,
+    kinds: list[str] | None,
+    since: date | None,
+    *,
+    show_progress: bool = False,
+    patterns: bool = False,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Scan a bar table in batches of symbols: one chronological event frame and the pattern records."""
+    import polars as pl
+
+    from capscope.data.panel import Panel
+    from capscope.events.records import concat_events
+    from capscope.events.scan import pattern_records, scan_panel
+
+    batches = _batches(bars, BATCH_SIZE)
+    frames = []
+    found: list[dict[str, Any]] = []
+
+    def one(batch: list[str]) -> None:
+        panel = Panel.from_bars(bars.filter(pl.col("symbol").is_in(batch)))
+        frames.append(scan_panel(panel, kinds, since=since))
+        if patterns:
+            found.extend(pattern_records(panel, since=since))
+
+    if show_progress and len(batches) > 1:
+        from rich.progress import Progress
+
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("scanning", total=len(batches))
+            for batch in batches:
+                one(batch)
+                progress.advance(task)
+    else:
+        for batch in batches:
+            one(batch)
+    return concat_events(frames), found
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    try:
+        return f"{float(x):,.{digits}f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def describe(rec: dict[str, Any]) -> str:
+    """One-line human description of an event record's kind fields."""
+    kind = rec["kind"]
+    if kind in ("golden_cross", "death_cross"):
+        rel = ">" if kind == "golden_cross" else "<"
+        return (
+            f"{rec['ma'].upper()} {rec['fast']} {_fmt(rec['fast_value'])} {rel} "
+            f"{rec['ma'].upper()} {rec['slow']} {_fmt(rec['slow_value'])}"
+        )
+    if kind.startswith("price_cross"):
+        rel = "above" if kind.endswith("above") else "below"
+        return f"close {rel} {rec['ma'].upper()} {rec['window']} ({_fmt(rec['ma_value'])})"
+    if kind.startswith("macd_zero"):
+        return f"MACD {rec['fast']}/{rec['slow']}/{rec['signal']} = {_fmt(rec['macd'], 3)}"
+    if kind.startswith("macd"):
+        zone = "above zero" if rec["above_zero"] else "below zero"
+        return f"MACD {_fmt(rec['macd'], 3)} vs signal {_fmt(rec['signal_value'], 3)}, {zone}"
+    if kind.startswith("rsi"):
+        return f"RSI {rec['window']} = {_fmt(rec['rsi'], 1)} (threshold {_fmt(rec['threshold'], 0)})"
+    if kind == "level_formed":
+        return (
+            f"{rec['level_kind']} {_fmt(rec['level'])}, {rec['touches']} touches "
+            f"{rec['first_touch']}..{rec['last_touch']}, strength {_fmt(rec['strength'])}"
+        )
+    if kind in ("breakout_above", "breakdown_below"):
+        return (
+            f"{rec['level_kind']} {_fmt(rec['level'])} ({rec['touches']} touches since {rec['first_touch']})"
+        )
+    if kind.endswith("_failed"):
+        return f"back through {rec['level_kind']} {_fmt(rec['level'])}, breakout of {rec['breakout_date']}"
+    return ", ".join(f"{k}={v}" for k, v in rec.items() if k not in ("symbol", "date", "kind", "price"))
+
+
+_STYLE = {
+    "golden_cross": "green",
+    "price_cross_above": "green",
+    "macd_bullish_cross": "green",
+    "macd_zero_cross_up": "green",
+    "rsi_oversold_exit": "green",
+    "breakout_above": "bold green",
+    "breakdown_failed": "green",
+    "death_cross": "red",
+    "price_cross_below": "red",
+    "macd_bearish_cross": "red",
+    "macd_zero_cross_down": "red",
+    "rsi_overbought_exit": "red",
+    "breakdown_below": "bold red",
+    "breakout_failed": "red",
+}
+
+
+def _print_table(records: list[dict[str, Any]], title: str, limit: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("date")
+    table.add_column("symbol", style="bold")
+    table.add_column("signal")
+    table.add_column("close", justify="right")
+    table.add_column("details")
+    shown = records[:limit] if limit > 0 else records
+    for rec in shown:
+        style = _STYLE.get(rec["kind"], "")
+        kind = f"[{style}]{rec['kind']}[/]" if style else rec["kind"]
+        table.add_row(rec["date"], escape(rec["symbol"]), kind, _fmt(rec["price"]), escape(describe(rec)))
+    if not records:
+        console.print(f"{title}\n(no events)")
+        return
+    console.print(table)
+    if len(shown) < len(records):
+        console.print(
+            f"... {len(records) - len(shown)} older events not shown (use --limit 0 or --format json)"
+        )
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r}: not a date (expected YYYY-MM-DD)") from None
+
+
+def scan(
+    symbols: Annotated[list[str] | None, typer.Argument(help="Symbols to scan (e.g. RUT IWM).")] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option("--universe", help="'all' (every symbol) or a file with one symbol per line."),
+    ] = None,
+    as_of: AsOfOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help=f"Show events on or after this date (default: {DEFAULT_SINCE_DAYS} days before the as-of "
+            "date; 'all' for the whole history).",
+        ),
+    ] = None,
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option("--kinds", help="Event kinds or groups, comma-separated (default: all)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    limit: Annotated[int, typer.Option("--limit", help=f"Table rows (default {TABLE_LIMIT}; 0 = all).")] = (
+        TABLE_LIMIT
+    ),
+    data: DataOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Scan symbols for signals and print them as events (newest first in the table)."""
+    from capscope.events.records import events_to_records, resolve_kinds
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    try:
+        kind_list = list(resolve_kinds(_split(kinds))) if kinds else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    names = _split(symbols)
+    if universe is not None:
+        if universe == "all":
+            if names:
+                raise UsageError("give symbols or --universe all, not both")
+            wanted: list[str] | None = None
+        else:
+            wanted = names + [s for s in _read_universe_file(Path(universe)) if s not in names]
+    else:
+        if not names:
+            raise UsageError("no symbols: give SYMBOL... or --universe all|FILE (see capscope scan --help)")
+        wanted = names
+    if wanted is not None and len(set(wanted)) != len(wanted):
+        raise UsageError(f"symbols listed more than once: {', '.join(wanted)}")
+    as_of_day = _parse_day(as_of, "--as-of") if as_of else None
+    bars, source = load_bars(wanted, data=data, store=store, as_of=as_of_day)
+    if bars.height == 0:
+        raise UsageError(f"no bars on or before {as_of_day} for the requested symbols ({source})")
+    last_day: date = bars["date"].max()  # type: ignore[assignment]
+    report_day = as_of_day or last_day
+    if since is None:
+        since_day: date | None = report_day - timedelta(days=DEFAULT_SINCE_DAYS)
+    elif since == "all":
+        since_day = None
+    else:
+        since_day = _parse_day(since, "--since")
+    events, patterns = run_scan(
+        bars, kind_list, since_day, show_progress=fmt == "table", patterns=fmt == "json"
+    )
+    if fmt == "csv":
+        out = events.copy()
+        for col in ("date", "first_touch", "last_touch", "breakout_date"):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+        typer.echo(out.to_csv(index=False), nl=False)
+        return
+    if fmt == "json":
+        payload = {"as_of": report_day.isoformat(), "events": events_to_records(events), "patterns": patterns}
+        typer.echo(json.dumps(payload, indent=1))
+        return
+    from capscope.events.records import sort_events
+
+    records = events_to_records(sort_events(events, newest_first=True))
+    n_sym = bars["symbol"].n_unique()
+    span = f"since {since_day}" if since_day else "all history"
+    title = f"capscope scan: {len(records)} events, {n_sym} symbols, {span}, as of {report_day} ({source})"
+    _print_table(records, title, limit)
+
+
+scan.__doc__ = SCAN_HELP

@@ -1,0 +1,344 @@
+"""Crossover events: golden/death crosses, price vs moving average, MACD signal and zero line, RSI zones.
+
+Cross rule (the same for every kind here)
+-----------------------------------------
+For two series ``a`` and ``b`` (e.g. fast and slow moving average) let ``d = a - b`` (or ``a - threshold``).
+Each symbol keeps a *state*: the sign of ``d`` on the last bar on which ``d`` was finite and non-zero.
+
+* A **cross** happens on bar ``t`` when ``d[t]`` is finite and non-zero and its sign differs from the state.
+  The event is dated ``t`` (the bar on which both values are first known to be on the other side).
+* **Ties**: a bar with ``d == 0`` creates no event and does not change the state, so ``+, 0, -`` is one cross
+  (dated on the ``-`` bar) and ``+, 0, +`` is none.
+* **NaN**: a bar on which ``a`` or ``b`` is NaN (warm-up, gaps, no bar) is skipped: it creates no event and
+  keeps the state, so after a gap the first finite bar is compared with the last valid bar before the gap.
+* The first finite, non-zero bar only sets the state: a series that *starts* above never "crossed" above.
+
+Because the state at ``t`` depends only on bars ``<= t`` and the indicators are causal, the events up to a date
+are the same whether or not later data exists (no look-ahead).
+
+All detection runs over the whole time-major panel at once in one numba kernel (:func:`cross_matrix`), with a
+plain-Python reference twin (:func:`cross_matrix_reference`) that the tests hold equal.
+
+Indicator definitions follow TA-Lib through :mod:`capscope.indicators.api` (SMA, EMA seeded with an SMA,
+MACD(12, 26, 9), Wilder RSI). The golden cross (50-day above 200-day moving average) and death cross are the
+conventional names, e.g. Murphy, *Technical Analysis of the Financial Markets* (1999), ch. 9; MACD after Appel
+(1979); RSI overbought/oversold at 70/30 after Wilder, *New Concepts in Technical Trading Systems* (1978).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numba import njit
+
+from capscope.events import records as R
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capscope.data.panel import Panel
+
+MA_KINDS = ("sma", "ema")
+
+
+# -- kernels -----------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _cross_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool) -> np.ndarray:  # pragma: no cover
+    n, m = a.shape
+    out = np.zeros((n, m), dtype=np.int8)
+    state = np.zeros(m, dtype=np.int8)
+    for t in range(n):  # time-major: rows are contiguous
+        for j in range(m):
+            d = a[t, j] - (b[t, j] if use_b else level)
+            if d > 0.0:
+                s = 1
+            elif d < 0.0:
+                s = -1
+            else:  # zero or NaN: no event, state kept
+                continue
+            if state[j] != 0 and state[j] != s:
+                out[t, j] = s
+            state[j] = s
+    return out
+
+
+def _as_2d(x: Any) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 1-D or 2-D time-major array, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def cross_matrix(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """Cross directions of ``a`` against ``b`` under the module's cross rule (fast numba kernel).
+
+    Parameters
+    ----------
+    a
+        1-D ``(n_bars,)`` or 2-D time-major ``(n_bars, n_symbols)`` array.
+    b
+        Array of the same shape, or a scalar threshold.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` array shaped like ``a``: ``+1`` where ``a`` crosses above ``b``, ``-1`` where it crosses
+        below, ``0`` elsewhere.
+    """
+    a2 = _as_2d(a)
+    if np.ndim(b) == 0:
+        out = _cross_kernel(a2, a2[:1, :1], float(b), False)
+    else:
+        b2 = _as_2d(b)
+        if b2.shape != a2.shape:
+            raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
+        out = _cross_kernel(a2, b2, 0.0, True)
+    return out[:, 0] if np.ndim(a) == 1 else out
+
+
+def cross_matrix_reference(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """Plain-Python twin of :func:`cross_matrix` (one symbol at a time, obviously correct, slow)."""
+    a2 = _as_2d(a)
+    b2 = np.full_like(a2, float(b)) if np.ndim(b) == 0 else _as_2d(b)
+    out = np.zeros(a2.shape, dtype=np.int8)
+    for j in range(a2.shape[1]):
+        state = 0
+        for t in range(a2.shape[0]):
+            d = a2[t, j] - b2[t, j]
+            if not d > 0 and not d < 0:  # zero or NaN
+                continue
+            s = 1 if d > 0 else -1
+            if state and s != state:
+                out[t, j] = s
+            state = s
+    return out[:, 0] if np.ndim(a) == 1 else out
+
+
+# -- indicator cache -----------------------------------------------------------------------------------------
+class IndicatorCache:
+    """Indicators of one panel, each computed once (through :mod:`capscope.indicators.api`).
+
+    The scan shares one cache between event families (the 50-day SMA feeds both the golden cross and the
+    price cross), and the benchmark fills it first to time indicator work apart from event extraction.
+    """
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self._values: dict[tuple[Any, ...], Any] = {}
+
+    def _get(self, key: tuple[Any, ...], compute: Any) -> Any:
+        if key not in self._values:
+            self._values[key] = compute()
+        return self._values[key]
+
+    def ma(self, ma: str, window: int) -> np.ndarray:
+        """Simple (``sma``) or exponential (``ema``) moving average of the close."""
+        from capscope.indicators import api as ind
+
+        if ma not in MA_KINDS:
+            raise ValueError(f"unknown moving average {ma!r}; use one of {', '.join(MA_KINDS)}")
+        func = ind.sma if ma == "sma" else ind.ema
+        return self._get(
+            ("ma", ma, int(window)), lambda: np.asarray(func(self.panel.close, window=int(window)))
+        )
+
+    def macd(self, fast: int, slow: int, signal: int) -> tuple[np.ndarray, np.ndarray]:
+        """MACD line and signal line of the close."""
+        from capscope.indicators import api as ind
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            res = ind.macd(self.panel.close, fast=fast, slow=slow, signal=signal)
+            return np.asarray(res.macd), np.asarray(res.signal)
+
+        return self._get(("macd", fast, slow, signal), compute)
+
+    def rsi(self, window: int) -> np.ndarray:
+        """Wilder RSI of the close."""
+        from capscope.indicators import api as ind
+
+        return self._get(("rsi", window), lambda: np.asarray(ind.rsi(self.panel.close, window=window)))
+
+    def atr(self, window: int) -> np.ndarray:
+        """Wilder average true range."""
+        from capscope.indicators import api as ind
+
+        p = self.panel
+        return self._get(("atr", window), lambda: np.asarray(ind.atr(p.high, p.low, p.close, window=window)))
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Store a precomputed value (e.g. pivots) under ``key``."""
+        self._values[key] = value
+
+    def get(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """Return the value under ``key``, computing it with ``compute()`` the first time."""
+        return self._get(key, compute)
+
+
+# -- events ----------------------------------------------------------------------------------------------------
+def events_from_matrix(
+    panel: Panel,
+    crosses: np.ndarray,
+    up_kind: str,
+    down_kind: str,
+    fields: Mapping[str, np.ndarray | Any],
+) -> pd.DataFrame:
+    """Turn a cross matrix into an event frame.
+
+    Parameters
+    ----------
+    panel
+        The panel the matrix was computed on (dates, symbols, close for ``price``).
+    crosses
+        ``int8`` matrix ``(n_bars, n_symbols)`` of ``+1`` / ``-1`` / ``0``.
+    up_kind, down_kind
+        Event kinds of ``+1`` and ``-1`` cells.
+    fields
+        Kind fields: 2-D arrays (sampled at each event's cell) or scalars.
+    """
+    rows, cols = np.nonzero(crosses)  # C order: sorted by (date, symbol)
+    direction = crosses[rows, cols]
+    kinds = np.where(direction > 0, up_kind, down_kind).astype(object)
+    columns: dict[str, Any] = {"price": panel.close[rows, cols]}
+    for name, value in fields.items():
+        columns[name] = value[rows, cols] if isinstance(value, np.ndarray) and value.ndim == 2 else value
+    symbols = np.asarray(panel.symbols, dtype=object)[cols] if len(cols) else np.array([], dtype=object)
+    return R.make_events(kinds, columns, symbol=symbols, date=panel.dates[rows])
+
+
+def _cache(panel: Panel, cache: IndicatorCache | None) -> IndicatorCache:
+    return cache if cache is not None else IndicatorCache(panel)
+
+
+def ma_crosses(
+    panel: Panel,
+    pairs: Iterable[tuple[str, int, int]] = (("sma", 50, 200),),
+    *,
+    cache: IndicatorCache | None = None,
+) -> pd.DataFrame:
+    """Golden crosses (fast MA crosses above slow MA) and death crosses (below).
+
+    Parameters
+    ----------
+    panel
+        Daily bars; the close is used.
+    pairs
+        ``(ma, fast, slow)`` triples, ``ma`` in ``{"sma", "ema"}``, ``fast < slow`` windows.
+    cache
+        Indicator cache to share with other event families.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Event frame (:mod:`capscope.events.records`) of kinds ``golden_cross`` / ``death_cross`` with fields
+        ``ma, fast, slow, fast_value, slow_value``.
+    """
+    c = _cache(panel, cache)
+    frames = []
+    for ma, fast, slow in pairs:
+        if not 0 < fast < slow:
+            raise ValueError(f"moving-average pair needs 0 < fast < slow, got {fast}/{slow}")
+        fast_v, slow_v = c.ma(ma, fast), c.ma(ma, slow)
+        m = cross_matrix(fast_v, slow_v)
+        fields = {"ma": ma, "fast": fast, "slow": slow, "fast_value": fast_v, "slow_value": slow_v}
+        frames.append(events_from_matrix(panel, m, R.GOLDEN_CROSS, R.DEATH_CROSS, fields))
+    return R.concat_events(frames)
+
+
+def price_crosses(
+    panel: Panel,
+    windows: Iterable[int] = (50, 200),
+    *,
+    ma: str = "sma",
+    cache: IndicatorCache | None = None,
+) -> pd.DataFrame:
+    """Close crosses above / below a moving average (``price_cross_above`` / ``price_cross_below``).
+
+    Fields: ``ma``, ``window``, ``ma_value`` (the average on the event bar).
+    """
+    c = _cache(panel, cache)
+    frames = []
+    for window in windows:
+        ma_v = c.ma(ma, window)
+        m = cross_matrix(panel.close, ma_v)
+        fields = {"ma": ma, "window": int(window), "ma_value": ma_v}
+        frames.append(events_from_matrix(panel, m, R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW, fields))
+    return R.concat_events(frames)
+
+
+def macd_crosses(
+    panel: Panel,
+    fast: int = 12,
+    slow: int = 26,
+    signal: int = 9,
+    *,
+    zero_line: bool = True,
+    cache: IndicatorCache | None = None,
+) -> pd.DataFrame:
+    """MACD signal-line crosses and (with ``zero_line``) zero-line crosses.
+
+    * ``macd_bullish_cross`` / ``macd_bearish_cross``: the MACD line crosses above / below its signal line.
+      ``above_zero`` is ``True`` when the MACD value on the cross bar is strictly greater than 0 (a bullish
+      cross "while staying above zero"), ``False`` otherwise (including exactly 0).
+    * ``macd_zero_cross_up`` / ``macd_zero_cross_down``: the MACD line crosses above / below 0.
+
+    Fields: ``fast, slow, signal`` (windows), ``macd``, ``signal_value`` (values on the event bar).
+    """
+    c = _cache(panel, cache)
+    macd_v, signal_v = c.macd(fast, slow, signal)
+    base = {"fast": fast, "slow": slow, "signal": signal, "macd": macd_v, "signal_value": signal_v}
+    m = cross_matrix(macd_v, signal_v)
+    frames = [
+        events_from_matrix(
+            panel, m, R.MACD_BULLISH_CROSS, R.MACD_BEARISH_CROSS, {**base, "above_zero": macd_v > 0.0}
+        )
+    ]
+    if zero_line:
+        z = cross_matrix(macd_v, 0.0)
+        frames.append(events_from_matrix(panel, z, R.MACD_ZERO_CROSS_UP, R.MACD_ZERO_CROSS_DOWN, base))
+    return R.concat_events(frames)
+
+
+def rsi_crosses(
+    panel: Panel,
+    window: int = 14,
+    upper: float = 70.0,
+    lower: float = 30.0,
+    *,
+    cache: IndicatorCache | None = None,
+) -> pd.DataFrame:
+    """RSI zone entries and exits.
+
+    * ``rsi_overbought``: RSI crosses above ``upper`` (enters the overbought zone);
+      ``rsi_overbought_exit``: crosses back below ``upper``.
+    * ``rsi_oversold``: RSI crosses below ``lower``; ``rsi_oversold_exit``: crosses back above ``lower``.
+
+    A bar exactly on the threshold is a tie (see the module docstring). Fields: ``window``, ``rsi``,
+    ``threshold``.
+    """
+    if not lower < upper:
+        raise ValueError(f"RSI thresholds need lower < upper, got {lower}/{upper}")
+    c = _cache(panel, cache)
+    rsi_v = c.rsi(window)
+    up = cross_matrix(rsi_v, upper)
+    down = cross_matrix(rsi_v, lower)
+    frames = [
+        events_from_matrix(
+            panel,
+            up,
+            R.RSI_OVERBOUGHT,
+            R.RSI_OVERBOUGHT_EXIT,
+            {"window": window, "rsi": rsi_v, "threshold": upper},
+        ),
+        events_from_matrix(
+            panel,
+            down,
+            R.RSI_OVERSOLD_EXIT,
+            R.RSI_OVERSOLD,
+            {"window": window, "rsi": rsi_v, "threshold": lower},
+        ),
+    ]
+    return R.concat_events(frames)

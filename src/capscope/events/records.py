@@ -1,0 +1,263 @@
+"""The event record layout (DESIGN.md, "Event record"): one pandas DataFrame layout for every signal.
+
+Every event function in :mod:`capscope.events` returns a DataFrame with exactly the columns
+:data:`EVENT_COLUMNS`, in that order and with the dtypes of :func:`empty_events`. The first four columns apply
+to every kind (``symbol``, ``date`` = the bar on which the event became knowable, ``kind``, ``price`` = close on
+``date``); the other columns are *kind fields* that are filled for the kinds listed in :data:`KIND_FIELDS` and
+missing (NaN / ``<NA>`` / ``None``) otherwise. :func:`events_to_records` turns a frame into JSON-ready dicts that
+carry only the fields of each event's kind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# -- kinds -------------------------------------------------------------------------------------------------
+GOLDEN_CROSS = "golden_cross"
+DEATH_CROSS = "death_cross"
+PRICE_CROSS_ABOVE = "price_cross_above"
+PRICE_CROSS_BELOW = "price_cross_below"
+MACD_BULLISH_CROSS = "macd_bullish_cross"
+MACD_BEARISH_CROSS = "macd_bearish_cross"
+MACD_ZERO_CROSS_UP = "macd_zero_cross_up"
+MACD_ZERO_CROSS_DOWN = "macd_zero_cross_down"
+RSI_OVERBOUGHT = "rsi_overbought"
+RSI_OVERBOUGHT_EXIT = "rsi_overbought_exit"
+RSI_OVERSOLD = "rsi_oversold"
+RSI_OVERSOLD_EXIT = "rsi_oversold_exit"
+LEVEL_FORMED = "level_formed"
+BREAKOUT_ABOVE = "breakout_above"
+BREAKDOWN_BELOW = "breakdown_below"
+BREAKOUT_FAILED = "breakout_failed"
+BREAKDOWN_FAILED = "breakdown_failed"
+
+#: Level kinds (``level_kind`` field).
+RESISTANCE = "resistance"
+SUPPORT = "support"
+NECKLINE = "neckline"
+
+_MA_FIELDS = ("ma", "fast", "slow", "fast_value", "slow_value")
+_PRICE_MA_FIELDS = ("ma", "window", "ma_value")
+_MACD_FIELDS = ("fast", "slow", "signal", "macd", "signal_value", "above_zero")
+_MACD_ZERO_FIELDS = ("fast", "slow", "signal", "macd", "signal_value")
+_RSI_FIELDS = ("window", "rsi", "threshold")
+_LEVEL_FIELDS = ("level", "level_kind", "touches", "first_touch", "last_touch", "strength")
+_BREAKOUT_FIELDS = ("level", "level_kind", "touches", "first_touch", "last_touch")
+_FAILED_FIELDS = ("level", "level_kind", "breakout_date")
+
+#: Kind -> the kind fields that apply to it (in column order).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    GOLDEN_CROSS: _MA_FIELDS,
+    DEATH_CROSS: _MA_FIELDS,
+    PRICE_CROSS_ABOVE: _PRICE_MA_FIELDS,
+    PRICE_CROSS_BELOW: _PRICE_MA_FIELDS,
+    MACD_BULLISH_CROSS: _MACD_FIELDS,
+    MACD_BEARISH_CROSS: _MACD_FIELDS,
+    MACD_ZERO_CROSS_UP: _MACD_ZERO_FIELDS,
+    MACD_ZERO_CROSS_DOWN: _MACD_ZERO_FIELDS,
+    RSI_OVERBOUGHT: _RSI_FIELDS,
+    RSI_OVERBOUGHT_EXIT: _RSI_FIELDS,
+    RSI_OVERSOLD: _RSI_FIELDS,
+    RSI_OVERSOLD_EXIT: _RSI_FIELDS,
+    LEVEL_FORMED: _LEVEL_FIELDS,
+    BREAKOUT_ABOVE: _BREAKOUT_FIELDS,
+    BREAKDOWN_BELOW: _BREAKOUT_FIELDS,
+    BREAKOUT_FAILED: _FAILED_FIELDS,
+    BREAKDOWN_FAILED: _FAILED_FIELDS,
+}
+
+#: Every event kind this package emits.
+EVENT_KINDS: tuple[str, ...] = tuple(KIND_FIELDS)
+
+#: Kind families (names accepted by ``scan --kinds`` besides single kinds).
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    "ma_cross": (GOLDEN_CROSS, DEATH_CROSS),
+    "price_cross": (PRICE_CROSS_ABOVE, PRICE_CROSS_BELOW),
+    "macd": (MACD_BULLISH_CROSS, MACD_BEARISH_CROSS),
+    "macd_zero": (MACD_ZERO_CROSS_UP, MACD_ZERO_CROSS_DOWN),
+    "rsi": (RSI_OVERBOUGHT, RSI_OVERBOUGHT_EXIT, RSI_OVERSOLD, RSI_OVERSOLD_EXIT),
+    "levels": (LEVEL_FORMED,),
+    "breakouts": (BREAKOUT_ABOVE, BREAKDOWN_BELOW, BREAKOUT_FAILED, BREAKDOWN_FAILED),
+}
+
+#: Column -> dtype of the event frame. Integers are nullable (``Int64``), ``above_zero`` is ``boolean``.
+EVENT_DTYPES: dict[str, str] = {
+    "symbol": "object",
+    "date": "datetime64[ns]",
+    "kind": "object",
+    "price": "float64",
+    "ma": "object",
+    "fast": "Int64",
+    "slow": "Int64",
+    "fast_value": "float64",
+    "slow_value": "float64",
+    "window": "Int64",
+    "ma_value": "float64",
+    "signal": "Int64",
+    "macd": "float64",
+    "signal_value": "float64",
+    "above_zero": "boolean",
+    "rsi": "float64",
+    "threshold": "float64",
+    "level": "float64",
+    "level_kind": "object",
+    "touches": "Int64",
+    "first_touch": "datetime64[ns]",
+    "last_touch": "datetime64[ns]",
+    "strength": "float64",
+    "breakout_date": "datetime64[ns]",
+}
+
+#: Columns of every event frame, in order.
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_DTYPES)
+_BASE_COLUMNS = ("symbol", "date", "kind", "price")
+#: Sort order of event frames: chronological, then by symbol and kind (and level for same-bar level events).
+SORT_COLUMNS = ["date", "symbol", "kind", "ma", "fast", "slow", "window", "threshold", "level"]
+
+
+def empty_events() -> pd.DataFrame:
+    """Return an event frame with no rows (all columns, all dtypes)."""
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in EVENT_DTYPES.items()})
+
+
+def make_events(
+    kind: np.ndarray | str, columns: Mapping[str, Any], *, symbol: np.ndarray, date: np.ndarray
+) -> pd.DataFrame:
+    """Build an event frame from column arrays; columns not given are missing.
+
+    Parameters
+    ----------
+    kind
+        One kind for all rows, or an array of kinds.
+    columns
+        Kind fields (and ``price``): arrays of the same length as ``symbol``, or scalars broadcast to it.
+    symbol, date
+        The symbol and knowable date of each event (``date`` as ``datetime64``).
+    """
+    unknown = set(columns) - set(EVENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown event columns {sorted(unknown)}; columns: {', '.join(EVENT_COLUMNS)}")
+    n = len(symbol)
+    data: dict[str, pd.Series] = {}
+    for col, dtype in EVENT_DTYPES.items():
+        if col == "symbol":
+            value: Any = np.asarray(symbol, dtype=object)
+        elif col == "date":
+            value = np.asarray(date, dtype="datetime64[ns]")
+        elif col == "kind":
+            value = (
+                np.full(n, kind, dtype=object) if isinstance(kind, str) else np.asarray(kind, dtype=object)
+            )
+        elif col in columns:
+            value = columns[col]
+            if np.ndim(value) == 0:
+                value = np.full(n, value, dtype=object if isinstance(value, str) else None)
+            elif dtype.startswith("datetime"):
+                value = np.asarray(value, dtype="datetime64[ns]")
+        else:
+            value = _missing(dtype, n)
+        data[col] = pd.Series(value, dtype=dtype)
+    return pd.DataFrame(data)
+
+
+def _missing(dtype: str, n: int) -> Any:
+    if dtype == "object":
+        return np.full(n, None, dtype=object)
+    if dtype.startswith("datetime"):
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+
+def sort_events(events: pd.DataFrame, *, newest_first: bool = False) -> pd.DataFrame:
+    """Sort events chronologically (then symbol, kind, parameters); ``newest_first`` reverses the dates only."""
+    if events.empty:
+        return events.reset_index(drop=True)
+    ascending = [not newest_first] + [True] * (len(SORT_COLUMNS) - 1)
+    return events.sort_values(
+        SORT_COLUMNS, ascending=ascending, kind="stable", na_position="first"
+    ).reset_index(drop=True)
+
+
+def concat_events(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate event frames into one, sorted with :func:`sort_events`; no frames -> :func:`empty_events`."""
+    parts = [f for f in frames if len(f)]
+    if not parts:
+        return empty_events()
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return sort_events(out.astype(EVENT_DTYPES))
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value.astype("datetime64[D]"))
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return None if math.isnan(f) else f
+    return value
+
+
+def events_to_records(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """Turn an event frame into JSON-ready dicts.
+
+    Each dict has ``symbol``, ``date`` (ISO ``YYYY-MM-DD``), ``kind``, ``price`` and the kind fields of its
+    kind (:data:`KIND_FIELDS`; unknown kinds keep every non-missing column). Dates become ISO strings, NaN and
+    missing values ``None``, numpy scalars plain Python numbers and booleans.
+    """
+    out: list[dict[str, Any]] = []
+    cols = list(events.columns)
+    for row in events.itertuples(index=False, name=None):
+        values = dict(zip(cols, row, strict=True))
+        kind = values["kind"]
+        fields = KIND_FIELDS.get(kind)
+        if fields is None:
+            fields = tuple(c for c in cols if c not in _BASE_COLUMNS and _json_value(values[c]) is not None)
+        rec = {c: _json_value(values[c]) for c in _BASE_COLUMNS}
+        rec.update({c: _json_value(values[c]) for c in fields})
+        out.append(rec)
+    return out
+
+
+def resolve_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
+    """Expand kind names and group names (:data:`KIND_GROUPS`) into event kinds; ``None`` means all.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid kinds and groups.
+    """
+    if kinds is None:
+        return EVENT_KINDS
+    out: list[str] = []
+    for name in kinds:
+        name = name.strip()
+        if not name:
+            continue
+        if name == "all":
+            return EVENT_KINDS
+        if name in KIND_GROUPS:
+            out.extend(k for k in KIND_GROUPS[name] if k not in out)
+        elif name in KIND_FIELDS:
+            if name not in out:
+                out.append(name)
+        else:
+            raise ValueError(
+                f"unknown event kind {name!r}; kinds: {', '.join(EVENT_KINDS)}; groups: {', '.join(KIND_GROUPS)}"
+            )
+    return tuple(out)

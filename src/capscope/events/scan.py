@@ -1,0 +1,177 @@
+"""Run every event family over a panel: ``scan_panel`` (DataFrame) and ``scan_json`` (JSON-ready dict)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from capscope.events import records as R
+from capscope.events.breakouts import BreakoutParams, breakout_events
+from capscope.events.crosses import IndicatorCache, ma_crosses, macd_crosses, price_crosses, rsi_crosses
+from capscope.events.levels import LevelParams, level_events
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capscope.data.panel import Panel
+
+
+@dataclass(frozen=True)
+class ScanParams:
+    """Parameters of every event family (defaults are the conventional ones)."""
+
+    ma_pairs: tuple[tuple[str, int, int], ...] = (("sma", 50, 200), ("ema", 50, 200))
+    price_ma: str = "sma"
+    price_windows: tuple[int, ...] = (50, 200)
+    macd: tuple[int, int, int] = (12, 26, 9)
+    rsi_window: int = 14
+    rsi_upper: float = 70.0
+    rsi_lower: float = 30.0
+    levels: LevelParams = field(default_factory=LevelParams)
+    breakouts: BreakoutParams = field(default_factory=BreakoutParams)
+
+
+def _families(kinds: tuple[str, ...]) -> set[str]:
+    return {g for g, members in R.KIND_GROUPS.items() if set(members) & set(kinds)}
+
+
+def precompute_indicators(
+    panel: Panel, kinds: Iterable[str] | None = None, params: ScanParams | None = None
+) -> IndicatorCache:
+    """Compute every indicator (and pivots) the requested kinds need into a fresh :class:`IndicatorCache`.
+
+    The benchmark times this apart from :func:`scan_panel` (which then only extracts events).
+    """
+    from capscope.events.levels import panel_pivots
+
+    params = params or ScanParams()
+    fam = _families(R.resolve_kinds(kinds))
+    cache = IndicatorCache(panel)
+    if "ma_cross" in fam:
+        for ma, fast, slow in params.ma_pairs:
+            cache.ma(ma, fast)
+            cache.ma(ma, slow)
+    if "price_cross" in fam:
+        for w in params.price_windows:
+            cache.ma(params.price_ma, w)
+    if fam & {"macd", "macd_zero"}:
+        cache.macd(*params.macd)
+    if "rsi" in fam:
+        cache.rsi(params.rsi_window)
+    if fam & {"levels", "breakouts"}:
+        k = params.levels.pivot_window
+        cache.get(("pivots", k), lambda: panel_pivots(panel, k))
+        cache.atr(params.levels.atr_window)
+    return cache
+
+
+def scan_panel(
+    panel: Panel,
+    kinds: Iterable[str] | None = None,
+    *,
+    as_of: str | date | np.datetime64 | None = None,
+    since: str | date | np.datetime64 | None = None,
+    params: ScanParams | None = None,
+    cache: IndicatorCache | None = None,
+) -> pd.DataFrame:
+    """All events of the requested kinds over a panel.
+
+    Parameters
+    ----------
+    panel
+        Daily bars of any number of symbols.
+    kinds
+        Event kinds and/or groups (:data:`capscope.events.records.KIND_GROUPS`); default all.
+    as_of
+        Last date that may be used: the panel is truncated there first, so nothing after it is seen.
+    since
+        Only return events dated on or after this date (they are still computed from all history).
+    params
+        Family parameters (:class:`ScanParams`).
+    cache
+        Precomputed indicators of ``panel`` (ignored when ``as_of`` truncates the panel).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Event frame (:mod:`capscope.events.records`), chronological.
+    """
+    params = params or ScanParams()
+    wanted = R.resolve_kinds(kinds)
+    if as_of is not None:
+        from capscope.data.panel import to_datetime64
+
+        day = to_datetime64(as_of)
+        if panel.n_bars and day < panel.dates[-1]:
+            panel = panel.truncate(day)
+            cache = None
+    if cache is None or cache.panel is not panel:
+        cache = IndicatorCache(panel)
+    fam = _families(wanted)
+    frames = []
+    if panel.n_bars:
+        if "ma_cross" in fam:
+            frames.append(ma_crosses(panel, params.ma_pairs, cache=cache))
+        if "price_cross" in fam:
+            frames.append(price_crosses(panel, params.price_windows, ma=params.price_ma, cache=cache))
+        if fam & {"macd", "macd_zero"}:
+            frames.append(macd_crosses(panel, *params.macd, zero_line="macd_zero" in fam, cache=cache))
+        if "rsi" in fam:
+            frames.append(
+                rsi_crosses(panel, params.rsi_window, params.rsi_upper, params.rsi_lower, cache=cache)
+            )
+        if "levels" in fam:
+            frames.append(level_events(panel, params.levels, cache=cache))
+        if "breakouts" in fam:
+            frames.append(breakout_events(panel, params.breakouts, params.levels, cache=cache))
+    events = R.concat_events(frames)
+    keep = np.array(events["kind"].isin(wanted).to_numpy(), dtype=bool)
+    if since is not None:
+        from capscope.data.panel import to_datetime64
+
+        keep = keep & (events["date"].to_numpy() >= to_datetime64(since))
+    if not keep.all():
+        events = events.loc[keep].reset_index(drop=True)
+    return events
+
+
+def pattern_records(panel: Panel, *, since: str | date | np.datetime64 | None = None) -> list[dict[str, Any]]:
+    """Chart-pattern records for the scan JSON's ``patterns`` key.
+
+    Hook for :mod:`capscope.patterns` (H4a wires its detector here); until then there are none.
+    """
+    return []
+
+
+def scan_json(
+    panel: Panel,
+    kinds: Iterable[str] | None = None,
+    *,
+    as_of: str | date | np.datetime64 | None = None,
+    since: str | date | np.datetime64 | None = None,
+    params: ScanParams | None = None,
+    patterns: bool = True,
+) -> dict[str, Any]:
+    """The scan as a JSON-ready dict: ``{"as_of": "YYYY-MM-DD", "events": [...], "patterns": [...]}``.
+
+    ``as_of`` is the last date used (the requested date, or the panel's last date when none is given).
+    """
+    from capscope.data.panel import to_datetime64
+
+    if as_of is not None:
+        day = to_datetime64(as_of)
+        panel = panel.truncate(day)
+    elif panel.n_bars:
+        day = panel.dates[-1]
+    else:
+        day = None
+    events = scan_panel(panel, kinds, since=since, params=params)
+    return {
+        "as_of": None if day is None else str(day),
+        "events": R.events_to_records(events),
+        "patterns": pattern_records(panel, since=since) if patterns else [],
+    }

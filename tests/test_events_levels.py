@@ -1,0 +1,216 @@
+"""Levels and breakouts: a hand-built resistance, breakout and failure; kernels vs reference twins; causality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capscope.events import records as R
+from capscope.events.breakouts import BreakoutParams, _breakout_kernel, breakout_events, breakout_reference
+from capscope.events.crosses import IndicatorCache
+from capscope.events.levels import (
+    LevelParams,
+    _cluster_kernel,
+    cluster_reference,
+    level_events,
+    level_history,
+    levels_as_of,
+)
+from capscope.events.scan import scan_panel
+from tests.test_events_crosses import make_panel
+
+# closes; high = close + 0.5, low = close - 0.5
+#   swing highs (k=2) at bars 4 and 10 (high 100.5, confirmed on bars 6 and 12) -> one resistance, 2 touches
+#   swing lows at 7 (96.5), 13 (97.0), 20 (97.5): more than 0.25 % apart, so three one-touch levels
+#   bar 16 closes at 103 > 100.5 + 0.5 * ATR -> breakout_above; bar 19 closes at 99 < 100.5 -> breakout_failed
+HAND = [
+    96,
+    97,
+    98,
+    99,
+    100,
+    99,
+    98,
+    97,
+    98,
+    99,
+    100,
+    99,
+    98,
+    97.5,
+    98.5,
+    99.5,
+    103,
+    102,
+    101,
+    99,
+    98,
+    98.5,
+    99,
+]
+HAND_LEVELS = LevelParams(
+    pivot_window=2, atr_window=3, tolerance=0.25, tolerance_mode="percent", min_touches=2
+)
+
+
+def test_hand_built_resistance_breakout_and_failure() -> None:
+    import talib
+
+    panel = make_panel({"H": HAND})
+    close = np.array(HAND, float)
+    atr = talib.ATR(close + 0.5, close - 0.5, close, 3)
+    assert close[16] > 100.5 + 0.5 * atr[16]  # the confirmation rule holds on bar 16 ...
+    assert all(close[t] <= 100.5 for t in range(13, 16))  # ... and on no earlier bar after the level formed
+
+    lv = level_events(panel, HAND_LEVELS)
+    assert len(lv) == 1
+    row = lv.iloc[0]
+    assert row["kind"] == R.LEVEL_FORMED and row["date"] == pd.Timestamp(panel.dates[12])
+    assert row["level"] == pytest.approx(100.5) and row["touches"] == 2 and row["level_kind"] == R.RESISTANCE
+    assert row["first_touch"] == pd.Timestamp(panel.dates[4]) and row["last_touch"] == pd.Timestamp(
+        panel.dates[10]
+    )
+    assert row["strength"] == pytest.approx(2 * 0.5 ** (2 / 126))
+
+    br = breakout_events(panel, BreakoutParams(buffer=0.5, fail_window=10), HAND_LEVELS)
+    assert br["kind"].tolist() == [R.BREAKOUT_ABOVE, R.BREAKOUT_FAILED]
+    up, failed = br.iloc[0], br.iloc[1]
+    assert up["date"] == pd.Timestamp(panel.dates[16]) and up["price"] == 103
+    assert up["level"] == pytest.approx(100.5) and up["level_kind"] == R.RESISTANCE and up["touches"] == 2
+    assert failed["date"] == pd.Timestamp(panel.dates[19]) and failed["price"] == 99
+    assert failed["breakout_date"] == pd.Timestamp(panel.dates[16]) and pd.isna(failed["touches"])
+    rec = R.events_to_records(br)[1]
+    assert rec == {
+        "symbol": "H",
+        "date": str(panel.dates[19]),
+        "kind": R.BREAKOUT_FAILED,
+        "price": 99.0,
+        "level": pytest.approx(100.5),
+        "level_kind": R.RESISTANCE,
+        "breakout_date": str(panel.dates[16]),
+    }
+
+
+def test_failure_window_and_buffer() -> None:
+    panel = make_panel({"H": HAND})
+    import talib
+
+    close = np.array(HAND, float)
+    atr = talib.ATR(close + 0.5, close - 0.5, close, 3)
+    # failure only counts within fail_window bars: 19 - 16 = 3 > 2, so the breakout stands and the drop on
+    # bar 19 is a breakdown through the same level (its side was "above") once it clears the ATR buffer
+    assert close[19] < 100.5 - 0.5 * atr[19] and close[18] >= 100.5 - 0.5 * atr[18]
+    br = breakout_events(panel, BreakoutParams(buffer=0.5, fail_window=2), HAND_LEVELS)
+    assert br["kind"].tolist() == [R.BREAKOUT_ABOVE, R.BREAKDOWN_BELOW]
+    assert br.iloc[1]["date"] == pd.Timestamp(panel.dates[19]) and br.iloc[1]["level_kind"] == R.SUPPORT
+    # a buffer too large for the move: no breakout at all
+    assert breakout_events(panel, BreakoutParams(buffer=5.0), HAND_LEVELS).empty
+
+
+def test_hand_built_no_look_ahead_every_bar() -> None:
+    panel = make_panel({"H": HAND})
+    full = scan_panel(panel, ["levels", "breakouts"], params=_params())
+    for t in range(len(HAND)):
+        day = panel.dates[t]
+        trunc = scan_panel(panel.truncate(day), ["levels", "breakouts"], params=_params())
+        pd.testing.assert_frame_equal(trunc, full[full.date <= pd.Timestamp(day)].reset_index(drop=True))
+        # before bar 19 the breakout stands unlabelled; the failure is a new event, not an edit
+        if 16 <= t < 19:
+            assert trunc["kind"].tolist()[-1] == R.BREAKOUT_ABOVE
+
+
+def _params():  # type: ignore[no-untyped-def]
+    from capscope.events.scan import ScanParams
+
+    return ScanParams(levels=HAND_LEVELS)
+
+
+def test_levels_as_of_hand_built() -> None:
+    panel = make_panel({"H": HAND})
+    early = levels_as_of(panel, panel.dates[11], HAND_LEVELS)
+    assert early.empty  # second touch confirmed on bar 12 only
+    lv = levels_as_of(panel, panel.dates[12], HAND_LEVELS)
+    assert len(lv) == 1 and lv.iloc[0]["level"] == pytest.approx(100.5) and lv.iloc[0]["touches"] == 2
+    assert lv.iloc[0]["level_kind"] == R.RESISTANCE
+    after = levels_as_of(panel, None, HAND_LEVELS)
+    assert after.iloc[0]["level_kind"] == R.RESISTANCE
+
+
+def test_params_validation() -> None:
+    with pytest.raises(ValueError, match="tolerance_mode"):
+        LevelParams(tolerance_mode="ticks")
+    with pytest.raises(ValueError):
+        BreakoutParams(buffer=-1)
+
+
+# -- kernels vs reference twins -------------------------------------------------------------------------------
+def _random_panel(seed: int, n: int = 400, m: int = 5):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    closes = {}
+    for j in range(m):
+        c = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+        start = int(rng.integers(0, 60))
+        c[:start] = np.nan
+        closes[f"S{j}"] = c.tolist()
+    return make_panel(closes)
+
+
+@pytest.mark.parametrize("mode", ["atr", "percent"])
+def test_cluster_kernel_equals_reference(mode: str) -> None:
+    panel = _random_panel(1)
+    params = LevelParams(tolerance_mode=mode, tolerance=0.8 if mode == "atr" else 2.0, pivot_window=3)
+    h = level_history(panel, params)
+    cols = np.repeat(np.arange(panel.n_symbols), np.diff(h.ptr))
+    tol = (
+        params.tolerance * IndicatorCache(panel).atr(params.atr_window)[h.confirm, cols]
+        if mode == "atr"
+        else params.tolerance / 100 * h.price
+    )
+    ref = cluster_reference(h.ptr, h.index, h.price, tol)
+    fast = _cluster_kernel(h.ptr, h.index, h.price, np.ascontiguousarray(tol))
+    for a, b in zip(fast, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (h.touches >= 2).sum() > 5  # the data really has multi-touch levels
+
+
+def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams):  # type: ignore[no-untyped-def]
+    cache = IndicatorCache(panel)
+    h = level_history(panel, params, cache=cache)
+    atr = np.ascontiguousarray(cache.atr(params.atr_window))
+    args = (panel.close, atr, h)
+    ref = breakout_reference(*args, bp.buffer, bp.fail_window, params.min_touches, params.max_age)
+    out = _breakout_kernel(
+        panel.close,
+        atr,
+        h.ptr,
+        h.confirm,
+        h.level_id,
+        h.level_price,
+        h.touches,
+        h.first_touch,
+        h.last_touch,
+        bp.buffer,
+        bp.fail_window,
+        params.min_touches,
+        params.max_age,
+    )
+    fast = sorted(zip(*[a.tolist() for a in out], strict=True), key=lambda e: (e[0], e[1], e[2], e[3]))
+    ref = sorted(ref, key=lambda e: (e[0], e[1], e[2], e[3]))
+    return fast, ref
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_breakout_kernel_equals_reference_random(seed: int) -> None:
+    panel = _random_panel(seed, n=600, m=4)
+    params = LevelParams(pivot_window=3, max_age=80, min_touches=2)
+    fast, ref = _breakouts_both(panel, params, BreakoutParams(buffer=0.25, fail_window=5))
+    assert fast == ref
+    codes = {e[2] for e in fast}
+    assert {0, 1, 2, 3} <= codes  # every event type is exercised
+
+
+def test_breakout_kernel_equals_reference_sample(stocks_panel) -> None:  # type: ignore[no-untyped-def]
+    panel = stocks_panel.select(list(stocks_panel.symbols[:40]))
+    fast, ref = _breakouts_both(panel, LevelParams(), BreakoutParams())
+    assert fast == ref and len(fast) > 100
