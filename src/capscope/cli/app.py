@@ -41,6 +41,11 @@ app.command("symbols")(_symbols_cli.symbols)
 app.command("show")(_show_cli.show)
 app.command("doctor")(_doctor_cli.doctor)
 app.command("overview")(_overview_cli.overview)
+from capscope.cli import breadth as _breadth_cli  # noqa: E402
+from capscope.cli import rotation as _rotation_cli  # noqa: E402
+
+app.command("rotation")(_rotation_cli.rotation)
+app.command("breadth")(_breadth_cli.breadth)
 from capscope.cli import patterns as _patterns_cli  # noqa: E402
 
 app.command("patterns")(_patterns_cli.patterns)

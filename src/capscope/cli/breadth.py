@@ -1,0 +1,132 @@
+"""``capscope breadth``: % above the 50/200-day SMA, advance/decline line, new highs/lows, McClellan oscillator.
+
+The numbers come from :mod:`capscope.analytics.breadth`; this module loads the universe and prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
+from capscope.cli.rotation import check_as_of, check_format, load_panel
+from capscope.errors import UsageError
+
+
+def read_universe_file(path: Path) -> list[str]:
+    """Symbols listed in a text file: separated by newlines, commas or spaces; ``#`` starts a comment."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--universe {path}: cannot read it ({exc})") from None
+    symbols: list[str] = []
+    for line in text.splitlines():
+        symbols += [s for s in re.split(r"[,\s]+", line.split("#", 1)[0]) if s]
+    if not symbols:
+        raise UsageError(f"--universe {path}: no symbols in the file (one per line, or comma-separated)")
+    return list(dict.fromkeys(symbols))
+
+
+def breadth(
+    universe: Annotated[
+        str,
+        typer.Option(
+            "--universe",
+            help="'stocks' (the stocks/ folder of the data dir), 'all' (every bar file / stored symbol) or a "
+            "FILE listing symbols.",
+        ),
+    ] = "stocks",
+    as_of: AsOfOption = None,
+    rows: Annotated[int, typer.Option("--rows", help="Days shown in the table (table format).")] = 10,
+    tail: Annotated[
+        int, typer.Option("--tail", help="Days of daily series included in JSON (0 = none).")
+    ] = 0,
+    high_low: Annotated[
+        bool, typer.Option("--high-low", help="New highs/lows from bar highs/lows instead of closes.")
+    ] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain-net", help="McClellan on plain net advances (default: ratio-adjusted).")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    data: DataOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Market breadth of a universe (default: the sample small-cap stocks) for every day up to --as-of.
+
+    Example: capscope breadth --universe stocks --as-of 2025-04-08 --format json
+    """
+    from capscope.analytics.breadth import breadth as compute
+
+    check_format(fmt)
+    if universe == "stocks":
+        panel, source = load_panel(None, data=data, store=store, subdir="stocks")
+    elif universe == "all":
+        panel, source = load_panel(None, data=data, store=store)
+    else:
+        path = Path(universe)
+        if not path.is_file():
+            raise UsageError(f"--universe {universe!r}: not 'stocks', 'all' or an existing file of symbols")
+        panel, source = load_panel(read_universe_file(path), data=data, store=store)
+    day = check_as_of(panel, as_of)
+    result = compute(panel, day, use_high_low=high_low, ratio_adjusted=not plain)
+    if fmt == "json":
+        out = {"universe": universe, "source": source, **result.to_dict(tail=tail)}
+        typer.echo(json.dumps(out, indent=2))
+        return
+    from rich.table import Table
+
+    latest = result.latest()
+    console.print(
+        f"[bold]Breadth of {result.n_symbols} symbols ({universe}) as of {latest['date']}[/] ({source})",
+        highlight=False,
+    )
+    p = result.params
+    table = Table(title_justify="left")
+    heads = (
+        "date",
+        f">{p['short_window']}d SMA",
+        f">{p['long_window']}d SMA",
+        "adv",
+        "dec",
+        "A/D line",
+        f"{p['hl_window']}-bar highs",
+        "lows",
+        "McClellan",
+        "summation",
+    )
+    for h in heads:
+        table.add_column(h, justify="left" if h == "date" else "right")
+    frame = result.frame().tail(max(rows, 1))
+
+    def pct(x: float) -> str:
+        return "—" if x != x else f"{x:.1f}%"
+
+    def num(x: float, digits: int = 0) -> str:
+        return "—" if x != x else f"{x:,.{digits}f}"
+
+    for date, r in frame.iterrows():
+        table.add_row(
+            str(date.date()),  # type: ignore[attr-defined]
+            pct(r["pct_above_short"]),
+            pct(r["pct_above_long"]),
+            num(r["advances"]),
+            num(r["declines"]),
+            num(r["ad_line"]),
+            num(r["new_highs"]),
+            num(r["new_lows"]),
+            num(r["mcclellan"], 1),
+            num(r["summation"], 1),
+        )
+    console.print(table)
+    console.print(
+        f"  % above SMA: denominator = symbols with a defined SMA that day; new highs/lows on "
+        f"{p['hl_on']}; McClellan = EMA{p['ema_fast']} - EMA{p['ema_slow']} of "
+        f"{'ratio-adjusted (x1000)' if p['ratio_adjusted'] else 'plain'} net advances",
+        highlight=False,
+    )
+    for w in result.warnings:
+        console.print(f"  [yellow]warning:[/] {w}", highlight=False)
