@@ -1,0 +1,410 @@
+"""The DuckDB store: ingest contract (atomic, idempotent, append-only, conflicts reported), queries, panel."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from capscope.data.panel import Panel, panel_equal
+from capscope.data.readers import read_bars
+from capscope.errors import DataError, StoreError, UsageError
+from capscope.store import IngestConflictError, Store
+from capscope.store.stats import snapshot
+
+HEADER = "date,open,high,low,close,adj_close,volume"
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+def make_rows(n: int, *, start: date = date(2024, 1, 2), base: float = 100.0, seed: int = 0) -> list[str]:
+    """``n`` valid CSV bar lines on consecutive weekdays (a random walk; high/low bracket open/close)."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    day = start
+    close = base
+    while len(lines) < n:
+        if day.weekday() < 5:
+            open_ = close * (1 + rng.normal(0, 0.01))
+            close = open_ * (1 + rng.normal(0, 0.01))
+            high = max(open_, close) * (1 + abs(rng.normal(0, 0.005)))
+            low = min(open_, close) * (1 - abs(rng.normal(0, 0.005)))
+            volume = int(rng.integers(1_000, 1_000_000))
+            lines.append(f"{day.isoformat()},{open_:.4f},{high:.4f},{low:.4f},{close:.4f},,{volume}")
+        day += timedelta(days=1)
+    return lines
+
+
+def write_csv(path: Path, lines: list[str], header: str = HEADER) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "\n" + "".join(line + "\n" for line in lines))
+    return path
+
+
+def content(store: Store) -> dict[str, tuple[int, int]]:
+    """Everything the store holds (row counts and content hashes of all tables)."""
+    return store.digest()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(tmp_path / "store.duckdb") as st:
+        yield st  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """A store holding the whole sample data directory (ingested once for the module)."""
+    path = tmp_path_factory.mktemp("sample_store") / "sample.duckdb"
+    with Store(path) as st:
+        report = st.ingest(sample_dir)
+        assert report.changed
+    return path
+
+
+# -- the sample data ------------------------------------------------------------------------------------
+def _file_facts(path: Path) -> tuple[int, str, str]:
+    """Rows, first and last date of a sample CSV, counted from its text (independently of the readers)."""
+    with path.open(newline="") as handle:
+        rows = [r for r in csv.reader(handle)][1:]
+    return len(rows), rows[0][0], rows[-1][0]
+
+
+def test_sample_ingest_lists_every_file_with_its_row_count(sample_store: Path, sample_dir: Path) -> None:
+    files = sorted(sample_dir.rglob("*.csv"))
+    assert len(files) >= 700
+    with Store(sample_store, read_only=True) as st:
+        summary = st.symbols()
+    assert summary.height == len(files)
+    by_symbol = {row["symbol"]: row for row in summary.iter_rows(named=True)}
+    assert by_symbol["RUT"]["rows"] == 9811  # SOURCES.md: prices/RUT.csv has 9,811 rows
+    assert by_symbol["RUT"]["first_date"] == date(1987, 9, 10)
+    assert by_symbol["RUT"]["last_date"] == date(2026, 8, 21)
+    for path in files:
+        n, first, last = _file_facts(path)
+        row = by_symbol[path.stem]
+        assert (row["rows"], row["first_date"].isoformat(), row["last_date"].isoformat()) == (n, first, last)
+        assert row["source"] == str(path.resolve())
+
+
+def test_sample_reingest_is_a_no_op(sample_store: Path, sample_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sample_store, copy)
+    with Store(copy) as st:
+        before = content(st)
+        report = st.ingest(sample_dir)
+        assert not report.changed
+        assert report.rows_new == 0
+        assert {f.status for f in report.files} == {"unchanged"}
+        assert content(st) == before
+
+
+def test_sample_panel_from_store_equals_panel_from_files(sample_store: Path, sample_dir: Path) -> None:
+    stocks = sorted((sample_dir / "stocks").glob("*.csv"))
+    prices = sorted((sample_dir / "prices").glob("*.csv"))
+    with Store(sample_store, read_only=True) as st:
+        for files in (stocks, prices):
+            symbols = [p.stem for p in files]
+            expected = Panel.from_bars(pl.concat([read_bars(p) for p in files]).sort(["symbol", "date"]))
+            got = st.panel(symbols)
+            assert panel_equal(got, expected)
+            assert got.close.flags.c_contiguous and got.close.dtype == np.float64
+        window = st.panel(["RUT", "GSPC"], start="2025-01-01", end="2025-06-30", fields=("close",))
+        assert set(window.fields) == {"close"}
+        assert window.symbols == ("RUT", "GSPC")
+        assert window.dates[0] >= np.datetime64("2025-01-01") and window.dates[-1] <= np.datetime64(
+            "2025-06-30"
+        )
+        rut = read_bars(sample_dir / "prices" / "RUT.csv").filter(
+            pl.col("date").is_between(date(2025, 1, 1), date(2025, 6, 30))
+        )
+        col = window.series("RUT", "close")
+        np.testing.assert_array_equal(col[~np.isnan(col)], rut["close"].to_numpy())
+
+
+def test_sample_bars_equal_the_files(sample_store: Path, sample_dir: Path) -> None:
+    with Store(sample_store, read_only=True) as st:
+        got = st.bars(["RUT", "IWB__dsturdy_close_only"], start="2000-01-01")
+    expected = (
+        pl.concat(
+            [
+                read_bars(sample_dir / "prices" / "RUT.csv"),
+                read_bars(sample_dir / "prices/alt/IWB__dsturdy_close_only.csv"),
+            ]
+        )
+        .filter(pl.col("date") >= date(2000, 1, 1))
+        .sort(["symbol", "date"])
+    )
+    assert got.schema == expected.schema
+    assert got.equals(expected)
+    assert got.filter(pl.col("symbol") == "IWB__dsturdy_close_only")["open"].null_count() > 0
+
+
+# -- ingest contract on small files ---------------------------------------------------------------------
+def test_ingest_records_source_sha_and_counts(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in" / "AAA.csv", make_rows(5))
+    report = store.ingest(path)
+    assert report.changed and report.rows_new == 5 and report.files[0].status == "new"
+    import hashlib
+
+    log = store.con.sql("SELECT path, sha256, symbol, rows_read, rows_new FROM ingest_files").fetchall()
+    assert log == [(str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest(), "AAA", 5, 5)]
+    ingests = store.ingests()
+    assert ingests.height == 1 and ingests["rows_new"][0] == 5 and ingests["files"][0] == 1
+
+
+def test_append_only_new_rows(store: Store, tmp_path: Path) -> None:
+    rows = make_rows(8)
+    path = write_csv(tmp_path / "AAA.csv", rows[:5])
+    store.ingest(path)
+    write_csv(path, rows)  # same first five rows, three new ones
+    report = store.ingest(path)
+    assert report.files[0].status == "appended"
+    assert (report.rows_read, report.rows_new) == (8, 3)
+    assert store.bars(["AAA"]).equals(read_bars(path))
+    # the old version of the file again: known bytes, skipped unread
+    write_csv(path, rows[:5])
+    report = store.ingest(path)
+    assert report.rows_new == 0 and report.files[0].status == "unchanged"
+    # a shorter version never seen before: read, nothing new, nothing lost
+    write_csv(path, rows[1:4])
+    report = store.ingest(path)
+    assert report.rows_new == 0 and report.files[0].status == "no new rows"
+    assert store.bars(["AAA"]).height == 8
+
+
+def test_changed_existing_rows_are_reported_and_nothing_is_merged(store: Store, tmp_path: Path) -> None:
+    rows = make_rows(6)
+    path = write_csv(tmp_path / "AAA.csv", rows)
+    other = write_csv(tmp_path / "BBB.csv", make_rows(3, seed=1))
+    store.ingest([path, other])
+    before = content(store)
+    fields = rows[2].split(",")
+    old_close = float(fields[4])
+    fields[4] = f"{(float(fields[2]) + float(fields[3])) / 2:.5f}"  # still inside [low, high]
+    assert float(fields[4]) != old_close
+    changed = [*rows[:2], ",".join(fields), *rows[3:], *make_rows(8)[6:]]  # one changed bar + two new bars
+    write_csv(path, changed)
+    new_file = write_csv(tmp_path / "CCC.csv", make_rows(4, seed=2))
+    with pytest.raises(IngestConflictError) as info:
+        store.ingest([new_file, path])
+    err = info.value
+    assert err.n_rows == 1
+    (conflict,) = err.conflicts
+    assert conflict.symbol == "AAA" and conflict.field == "close"
+    assert conflict.date == date.fromisoformat(fields[0])
+    assert conflict.old == old_close and conflict.new == float(fields[4])
+    text = str(err)
+    assert "AAA" in text and fields[0] in text and repr(old_close) in text and "nothing was ingested" in text
+    assert content(store) == before  # not even CCC or the two new AAA bars
+    assert "CCC" not in store.symbols()["symbol"].to_list()
+
+
+def test_two_input_files_for_one_symbol(store: Store, tmp_path: Path) -> None:
+    rows = make_rows(5)
+    a = write_csv(tmp_path / "a" / "AAA.csv", rows[:4])
+    b = write_csv(tmp_path / "b" / "AAA.csv", rows[2:])  # overlaps on two identical rows
+    report = store.ingest([tmp_path / "a", tmp_path / "b"])
+    assert report.rows_new == 5
+    assert store.bars(["AAA"]).height == 5
+    assert {f.path for f in report.files} == {a.resolve(), b.resolve()}
+    # disagreeing copies in one batch
+    fields = rows[1].split(",")
+    fields[4] = "999"
+    fields[2] = "1000"
+    write_csv(tmp_path / "c" / "BBB.csv", rows[:3])
+    write_csv(tmp_path / "d" / "BBB.csv", [rows[0], ",".join(fields), rows[2]])
+    before = content(store)
+    with pytest.raises(IngestConflictError, match="two input files disagree"):
+        store.ingest([tmp_path / "c", tmp_path / "d"])
+    assert content(store) == before
+
+
+def test_same_bytes_under_another_name_is_another_symbol(store: Store, tmp_path: Path) -> None:
+    rows = make_rows(3)
+    store.ingest(write_csv(tmp_path / "AAA.csv", rows))
+    report = store.ingest(write_csv(tmp_path / "BBB.csv", rows))
+    assert report.rows_new == 3
+    assert store.symbols()["symbol"].to_list() == ["AAA", "BBB"]
+
+
+BAD_CASES: dict[str, tuple[str, int | None, str | None]] = {
+    # name: (file text, expected line, expected column)
+    "missing_column": ("date,open,high,low,adj_close,volume\n2024-01-02,10,11,9,,100\n", 1, "close"),
+    "bad_date": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-13-03,10,11,9,10.5,,100\n", 3, "date"),
+    "negative_price": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,-9,10.5,,100\n", 3, "low"),
+    "zero_price": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9,0,,100\n", 3, "close"),
+    "duplicate_date": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-02,10,11,9,10.6,,100\n", 3, "date"),
+    "unsorted": (f"{HEADER}\n2024-01-03,10,11,9,10.5,,100\n2024-01-02,10,11,9,10.6,,100\n", 3, "date"),
+    "high_below_low": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,9,11,10.5,,100\n", 3, "high"),
+    "empty_close": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9,,,100\n", 3, "close"),
+    "text_in_number": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9,abc,,100\n", 3, "close"),
+    "empty_file": ("", None, None),
+    "header_only": (f"{HEADER}\n", None, None),
+    "wrong_delimiter": (HEADER.replace(",", ";") + "\n2024-01-02;10;11;9;10.5;;100\n", 1, None),
+    "truncated_last_line": (f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9", 3, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_leaves_the_store_unchanged(case: str, store: Store, tmp_path: Path) -> None:
+    store.ingest(write_csv(tmp_path / "old" / "OLD.csv", make_rows(20)))
+    before = content(store)
+    folder = tmp_path / "batch"
+    write_csv(folder / "AAA.csv", make_rows(10, seed=3))  # a good file in the same batch
+    write_csv(folder / "OLD.csv", make_rows(25))  # and good new rows for a stored symbol
+    bad = folder / "ZZZ.csv"
+    text, line, column = BAD_CASES[case]
+    bad.write_text(text)
+    with pytest.raises(DataError) as info:
+        store.ingest(folder)
+    err = info.value
+    assert err.path is not None and Path(err.path).name == "ZZZ.csv"
+    assert "ZZZ.csv" in str(err)
+    if line is not None:
+        assert err.line == line
+    if column is not None:
+        assert err.column == column
+    assert content(store) == before
+    assert store.symbols()["symbol"].to_list() == ["OLD"]
+
+
+def test_non_utf8_file_leaves_the_store_unchanged(store: Store, tmp_path: Path) -> None:
+    store.ingest(write_csv(tmp_path / "OLD.csv", make_rows(3)))
+    before = content(store)
+    bad = tmp_path / "batch" / "LAT.csv"
+    bad.parent.mkdir()
+    bad.write_bytes(
+        f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9,10\xe9,,100\n".encode("latin-1")
+    )
+    with pytest.raises(DataError, match="UTF-8") as info:
+        store.ingest(bad.parent)
+    assert info.value.line == 3
+    assert content(store) == before
+
+
+def test_exception_during_write_rolls_back(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.ingest(write_csv(tmp_path / "OLD.csv", make_rows(3)))
+    before = content(store)
+    import capscope.store.ingest as ingest_module
+
+    def boom(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest_module, "_log", boom)  # fails after the bars were inserted
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.ingest(write_csv(tmp_path / "NEW.csv", make_rows(4)))
+    assert content(store) == before
+    monkeypatch.undo()
+    assert store.ingest(tmp_path / "NEW.csv").rows_new == 4  # the store is still usable
+
+
+def test_missing_path_is_a_clear_error(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file"):
+        store.ingest(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="no bar files"):
+        store.ingest(tmp_path / "empty")
+
+
+# -- queries ---------------------------------------------------------------------------------------------
+def test_panel_matches_from_bars_with_gaps_and_ranges(store: Store, tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    folder = tmp_path / "gaps"
+    for k, sym in enumerate(["AAA", "BBB", "CCC", "DDD"]):
+        rows = make_rows(60, start=date(2024, 1, 2) + timedelta(days=int(rng.integers(0, 20))), seed=k)
+        keep = rng.random(len(rows)) > 0.3  # holes
+        write_csv(folder / f"{sym}.csv", [r for r, ok in zip(rows, keep, strict=True) if ok])
+    store.ingest(folder)
+    files = sorted(folder.glob("*.csv"))
+    all_bars = pl.concat([read_bars(p) for p in files]).sort(["symbol", "date"])
+    assert panel_equal(store.panel(), Panel.from_bars(all_bars))
+    start, end = date(2024, 1, 20), date(2024, 2, 20)
+    window = all_bars.filter(pl.col("date").is_between(start, end))
+    assert panel_equal(store.panel(start=start, end=end), Panel.from_bars(window))
+    picked = store.panel(["DDD", "AAA"], start=start, end=end)
+    assert picked.symbols == ("DDD", "AAA")
+    expected = Panel.from_bars(window.filter(pl.col("symbol").is_in(["AAA", "DDD"])))
+    for name in expected.fields:
+        np.testing.assert_array_equal(picked[name], expected[name][:, [1, 0]])
+    assert store.bars(start=start, end=end).equals(window)
+
+
+def test_unknown_symbols_and_fields(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="store is empty"):
+        store.panel(["AAA"])
+    store.ingest(write_csv(tmp_path / "AAPL.csv", make_rows(3)))
+    with pytest.raises(UsageError, match="did you mean AAPL"):
+        store.bars(["aapl"])
+    with pytest.raises(UsageError, match="unknown field"):
+        store.panel(fields=("close", "vwap"))
+    with pytest.raises(UsageError, match="not a date"):
+        store.bars(start="yesterday")
+    empty = store.panel(["AAPL"], start="2030-01-01")
+    assert empty.n_bars == 0 and empty.symbols == ("AAPL",)
+
+
+def test_store_reopen_read_only_and_schema_checks(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as st:
+        st.ingest(write_csv(tmp_path / "AAA.csv", make_rows(3)))
+        before = content(st)
+    with Store(path, read_only=True) as st:
+        assert content(st) == before
+        with pytest.raises(StoreError, match="read-only"):
+            st.ingest(tmp_path / "AAA.csv")
+    with pytest.raises(StoreError, match="no store"):
+        Store(tmp_path / "missing.duckdb", read_only=True)
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("not a database")
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(junk)
+    with Store(path) as st:
+        st.con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'").fetchall()
+    with pytest.raises(StoreError, match="schema version 999"):
+        Store(path)
+
+
+def test_store_path_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "env" / "store.duckdb"
+    monkeypatch.setenv("CAPSCOPE_STORE", str(target))
+    with Store() as st:
+        assert st.path == target
+    assert target.exists()
+
+
+# -- snapshot statistics -----------------------------------------------------------------------------------
+def test_snapshot_hand_computed() -> None:
+    days = [date(2024, 12, 30), date(2024, 12, 31), date(2025, 3, 3), date(2025, 12, 30), date(2026, 1, 2)]
+    bars = pl.DataFrame(
+        {
+            "symbol": ["X"] * 5,
+            "date": days,
+            "open": [10.0, 11.0, 30.0, 20.0, 22.0],
+            "high": [12.0, 12.0, 35.0, 21.0, 23.0],
+            "low": [9.0, 10.0, 25.0, 19.0, 21.0],
+            "close": [11.0, 11.5, 31.0, 20.0, 22.0],
+            "adj_close": [None] * 5,
+            "volume": [1.0] * 5,
+        }
+    )
+    snap = snapshot(bars)
+    assert snap.date == date(2026, 1, 2) and snap.close == 22.0
+    assert snap.change_1d == pytest.approx(22 / 20 - 1)
+    assert snap.ytd_base_date == date(2025, 12, 30) and snap.ytd_return == pytest.approx(22 / 20 - 1)
+    # window: bars after 2025-01-02 -> 2025-03-03, 2025-12-30, 2026-01-02
+    assert (snap.high_52w, snap.high_52w_date) == (35.0, date(2025, 3, 3))
+    assert (snap.low_52w, snap.low_52w_date) == (19.0, date(2025, 12, 30))
+    as_of = snapshot(bars, date(2025, 6, 30))  # only bars up to as_of
+    assert as_of.date == date(2025, 3, 3) and as_of.ytd_return == pytest.approx(31 / 11.5 - 1)
+    assert as_of.high_52w == 35.0 and as_of.low_52w == 9.0
+    first_year = snapshot(bars, date(2024, 12, 31))
+    assert first_year.ytd_return is None
+    with pytest.raises(UsageError):
+        snapshot(bars, date(2020, 1, 1))
