@@ -13,7 +13,9 @@ from capscope.indicators.pivots import (
     fractal_pivots,
     fractal_pivots_reference,
     wilder_atr,
+    wilder_atr_reference,
     zigzag_pivots,
+    zigzag_pivots_atr,
     zigzag_pivots_reference,
 )
 
@@ -80,6 +82,18 @@ def test_wilder_atr_matches_talib() -> None:
     talib = pytest.importorskip("talib")
     high, low, close = _walk(300, 3)
     np.testing.assert_allclose(wilder_atr(high, low, close, 14), talib.ATR(high, low, close, 14), rtol=1e-10)
+    np.testing.assert_allclose(
+        wilder_atr_reference(high, low, close, 14), talib.ATR(high, low, close, 14), rtol=1e-10
+    )
+    np.testing.assert_array_equal(np.isnan(wilder_atr(high[:10], low[:10], close[:10], 14)), True)
+
+
+def test_zigzag_atr_helper_matches() -> None:
+    high, low, close = _walk(500, 9)
+    _equal(
+        zigzag_pivots_atr(high, low, wilder_atr(high, low, close, 14), 3.0),
+        zigzag_pivots(high, low, close, 3.0),
+    )
 
 
 # -- zig-zag ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ tests hold equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +32,9 @@ __all__ = [
     "fractal_pivots",
     "fractal_pivots_reference",
     "wilder_atr",
+    "wilder_atr_reference",
     "zigzag_pivots",
+    "zigzag_pivots_atr",
     "zigzag_pivots_reference",
 ]
 
@@ -115,7 +117,7 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     """Compile (once) and return the numba kernel ``name``; numba is imported only here."""
     fn = _KERNELS.get(name)
     if fn is None:
-        fn = _njit({"fractal": _fractal_loop, "zigzag": _zigzag_loop}[name])
+        fn = _njit({"fractal": _fractal_loop, "zigzag": _zigzag_loop, "atr": _atr_loop}[name])
         _KERNELS[name] = fn
     return fn
 
@@ -215,13 +217,42 @@ def fractal_pivots_reference(high: object, low: object, k: int = 2) -> Pivots:
 # ATR (Wilder), TA-Lib conventions
 
 
+def _atr_loop(high, low, close, window):  # type: ignore[no-untyped-def]
+    n = high.shape[0]
+    out = np.full(n, np.nan)
+    if n <= window:
+        return out
+    total = 0.0
+    for t in range(1, window + 1):
+        prev = close[t - 1]
+        total += max(high[t] - low[t], abs(high[t] - prev), abs(low[t] - prev))
+    value = total / window
+    out[window] = value
+    for t in range(window + 1, n):
+        prev = close[t - 1]
+        tr = max(high[t] - low[t], abs(high[t] - prev), abs(low[t] - prev))
+        value = (value * (window - 1) + tr) / window
+        out[t] = value
+    return out
+
+
 def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) -> np.ndarray:
     """Average true range with Wilder smoothing, TA-Lib conventions (first value at index ``window``).
 
     True range ``TR[t] = max(high - low, |high - close[t-1]|, |low - close[t-1]|)`` for ``t >= 1``; the first
     ATR is the mean of ``TR[1..window]``, then ``ATR[t] = (ATR[t-1] * (window - 1) + TR[t]) / window``
-    (Wilder, *New Concepts in Technical Trading Systems*, 1978). Inputs must be free of NaN.
+    (Wilder, *New Concepts in Technical Trading Systems*, 1978). Inputs must be free of NaN (numba kernel;
+    :func:`wilder_atr_reference` is its NumPy twin).
     """
+    h, lo, c = (np.ascontiguousarray(a, dtype=np.float64) for a in (high, low, close))
+    out: np.ndarray = _kernel("atr")(h, lo, c, int(window))
+    return out
+
+
+def wilder_atr_reference(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14
+) -> np.ndarray:
+    """NumPy/Python twin of :func:`wilder_atr`."""
     n = high.shape[0]
     out = np.full(n, np.nan)
     if n <= window:
@@ -344,7 +375,13 @@ def _zigzag_loop(high, low, thr_scale, threshold, use_atr):  # type: ignore[no-u
 
 
 def _zigzag_inputs(
-    high: object, low: object, close: object, threshold: float, mode: str, atr_window: int
+    high: object,
+    low: object,
+    close: object,
+    threshold: float,
+    mode: str,
+    atr_window: int,
+    atr_fn: Callable[..., np.ndarray] = wilder_atr,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, bool]:
     h, lo, c = _as_1d(high, "high"), _as_1d(low, "low"), _as_1d(close, "close")
     if not (h.shape == lo.shape == c.shape):
@@ -356,7 +393,7 @@ def _zigzag_inputs(
     valid = np.flatnonzero(~(np.isnan(h) | np.isnan(lo) | np.isnan(c)))
     hv, lv, cv = h[valid], lo[valid], c[valid]
     if mode == "atr":
-        scale = wilder_atr(hv, lv, cv, atr_window)
+        scale = atr_fn(hv, lv, cv, atr_window)
         return valid, hv, lv, scale, float(threshold), True
     return valid, hv, lv, np.empty(0), float(threshold) / 100.0, False
 
@@ -398,6 +435,15 @@ def zigzag_pivots(
     return _pack(valid[idx], valid[conf], price, kind)
 
 
+def zigzag_pivots_atr(high: np.ndarray, low: np.ndarray, atr: np.ndarray, threshold: float) -> Pivots:
+    """:func:`zigzag_pivots` in ATR mode on NaN-free bars with a precomputed ATR (for multi-scale callers)."""
+    h, lo, a = (np.ascontiguousarray(v, dtype=np.float64) for v in (high, low, atr))
+    if h.shape[0] == 0:
+        return _empty()
+    idx, conf, kind, price = _kernel("zigzag")(h, lo, a, float(threshold), True)
+    return _pack(idx, conf, price, kind)
+
+
 def zigzag_pivots_reference(
     high: object,
     low: object,
@@ -408,7 +454,9 @@ def zigzag_pivots_reference(
     atr_window: int = 14,
 ) -> Pivots:
     """Plain-Python twin of :func:`zigzag_pivots`: a state machine written for reading, not speed."""
-    valid, hv, lv, scale, thr, use_atr = _zigzag_inputs(high, low, close, threshold, mode, atr_window)
+    valid, hv, lv, scale, thr, use_atr = _zigzag_inputs(
+        high, low, close, threshold, mode, atr_window, wilder_atr_reference
+    )
     rows: list[tuple[int, int, int, float]] = []  # (index, confirm, kind, price)
     state = 0
     ext_hi: tuple[float, int] = (-np.inf, -1)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from capscope.indicators.pivots import wilder_atr, zigzag_pivots
+from capscope.indicators.pivots import wilder_atr, zigzag_pivots_atr
 from capscope.patterns.records import (
     CHARTIST_KINDS,
     MODE_CHARTIST,
@@ -312,7 +312,7 @@ class SeriesPatterns:
     """
 
     symbol: str
-    dates: np.ndarray  # datetime64[D] of the valid (non-NaN) bars
+    dates: np.ndarray  # datetime.date objects of the valid (non-NaN) bars
     positions: np.ndarray  # position of each valid bar in the input series
     close: np.ndarray
     formations: list[_Formation]
@@ -455,14 +455,14 @@ def detect_series(
     h, lo, c = (np.asarray(a, dtype=np.float64) for a in (high, low, close))
     valid = np.flatnonzero(~(np.isnan(h) | np.isnan(lo) | np.isnan(c)))
     hv, lv, cv = h[valid], lo[valid], c[valid]
-    dv = np.asarray(dates).astype("datetime64[D]")[valid]
+    dv = np.asarray(dates).astype("datetime64[D]")[valid].astype(object)  # datetime.date objects
     atr = wilder_atr(hv, lv, cv, p.atr_window)
     formations: list[_Formation] = []
     bottoms = wanted & _BOTTOM_KINDS
     tops = frozenset(k for k, v in _MIRROR.items() if v in wanted)
     two = wanted & _TWO_SIDED
     for scale in p.scales:
-        piv = zigzag_pivots(hv, lv, cv, scale, mode="atr", atr_window=p.atr_window)
+        piv = zigzag_pivots_atr(hv, lv, atr, scale)
         if piv.size < 4:
             continue
         t, x, k, conf = piv.index, piv.price, piv.kind.astype(np.int64), piv.confirm_index

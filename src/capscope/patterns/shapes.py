@@ -260,30 +260,14 @@ def find_bottoms(
 # two-sided: triangles, rectangles, broadening formations
 
 
-def _fit(tt: np.ndarray, xx: np.ndarray) -> tuple[float, float, float]:
-    """Least-squares line through the points: (slope, intercept, max |residual|), closed form."""
-    ts = [float(v) for v in tt]
-    xs = [float(v) for v in xx]
-    m = len(ts)
-    tm, xm = sum(ts) / m, sum(xs) / m
-    sxx = sum((a - tm) ** 2 for a in ts)
-    slope = sum((a - tm) * (b - xm) for a, b in zip(ts, xs, strict=True)) / sxx
-    intercept = xm - slope * tm
-    resid = max(abs(b - (slope * a + intercept)) for a, b in zip(ts, xs, strict=True))
-    return slope, intercept, resid
-
-
-def _classify(du: float, dl: float, h0: float, p: ShapeParams) -> str | None:
-    flat = p.flat_tol * h0
-    up = 0 if abs(du) <= flat else (1 if du > 0 else -1)
-    lo = 0 if abs(dl) <= flat else (1 if dl > 0 else -1)
-    return {
-        (0, 1): "ascending_triangle",
-        (-1, 0): "descending_triangle",
-        (-1, 1): "symmetric_triangle",
-        (0, 0): "rectangle",
-        (1, -1): "broadening",
-    }.get((up, lo))
+#: (upper boundary, lower boundary) direction -> shape; 0 flat, +1 rising, -1 falling.
+_SHAPE_BY_SLOPES = {
+    (0, 1): "ascending_triangle",
+    (-1, 0): "descending_triangle",
+    (-1, 1): "symmetric_triangle",
+    (0, 0): "rectangle",
+    (1, -1): "broadening",
+}
 
 
 def find_two_sided(
@@ -307,40 +291,57 @@ def find_two_sided(
     Quality: mean of line fit ``1 - max residual / (fit_tol H0)`` and classification clarity (flat lines:
     ``1 - |move| / (flat_tol H0)``; sloped lines: ``min(1, |move| / (2 flat_tol H0))``).
     """
+    m = len(t) - 4
+    if m <= 0:
+        return []
+    # windows of five pivots as rows (vectorised over all windows; alternation makes two layouts)
+    rows = np.arange(m)[:, None] + np.arange(5)[None, :]
+    tt = t[rows].astype(np.float64)
+    xx = x[rows]
+    starts_high = kind[:m] > 0
+    # the side with three pivots (positions 0, 2, 4) and the side with two (1, 3)
+    t3, x3 = tt[:, [0, 2, 4]], xx[:, [0, 2, 4]]
+    t2, x2 = tt[:, [1, 3]], xx[:, [1, 3]]
+    tm3, xm3 = t3.mean(axis=1), x3.mean(axis=1)
+    slope3 = ((t3 - tm3[:, None]) * (x3 - xm3[:, None])).sum(axis=1) / ((t3 - tm3[:, None]) ** 2).sum(axis=1)
+    icpt3 = xm3 - slope3 * tm3
+    resid3 = np.abs(x3 - (slope3[:, None] * t3 + icpt3[:, None])).max(axis=1)
+    slope2 = (x2[:, 1] - x2[:, 0]) / (t2[:, 1] - t2[:, 0])
+    icpt2 = x2[:, 0] - slope2 * t2[:, 0]
+    su = np.where(starts_high, slope3, slope2)
+    iu = np.where(starts_high, icpt3, icpt2)
+    sl = np.where(starts_high, slope2, slope3)
+    il = np.where(starts_high, icpt2, icpt3)
+    first, last = tt[:, 0], tt[:, 4]
+    h0 = (su * first + iu) - (sl * first + il)
+    h1 = (su * last + iu) - (sl * last + il)
+    du, dl = su * (last - first), sl * (last - first)
+    flat = p.flat_tol * np.where(h0 > 0, h0, np.inf)
+    up = np.where(np.abs(du) <= flat, 0, np.sign(du)).astype(np.int64)
+    lo = np.where(np.abs(dl) <= flat, 0, np.sign(dl)).astype(np.int64)
+    ok = (last - first >= p.min_bars) & (h0 > 0) & (h1 > 0) & (resid3 <= p.fit_tol * h0)
     out: list[Candidate] = []
-    for j in range(4, len(t)):
-        tt, xx, kk = t[j - 4 : j + 1].astype(float), x[j - 4 : j + 1], kind[j - 4 : j + 1]
-        first, last = tt[0], tt[-1]
-        if last - first < p.min_bars:
-            continue
-        hi, lo = kk > 0, kk < 0
-        su, iu, ru = _fit(tt[hi], xx[hi])
-        sl, il, rl = _fit(tt[lo], xx[lo])
-        h0 = (su * first + iu) - (sl * first + il)
-        h1 = (su * last + iu) - (sl * last + il)
-        if h0 <= 0 or h1 <= 0:
-            continue
-        if max(ru, rl) > p.fit_tol * h0:
-            continue
-        du, dl = su * (last - first), sl * (last - first)
-        name = _classify(du, dl, h0, p)
+    for w in np.flatnonzero(ok):
+        name = _SHAPE_BY_SLOPES.get((int(up[w]), int(lo[w])))
         if name is None or name not in kinds:
             continue
-        if name.endswith("triangle") and h1 < p.min_end_height * h0:
+        a, b = float(h0[w]), float(h1[w])
+        if name.endswith("triangle") and b < p.min_end_height * a:
             continue
-        bars = np.arange(int(first), int(last) + 1)
-        tol = p.fit_tol * h0
-        seg = close[int(first) : int(last) + 1]
-        if np.any(seg > su * bars + iu + tol) or np.any(seg < sl * bars + il - tol):
+        f0, f1 = int(first[w]), int(last[w])
+        bars = np.arange(f0, f1 + 1)
+        tol = p.fit_tol * a
+        seg = close[f0 : f1 + 1]
+        if np.any(seg > su[w] * bars + iu[w] + tol) or np.any(seg < sl[w] * bars + il[w] - tol):
             continue
         clarity = []
-        for move in (du, dl):
-            if abs(move) <= p.flat_tol * h0:
-                clarity.append(1.0 - abs(move) / (p.flat_tol * h0))
+        for move in (float(du[w]), float(dl[w])):
+            if abs(move) <= p.flat_tol * a:
+                clarity.append(1.0 - abs(move) / (p.flat_tol * a))
             else:
-                clarity.append(min(1.0, abs(move) / (2 * p.flat_tol * h0)))
-        fit = 1.0 - max(ru, rl) / (p.fit_tol * h0)
-        quality = (_clip01(fit) + float(np.mean(clarity))) / 2.0
+                clarity.append(min(1.0, abs(move) / (2 * p.flat_tol * a)))
+        fit = 1.0 - float(resid3[w]) / (p.fit_tol * a)
+        kk = kind[w : w + 5]
         out.append(
             Candidate(
                 kind=name,
@@ -348,13 +349,23 @@ def find_two_sided(
                     f"{'upper' if k > 0 else 'lower'}_{n}"
                     for k, n in zip(kk, _touch_numbers(kk), strict=True)
                 ),
-                pivots=tuple(range(j - 4, j + 1)),
+                pivots=tuple(range(w, w + 5)),
                 neckline=None,
-                height=max(h0, h1),
+                height=max(a, b),
                 invalidation=None,
-                quality=_clip01(quality),
-                upper=(first, su * first + iu, last, su * last + iu),
-                lower=(first, sl * first + il, last, sl * last + il),
+                quality=_clip01((_clip01(fit) + float(np.mean(clarity))) / 2.0),
+                upper=(
+                    float(first[w]),
+                    float(su[w] * first[w] + iu[w]),
+                    float(last[w]),
+                    float(su[w] * last[w] + iu[w]),
+                ),
+                lower=(
+                    float(first[w]),
+                    float(sl[w] * first[w] + il[w]),
+                    float(last[w]),
+                    float(sl[w] * last[w] + il[w]),
+                ),
             )
         )
     return out
