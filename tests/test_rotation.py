@@ -161,7 +161,7 @@ def test_relative_strength_pair_returns_are_on_common_dates() -> None:
 def test_rs_turning_points_hand_computed() -> None:
     x = np.array([5.0, 4.0, 3.0, 4.0, 5.0, 4.0, 3.0])
     dates = np.array(BDAYS[:7], dtype="datetime64[D]")
-    events = rot.rs_turning_points(dates, x, "A:B", fast=2, slow=3, breakout_window=3)
+    events = rot.rs_turning_points(dates, x, "A:B", fast=2, slow=3)
     got = {
         (e["date"], e["kind"], e.get("window"))
         for e in events
@@ -432,3 +432,18 @@ def test_as_of_invariance_on_random_dates(prices_panel: Panel) -> None:
         np.testing.assert_array_equal(everything.dates[idx], done)
         np.testing.assert_array_equal(everything.rs_ratio[idx], trunc_rrg.rs_ratio[:-1])
         np.testing.assert_array_equal(everything.rs_momentum[idx], trunc_rrg.rs_momentum[:-1])
+
+
+def test_rs_breakout_through_its_own_resistance() -> None:
+    """A ratio that tops out at 1.10 three times and then climbs breaks out above that resistance."""
+    tri = np.concatenate([np.linspace(1.0, 1.1, 11), np.linspace(1.1, 1.0, 11)[1:-1]])  # period 20
+    ratio = np.concatenate([np.tile(tri, 4), np.linspace(1.0, 1.3, 31)])
+    dates = np.datetime64("2024-01-01") + np.arange(len(ratio))
+    events = rot.rs_turning_points(dates, ratio, "X:Y", fast=5, slow=10)
+    ups = [e for e in events if e["kind"] == "breakout_above"]
+    assert ups, events
+    first = ups[0]
+    assert first["level"] == pytest.approx(1.1, abs=1e-12) and first["level_kind"] == "resistance"
+    assert first["date"] > str(dates[80]) and first["price"] > 1.1
+    # no breakout while the ratio only retests 1.10
+    assert all(e["date"] > str(dates[80]) for e in ups)

@@ -510,7 +510,7 @@ def relative_strength(
     overrides: Mapping[str, Override] | None = None,
     declarations: Mapping[str, CloseKind] = DEFAULT_CLOSE_KINDS,
     stale_after_days: int = STALE_AFTER_DAYS,
-    breakout_window: int = 63,
+    breakouts: bool = True,
 ) -> RelativeStrength:
     """Relative strength of a pair as of D: pair returns, leadership regime, RS-line turning points.
 
@@ -531,8 +531,8 @@ def relative_strength(
         Price-basis overrides and declarations (:func:`capscope.analytics.basis.resolve_basis`).
     stale_after_days
         A side whose last bar is older than this (calendar days before D) gets a warning.
-    breakout_window
-        Window (bars) of the RS-line breakout levels (see :func:`rs_turning_points`).
+    breakouts
+        Include breakouts of the RS line through its support/resistance levels (:func:`rs_turning_points`).
 
     Returns
     -------
@@ -565,10 +565,18 @@ def relative_strength(
             )
     regime = [leadership(ratio, dates, int(w)) for w in windows]
     label = f"{numerator}:{denominator}"
-    turning = rs_turning_points(dates, ratio, label, breakout_window=breakout_window)
+    turning = rs_turning_points(dates, ratio, label, breakouts=breakouts)
     return RelativeStrength(
         num.basis, den.basis, day, dates, ratio, sma_fast, sma_slow, returns, regime, turning, warnings
     )
+
+
+def ratio_panel(dates: np.ndarray, ratio: np.ndarray, label: str) -> Panel:
+    """A one-column panel whose open, high, low and close are the RS line (for the event detectors)."""
+    col = np.ascontiguousarray(np.asarray(ratio, dtype=np.float64).reshape(-1, 1))
+    fields = {name: col.copy() for name in ("open", "high", "low", "close")}
+    fields["volume"] = np.full_like(col, np.nan)
+    return Panel(np.asarray(dates, dtype="datetime64[D]"), (label,), fields)
 
 
 def rs_turning_points(
@@ -578,66 +586,41 @@ def rs_turning_points(
     *,
     fast: int = RS_SMA_FAST,
     slow: int = RS_SMA_SLOW,
-    breakout_window: int = 63,
+    breakouts: bool = True,
 ) -> list[dict[str, Any]]:
-    """Turning points of an RS line: the one place that calls :mod:`capscope.events` on the ratio series.
+    """Turning points of an RS line: the one place that runs :mod:`capscope.events` on the ratio series.
 
-    Events (each knowable on its ``date``, never earlier), oldest first:
+    The ratio becomes a one-column panel (open = high = low = close = ratio, so its ATR is the mean absolute
+    daily change of the ratio) and the signal detectors of :mod:`capscope.events` run on it unchanged:
 
     * ``price_cross_above`` / ``price_cross_below`` of the ratio over its ``fast`` and ``slow`` SMAs,
     * ``golden_cross`` / ``death_cross`` of those two SMAs,
-    * ``breakout_above`` / ``breakdown_below`` of the ratio through the highest / lowest ratio of the
-      ``breakout_window`` bars before.
+    * with ``breakouts``: ``breakout_above`` / ``breakdown_below`` (and failed ones) of the ratio through its own
+      support/resistance levels (causal pivots, :mod:`capscope.events.breakouts` defaults).
+
+    Each event is dated on the bar it became knowable; ``price`` is the ratio on that bar.
 
     Returns
     -------
     list of dict
-        JSON-ready event records (:func:`capscope.events.events_to_records`), ``symbol`` = the pair label.
+        JSON-ready event records (:func:`capscope.events.records.events_to_records`), oldest first,
+        ``symbol`` = ``label``.
     """
-    return _turning_points_local(dates, ratio, label, fast=fast, slow=slow, breakout_window=breakout_window)
+    from capscope.events import records as R
+    from capscope.events.breakouts import breakout_events
+    from capscope.events.crosses import IndicatorCache, ma_crosses, price_crosses
 
-
-def _turning_points_local(
-    dates: np.ndarray, ratio: np.ndarray, label: str, *, fast: int, slow: int, breakout_window: int
-) -> list[dict[str, Any]]:
-    out: list[tuple[int, dict[str, Any]]] = []
-    sf, ss = _sma(ratio, fast), _sma(ratio, slow)
-
-    def crosses(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = x - y
-        prev, cur = d[:-1], d[1:]
-        ok = np.isfinite(prev) & np.isfinite(cur)
-        up = np.nonzero(ok & (prev <= 0) & (cur > 0))[0] + 1
-        down = np.nonzero(ok & (prev >= 0) & (cur < 0))[0] + 1
-        return up, down
-
-    for window, ma in ((fast, sf), (slow, ss)):
-        up, down = crosses(ratio, ma)
-        for i in up:
-            out.append((i, {"kind": "price_cross_above", "ma": "sma", "window": window, "ma_value": ma[i]}))
-        for i in down:
-            out.append((i, {"kind": "price_cross_below", "ma": "sma", "window": window, "ma_value": ma[i]}))
-    up, down = crosses(sf, ss)
-    for kind, idx in (("golden_cross", up), ("death_cross", down)):
-        for i in idx:
-            out.append(
-                (
-                    i,
-                    {
-                        "kind": kind,
-                        "ma": "sma",
-                        "fast": fast,
-                        "slow": slow,
-                        "fast_value": sf[i],
-                        "slow_value": ss[i],
-                    },
-                )
-            )
-    records = []
-    for i, rec in sorted(out, key=lambda t: t[0]):
-        rec = {"symbol": label, "date": str(dates[i]), "price": float(ratio[i]), **rec}
-        records.append({k: (_num(v) if isinstance(v, float) else v) for k, v in rec.items()})
-    return records
+    if len(ratio) == 0:
+        return []
+    panel = ratio_panel(dates, ratio, label)
+    cache = IndicatorCache(panel)
+    frames = [
+        price_crosses(panel, (fast, slow), cache=cache),
+        ma_crosses(panel, (("sma", fast, slow),), cache=cache),
+    ]
+    if breakouts:
+        frames.append(breakout_events(panel, cache=cache))
+    return R.events_to_records(R.concat_events(frames))
 
 
 # ---------------------------------------------------------------------------------------------------------------
