@@ -1,0 +1,219 @@
+"""CLI: ingest, symbols, show, doctor, overview — exit codes, output, no tracebacks on user errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from capscope.cli.app import main
+from capscope.store import Store
+
+from .test_store import HEADER, make_rows, write_csv
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Result:
+    """Run ``capscope ARGS`` in-process through the console-script entry point (``main``)."""
+    monkeypatch.setattr(sys, "argv", ["capscope", *args])
+    monkeypatch.setenv("COLUMNS", "200")  # wide tables: nothing truncated
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    return lambda *args: run_cli(list(args), capsys, monkeypatch)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    write_csv(folder / "AAA.csv", make_rows(300, seed=1))
+    write_csv(folder / "BBB.csv", make_rows(120, seed=2))
+    return folder
+
+
+COMMANDS = ("ingest", "symbols", "show", "doctor", "overview")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_an_example(command: str, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert "Example: capscope " + command in " ".join(result.out.split())
+
+
+def test_ingest_then_symbols_in_every_format(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "cli.duckdb"
+    result = cli("ingest", str(data), "--store", str(store))
+    assert result.code == 0, result.err
+    assert "420" in result.out and "committed" in result.out
+    again = cli("ingest", str(data), "--store", str(store))
+    assert again.code == 0 and "store unchanged" in again.out
+
+    as_json = cli("symbols", "--store", str(store), "--format", "json")
+    assert as_json.code == 0
+    records = json.loads(as_json.out)
+    assert [(r["symbol"], r["rows"]) for r in records] == [("AAA", 300), ("BBB", 120)]
+    assert records[0]["first_date"] == make_rows(1, seed=1)[0].split(",")[0]
+    assert records[0]["source"] == str((data / "AAA.csv").resolve())
+
+    as_csv = cli("symbols", "--store", str(store), "-f", "csv")
+    lines = as_csv.out.strip().splitlines()
+    assert lines[0] == "symbol,first_date,last_date,rows,source"
+    assert lines[2].startswith("BBB,") and ",120," in lines[2]
+
+    table = cli("symbols", "--store", str(store))
+    assert "AAA" in table.out and "2 symbols, 420 bars" in table.out
+    bad = cli("symbols", "--store", str(store), "--format", "xml")
+    assert bad.code == 2 and "choose one of" in bad.err
+
+
+def test_ingest_bad_file_exit_3_store_untouched(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "cli.duckdb"
+    assert cli("ingest", str(data), "--store", str(store)).code == 0
+    with Store(store) as st:
+        before = st.digest()
+    bad_dir = tmp_path / "bad"
+    write_csv(bad_dir / "CCC.csv", make_rows(5, seed=3))
+    (bad_dir / "ZZZ.csv").write_text(f"{HEADER}\n2024-01-02,10,11,9,10.5,,100\n2024-01-03,10,11,9,-1,,100\n")
+    result = cli("ingest", str(bad_dir), "--store", str(store))
+    assert result.code == 3
+    assert "ZZZ.csv" in result.err and "line 3" in result.err and "close" in result.err
+    assert "Traceback" not in result.err + result.out
+    with Store(store) as st:
+        assert st.digest() == before
+
+
+def test_ingest_conflict_exit_4(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "cli.duckdb"
+    assert cli("ingest", str(data), "--store", str(store)).code == 0
+    rows = make_rows(120, seed=2)
+    fields = rows[0].split(",")
+    fields[6] = "1"  # volume changed on a stored bar
+    write_csv(data / "BBB.csv", [",".join(fields), *rows[1:]])
+    result = cli("ingest", str(data), "--store", str(store))
+    assert result.code == 4
+    assert "BBB" in result.err and fields[0] in result.err and "volume" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_ingest_defaults_to_the_data_dir(
+    cli, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CAPSCOPE_DATA", str(data))
+    store = tmp_path / "env.duckdb"
+    monkeypatch.setenv("CAPSCOPE_STORE", str(store))
+    assert cli("ingest").code == 0
+    with Store(store, read_only=True) as st:
+        assert st.symbols()["rows"].to_list() == [300, 120]
+    missing = cli("ingest", "--data", str(tmp_path / "nowhere"))
+    assert missing.code == 2 and "no such file" in missing.err
+
+
+def test_show_respects_as_of(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "cli.duckdb"
+    cli("ingest", str(data), "--store", str(store))
+    rows = make_rows(300, seed=1)
+    as_of = rows[99].split(",")[0]
+    later = rows[100].split(",")[0]
+    result = cli("show", "AAA", "--as-of", as_of, "--rows", "3", "--store", str(store))
+    assert result.code == 0, result.err
+    assert as_of in result.out and later not in result.out
+    assert rows[97].split(",")[0] in result.out and rows[96].split(",")[0] not in result.out  # 3 rows
+    close = float(rows[99].split(",")[4])
+    assert f"close {close:,.2f}" in " ".join(result.out.split())
+    assert "100 bars since" in result.out
+
+    unknown = cli("show", "AAX", "--store", str(store))
+    assert unknown.code == 2 and "did you mean AAA" in unknown.err and "Traceback" not in unknown.err
+    early = cli("show", "AAA", "--as-of", "1990-01-01", "--store", str(store))
+    assert early.code == 2 and "no bar on or before" in early.err
+    bad_date = cli("show", "AAA", "--as-of", "2024-02-30", "--store", str(store))
+    assert bad_date.code == 2 and "not a date" in bad_date.err
+    no_store = cli("show", "AAA", "--store", str(tmp_path / "none.duckdb"))
+    assert no_store.code == 4 and "capscope ingest" in no_store.err
+
+
+def test_overview_hand_checked(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "idx"
+    lines = [
+        "2024-12-31,100,101,99,100,,1",
+        "2025-06-02,140,150,139,145,,1",
+        "2025-12-31,119,121,118,120,,1",
+        "2026-01-02,120,133,119,132,,1",
+        "2026-01-05,132,134,90,95,,1",
+    ]
+    write_csv(folder / "RUT.csv", lines)
+    write_csv(folder / "GSPC.csv", [line.replace(",1", ",2") for line in lines])
+    store = tmp_path / "o.duckdb"
+    assert cli("ingest", str(folder), "--store", str(store)).code == 0
+    result = cli("overview", "--store", str(store), "--as-of", "2026-01-02")
+    assert result.code == 0, result.err
+    row = next(line for line in result.out.splitlines() if "RUT" in line)
+    cells = [c.strip() for c in row.replace("│", "|").split("|") if c.strip()]
+    # close 132; YTD 132/120-1 = +10.00%; 52w (after 2025-01-02): high 150, low 118; vs high 132/150-1 = -12.00%
+    assert cells == ["RUT", "2026-01-02", "132.00", "+10.00%", "150.00", "118.00", "-12.00%"]
+    assert "GSPC" in result.out
+    only = cli("overview", "--store", str(store), "-s", "GSPC")
+    assert only.code == 0 and "RUT" not in only.out and "95.00" in only.out
+    missing = cli("overview", "--store", str(store), "-s", "RUT,NOPE")
+    assert missing.code == 2 and "NOPE" in missing.err
+
+
+def test_doctor_reports_store_and_versions(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "doc.duckdb"
+    empty = cli("doctor", "--store", str(store), "--data", str(data))
+    assert empty.code == 0 and "no store yet" in empty.out and not store.exists()
+    cli("ingest", str(data), "--store", str(store))
+    result = cli("doctor", "--store", str(store), "--data", str(data))
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    assert str(store) in text and "2 symbols, 420 bars, 1 ingests" in text
+    assert "--data option" in text and "duckdb" in text and "numba cache" in text and "chromium" in text
+
+
+def test_console_script_bad_file_has_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "BAD.csv"
+    bad.write_text(f"{HEADER}\n2024-01-03,10,11,9,10.5,,100\n2024-01-02,10,11,9,10.5,,100\n")
+    exe = Path(sys.executable).with_name("capscope")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "capscope.cli.app"]
+    proc = subprocess.run(
+        [*cmd, "ingest", str(bad), "--store", str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 3
+    assert "BAD.csv" in proc.stderr and "line 3" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.sample
+def test_sample_ingest_and_symbols(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "sample.duckdb"
+    result = cli("ingest", "--data", str(sample_dir), "--store", str(store))
+    assert result.code == 0, result.err
+    listing = cli("symbols", "--store", str(store), "--format", "csv")
+    rows = {line.split(",")[0]: line.split(",") for line in listing.out.strip().splitlines()[1:]}
+    assert len(rows) == len(list(sample_dir.rglob("*.csv")))
+    assert rows["RUT"][1:4] == ["1987-09-10", "2026-08-21", "9811"]
+    overview = cli("overview", "--store", str(store), "--as-of", "2025-04-08")
+    # SOURCES.md reference closes: RUT 1,760.71 and S&P 500 4,982.77 on 2025-04-08
+    assert "1,760.71" in overview.out and "4,982.77" in overview.out
