@@ -52,6 +52,11 @@ app.command("patterns")(_patterns_cli.patterns)
 from capscope.cli import scan as _scan_cli  # noqa: E402
 
 app.command("scan")(_scan_cli.scan)
+from capscope.cli import brief as _brief_cli  # noqa: E402
+from capscope.cli import verify as _verify_cli  # noqa: E402
+
+app.command("brief")(_brief_cli.brief)
+app.command("verify")(_verify_cli.verify)
 
 
 def main() -> None:

@@ -1,0 +1,75 @@
+"""``capscope brief``: write brief.json, brief.md and brief.html for a date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+
+
+def brief(
+    as_of: AsOfOption = None,
+    symbol: Annotated[
+        str, typer.Option("--symbol", help="Small-cap index or ETF the brief is about.")
+    ] = "RUT",
+    benchmark: Annotated[str, typer.Option("--benchmark", help="Large-cap benchmark.")] = "GSPC",
+    growth: Annotated[str, typer.Option("--growth", help="Small-cap growth series.")] = "IWO",
+    value: Annotated[str, typer.Option("--value", help="Small-cap value series.")] = "IWN",
+    out: Annotated[Path, typer.Option("--out", help="Output directory (created if missing).")] = Path(
+        "brief-out"
+    ),
+    data: DataOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Write a checkable small-cap brief: brief.json (facts with inputs), brief.md and a self-contained brief.html.
+
+    Data comes from the store filled by `capscope ingest` when it exists, else from the data directory.
+
+    Example: capscope brief --as-of 2025-12-31 --symbol RUT --benchmark GSPC --out brief-out
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from capscope.report.assets import plotly_js
+    from capscope.report.facts import BriefParams, build_brief
+    from capscope.report.html import render_html
+    from capscope.report.jsonio import dumps
+    from capscope.report.loading import load_inputs
+    from capscope.report.markdown import render_markdown
+
+    params = BriefParams(symbol=symbol, benchmark=benchmark, growth=growth, value=value)
+    with console.status("loading data ...") as status:
+        inputs = load_inputs([symbol, benchmark, growth, value], data=data, store=store, as_of=as_of)
+        status.update("computing facts ...")
+        result = build_brief(inputs, params, as_of)
+        status.update("rendering ...")
+        bundle = plotly_js()
+        text_json = dumps(result)
+        text_md = render_markdown(result)
+        text_html = render_html(result, bundle=bundle)
+    if bundle.warning:
+        err_console.print(f"[yellow]warning:[/] {escape(bundle.warning)}", highlight=False)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "brief.json").write_text(text_json, encoding="utf-8")
+    (out / "brief.md").write_text(text_md, encoding="utf-8")
+    html_path = out / "brief.html"
+    html_path.write_text(text_html, encoding="utf-8")
+
+    table = Table(title=f"capscope brief: {escape(symbol)} as of {result['as_of']}", show_lines=False)
+    table.add_column("section")
+    table.add_column("fact")
+    by_id = {f["id"]: f for f in result["facts"]}
+    for section in result["sections"]:
+        ids = section["facts"][:2] if section["id"] != "headline" else section["facts"]
+        for fid in ids:
+            table.add_row(escape(section["title"]), escape(by_id[fid]["text"]))
+    console.print(table)
+    console.print(
+        f"{len(result['facts'])} facts from {escape(inputs.origin)}; "
+        f"wrote {escape(str(out / 'brief.json'))}, {escape(str(out / 'brief.md'))}",
+        highlight=False,
+    )
+    console.print(f"HTML: {escape(str(html_path.resolve()))}", highlight=False, soft_wrap=True)

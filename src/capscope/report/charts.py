@@ -1,0 +1,247 @@
+"""Plotly figures for brief.html, built from brief.json only.
+
+Figures are plain plotly JSON dicts (``{"data": [...], "layout": {...}}``) rather than
+``plotly.graph_objects`` objects: the page renders them client-side with ``Plotly.newPlot``, building dicts is
+deterministic and keeps ``capscope brief`` fast (importing ``plotly.graph_objects`` costs about a second).
+The trace and attribute names follow the plotly.js figure reference (https://plotly.com/javascript/reference/),
+and the tests validate every figure with ``plotly.graph_objects.Figure``.
+
+Every trace carries a stable ``uid`` so the browser tests can find it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Figure = dict[str, Any]
+
+_COLORS = {
+    "up": "#1a9850",
+    "down": "#d73027",
+    "fast": "#1f77b4",
+    "slow": "#ff7f0e",
+    "pattern": "#6a3d9a",
+    "neckline": "#6a3d9a",
+    "breakout": "#e7298a",
+    "target": "#33a02c",
+    "invalidation": "#b15928",
+    "zero": "#555555",
+    "signal": "#ff7f0e",
+    "hist": "#9e9e9e",
+}
+
+
+def _layout(title: str, *, height: int = 360, yaxis_title: str = "", **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+        "xaxis": {"type": "date", "rangeslider": {"visible": False}},
+        "yaxis": {"title": {"text": yaxis_title}},
+        "legend": {"orientation": "h", "y": -0.15},
+        "hovermode": "x unified",
+        "font": {"family": "system-ui, sans-serif", "size": 12},
+    }
+    layout.update(extra)
+    return layout
+
+
+def _line(uid: str, name: str, x: list[Any], y: list[Any], color: str, **extra: Any) -> dict[str, Any]:
+    trace: dict[str, Any] = {
+        "type": "scatter",
+        "mode": "lines",
+        "uid": uid,
+        "name": name,
+        "x": x,
+        "y": y,
+        "line": {"color": color, "width": 1.5},
+    }
+    trace.update(extra)
+    return trace
+
+
+def price_figure(brief: dict[str, Any]) -> Figure | None:
+    """Candlesticks with the fast/slow SMAs, the latest chart pattern, its breakout and target."""
+    price = brief.get("series", {}).get("price")
+    if not price or not price.get("dates"):
+        return None
+    x = price["dates"]
+    sym = price["symbol"]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "candlestick",
+            "uid": "candles",
+            "name": sym,
+            "x": x,
+            "open": price["open"],
+            "high": price["high"],
+            "low": price["low"],
+            "close": price["close"],
+            "increasing": {"line": {"color": _COLORS["up"]}},
+            "decreasing": {"line": {"color": _COLORS["down"]}},
+        },
+        _line("sma_fast", f"SMA {price['fast']}", x, price["sma_fast"], _COLORS["fast"]),
+        _line("sma_slow", f"SMA {price['slow']}", x, price["sma_slow"], _COLORS["slow"]),
+    ]
+    pattern = price.get("pattern")
+    if pattern:
+        points = pattern.get("points") or []
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "uid": "pattern_points",
+                "name": f"{pattern['kind']} points",
+                "x": [p["date"] for p in points],
+                "y": [p["price"] for p in points],
+                "text": [p["role"] for p in points],
+                "textposition": "bottom center",
+                "marker": {"color": _COLORS["pattern"], "size": 9, "symbol": "diamond"},
+            }
+        )
+        neck = pattern.get("neckline")
+        if neck:
+            end = x[-1]
+            x_neck = [neck["date0"], neck["date1"]]
+            y_neck = [neck["price0"], neck["price1"]]
+            if pattern.get("neckline_extended"):
+                x_neck.append(pattern["neckline_extended"]["date"])
+                y_neck.append(pattern["neckline_extended"]["price"])
+            data.append(
+                _line(
+                    "neckline",
+                    "neckline",
+                    x_neck,
+                    y_neck,
+                    _COLORS["neckline"],
+                    line={"color": _COLORS["neckline"], "width": 2, "dash": "dash"},
+                )
+            )
+            breakout = pattern.get("breakout")
+            if breakout:
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "uid": "breakout",
+                        "name": "breakout",
+                        "x": [breakout["date"]],
+                        "y": [breakout["price"]],
+                        "marker": {"color": _COLORS["breakout"], "size": 14, "symbol": "star"},
+                    }
+                )
+            start = breakout["date"] if breakout else neck["date1"]
+            if pattern.get("target") is not None:
+                data.append(
+                    _line(
+                        "target",
+                        "target",
+                        [start, end],
+                        [pattern["target"], pattern["target"]],
+                        _COLORS["target"],
+                        line={"color": _COLORS["target"], "width": 1.5, "dash": "dot"},
+                    )
+                )
+            if pattern.get("invalidation") is not None:
+                data.append(
+                    _line(
+                        "invalidation",
+                        "invalidation",
+                        [start, end],
+                        [pattern["invalidation"], pattern["invalidation"]],
+                        _COLORS["invalidation"],
+                        line={"color": _COLORS["invalidation"], "width": 1, "dash": "dot"},
+                    )
+                )
+    return {"data": data, "layout": _layout(f"{sym}: daily bars", height=480, yaxis_title="level")}
+
+
+def macd_figure(brief: dict[str, Any]) -> Figure | None:
+    """MACD line, signal line, histogram and the zero line."""
+    macd = brief.get("series", {}).get("macd")
+    if not macd or not macd.get("dates"):
+        return None
+    x = macd["dates"]
+    p = macd["params"]
+    data = [
+        {
+            "type": "bar",
+            "uid": "macd_hist",
+            "name": "histogram",
+            "x": x,
+            "y": macd["hist"],
+            "marker": {"color": _COLORS["hist"]},
+        },
+        _line("macd", f"MACD({p['fast']}, {p['slow']})", x, macd["macd"], _COLORS["fast"]),
+        _line("macd_signal", f"signal({p['signal']})", x, macd["signal"], _COLORS["signal"]),
+        _line(
+            "zero_line",
+            "zero line",
+            [x[0], x[-1]],
+            [0.0, 0.0],
+            _COLORS["zero"],
+            line={"color": _COLORS["zero"], "width": 1, "dash": "dash"},
+        ),
+    ]
+    return {"data": data, "layout": _layout(f"{macd['symbol']}: MACD", height=300)}
+
+
+def relative_strength_figure(brief: dict[str, Any]) -> Figure | None:
+    """Small/large relative-strength line (symbol / benchmark, rebased to 100)."""
+    rs = brief.get("series", {}).get("relative_strength")
+    if not rs or not rs.get("dates"):
+        return None
+    data = [
+        _line("rs", f"{rs['symbol']} / {rs['benchmark']}", rs["dates"], rs["value"], _COLORS["fast"]),
+    ]
+    if rs.get("sma"):
+        data.append(_line("rs_sma", f"SMA {rs['window']}", rs["dates"], rs["sma"], _COLORS["slow"]))
+    title = f"Relative strength {rs['symbol']} / {rs['benchmark']} (rebased to 100 on {rs['dates'][0]})"
+    return {"data": data, "layout": _layout(title, height=300)}
+
+
+def growth_value_figure(brief: dict[str, Any]) -> Figure | None:
+    """Growth / value price ratio (rebased to 100)."""
+    gv = brief.get("series", {}).get("growth_value")
+    if not gv or not gv.get("dates"):
+        return None
+    data = [
+        _line("gv_ratio", f"{gv['growth']} / {gv['value']}", gv["dates"], gv["ratio"], _COLORS["pattern"])
+    ]
+    title = (
+        f"Growth / value {gv['growth']} / {gv['value']} ({gv['basis']}, rebased to 100 on {gv['dates'][0]})"
+    )
+    return {"data": data, "layout": _layout(title, height=300)}
+
+
+def breadth_figure(brief: dict[str, Any]) -> Figure | None:
+    """Share of the universe above its moving averages."""
+    br = brief.get("series", {}).get("breadth")
+    if not br or not br.get("dates"):
+        return None
+    data = []
+    for i, (key, label) in enumerate(br["lines"]):
+        color = [_COLORS["fast"], _COLORS["slow"], _COLORS["pattern"], _COLORS["target"]][i % 4]
+        data.append(_line(f"breadth_{key}", label, br["dates"], br[key], color))
+    layout = _layout(f"Breadth of the {br['universe']} universe", height=300, yaxis_title="% of symbols")
+    return {"data": data, "layout": layout}
+
+
+#: Chart id -> (title, builder), in page order.
+CHARTS = {
+    "price": price_figure,
+    "macd": macd_figure,
+    "relative_strength": relative_strength_figure,
+    "growth_value": growth_value_figure,
+    "breadth": breadth_figure,
+}
+
+
+def figures(brief: dict[str, Any]) -> dict[str, Figure]:
+    """Every chart the brief has data for, keyed by chart id."""
+    out: dict[str, Figure] = {}
+    for key, build in CHARTS.items():
+        fig = build(brief)
+        if fig is not None:
+            out[key] = fig
+    return out

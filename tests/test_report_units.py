@@ -1,0 +1,220 @@
+"""Unit tests of the report layer: canonical JSON, safe embedding, formatting, charts, calendar, event study."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from capscope.analytics import reconstitution as rc
+from capscope.analytics.event_study import forward_returns_after
+from capscope.report import jsonio
+from capscope.report.facts import fmt, rnd
+from capscope.report.markdown import render_markdown
+
+
+def test_dumps_is_canonical_and_rounds() -> None:
+    a = {
+        "b": 1.23456789,
+        "a": [np.float64(2.0), np.int64(3), float("nan"), -0.0],
+        "d": np.datetime64("2025-01-02"),
+    }
+    b = dict(reversed(list(a.items())))
+    assert jsonio.dumps(a) == jsonio.dumps(b)
+    parsed = json.loads(jsonio.dumps(a))
+    assert parsed == {"a": [2.0, 3, None, 0.0], "b": 1.234568, "d": "2025-01-02"}
+    assert jsonio.dumps(a).endswith("\n")
+
+
+def test_dumps_rejects_unknown_types() -> None:
+    with pytest.raises(TypeError, match="cannot write"):
+        jsonio.dumps({"x": object()})
+
+
+@pytest.mark.parametrize("payload", ["</script><script>alert(1)</script>", "<!-- x -->", "a & b", "\u2028"])
+def test_script_json_cannot_close_the_element(payload: str) -> None:
+    text = jsonio.script_json({"symbol": payload})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"symbol": payload}
+
+
+def test_rnd_and_fmt() -> None:
+    assert rnd(2481.914, "level") == 2481.91
+    assert rnd(float("nan"), "level") is None
+    assert fmt(2481.91, "level") == "2,481.91"
+    assert fmt(-1.5, "percent", sign=True) == "-1.50%"
+    assert fmt(3.0, "pp", sign=True) == "+3.00 pp"
+    assert fmt(None, "level") == "n/a"
+
+
+# -- reconstitution calendar: published dates (FTSE Russell schedules) -------------------------------------
+@pytest.mark.parametrize(
+    ("year", "rank_day", "effective"),
+    [
+        (
+            2024,
+            dt.date(2024, 4, 30),
+            dt.date(2024, 6, 28),
+        ),  # FTSE Russell 2024 schedule: rank Apr 30, final Jun 28
+        (2025, dt.date(2025, 4, 30), dt.date(2025, 6, 27)),  # fourth Friday of June 2025
+        (2022, dt.date(2022, 4, 29), dt.date(2022, 6, 24)),  # April 30 2022 was a Saturday
+    ],
+)
+def test_june_reconstitution(year: int, rank_day: dt.date, effective: dt.date) -> None:
+    r = rc.june_reconstitution(year)
+    assert (r.rank_day, r.effective) == (rank_day, effective)
+    assert r.effective.weekday() == 4
+
+
+def test_semi_annual_from_2026_only() -> None:
+    assert rc.semi_annual_reconstitution(2025) is None
+    second = rc.semi_annual_reconstitution(2026)
+    assert second is not None and second.provisional
+    assert second.effective == dt.date(2026, 11, 13)  # second Friday of November 2026
+    assert [r.kind for r in rc.calendar(2026)] == ["annual", "semi_annual"]
+
+
+def test_around_splits_past_and_upcoming() -> None:
+    last, upcoming = rc.around(dt.date(2026, 8, 21))
+    assert last is not None and last.effective == dt.date(2026, 6, 26)
+    assert [u.effective for u in upcoming] == [dt.date(2026, 11, 13), dt.date(2027, 6, 25)]
+    last, upcoming = rc.around(dt.date(2025, 6, 27))  # effective day itself counts as past
+    assert last is not None and last.effective == dt.date(2025, 6, 27)
+
+
+# -- event study -----------------------------------------------------------------------------------------------
+def test_forward_returns_hand_computed() -> None:
+    close = np.array([100.0, 110.0, 121.0, 100.0, 90.0, 99.0])
+    res = forward_returns_after(close, np.array([0, 2, 4]), 2)
+    # event 0: 121/100-1 = 0.21; event 2: 90/121-1; event 4 has no bar 2 ahead -> dropped (no look-ahead)
+    assert res.n == 2
+    np.testing.assert_allclose(res.returns, [0.21, 90 / 121 - 1])
+    assert res.hit_rate == 0.5
+    every = close[2:] / close[:-2] - 1
+    assert res.baseline_mean == pytest.approx(every.mean())
+    assert res.first == 0
+
+
+def test_forward_returns_none_complete() -> None:
+    res = forward_returns_after(np.array([1.0, 2.0]), np.array([1]), 5)
+    assert res.n == 0 and res.first is None
+    with pytest.raises(ValueError, match="positive"):
+        forward_returns_after(np.array([1.0, 2.0]), np.array([0]), 0)
+
+
+# -- markdown and charts from a hand-made brief --------------------------------------------------------------
+def _tiny_brief() -> dict:
+    dates = ["2025-01-02", "2025-01-03", "2025-01-06"]
+    return {
+        "as_of": "2025-01-06",
+        "params": {"symbol": "X|Y"},
+        "data": {"origin": "test"},
+        "sections": [
+            {
+                "id": "technical",
+                "title": "Technical picture",
+                "facts": ["f1"],
+                "table": {"columns": ["a"], "rows": [[1.5]]},
+            },
+            {"id": "breadth", "title": "Breadth", "facts": []},
+        ],
+        "facts": [
+            {
+                "id": "f1",
+                "section": "technical",
+                "text": "X closed at 1.50.",
+                "value": 1.5,
+                "unit": "level",
+                "inputs": {},
+            }
+        ],
+        "series": {
+            "price": {
+                "symbol": "X",
+                "dates": dates,
+                "open": [1.0, 1.1, 1.2],
+                "high": [1.2, 1.3, 1.4],
+                "low": [0.9, 1.0, 1.1],
+                "close": [1.1, 1.2, 1.5],
+                "sma_fast": [None, None, 1.3],
+                "sma_slow": [None, None, None],
+                "fast": 50,
+                "slow": 200,
+                "pattern": {
+                    "kind": "inverse_head_and_shoulders",
+                    "points": [{"role": "head", "date": dates[1], "price": 1.0}],
+                    "neckline": {"date0": dates[0], "price0": 1.2, "date1": dates[1], "price1": 1.3},
+                    "breakout": {"date": dates[2], "price": 1.5},
+                    "target": 1.6,
+                    "invalidation": 1.0,
+                },
+            },
+            "macd": {
+                "symbol": "X",
+                "dates": dates,
+                "macd": [None, 0.1, 0.2],
+                "signal": [None, 0.0, 0.1],
+                "hist": [None, 0.1, 0.1],
+                "params": {"fast": 12, "slow": 26, "signal": 9},
+            },
+        },
+    }
+
+
+def test_markdown_lists_facts_and_tables() -> None:
+    md = render_markdown(_tiny_brief())
+    assert md.startswith("# capscope brief: X|Y as of 2025-01-06\n")
+    assert "- X closed at 1.50." in md
+    assert "| 1.5 |" in md
+    assert "## Breadth" in md
+
+
+def test_figures_are_valid_plotly() -> None:
+    import plotly.graph_objects as go
+
+    from capscope.report.charts import figures
+
+    figs = figures(_tiny_brief())
+    assert set(figs) == {"price", "macd"}
+    for fig in figs.values():
+        go.Figure(fig)  # raises on any invalid attribute
+    uids = [t["uid"] for t in figs["price"]["data"]]
+    assert uids == [
+        "candles",
+        "sma_fast",
+        "sma_slow",
+        "pattern_points",
+        "neckline",
+        "breakout",
+        "target",
+        "invalidation",
+    ]
+    assert [t["uid"] for t in figs["macd"]["data"]] == ["macd_hist", "macd", "macd_signal", "zero_line"]
+
+
+def test_html_escapes_and_inlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capscope.report.assets import PlotlyBundle
+    from capscope.report.html import render_html
+
+    brief = _tiny_brief()
+    evil = "<img src=x onerror=alert(1)>"
+    brief["facts"][0]["text"] = evil
+    brief["series"]["price"]["symbol"] = "</script><script>alert(2)</script>"
+    html = render_html(brief, bundle=PlotlyBundle("window.Plotly={newPlot:function(){}};", "stub", None))
+    assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "</script><script>alert(2)" not in html
+    assert "http://" not in html and "https://" not in html
+    assert "Content-Security-Policy" in html
+
+
+def test_plotly_bundle_is_pinned_finance_or_warns() -> None:
+    from capscope.report.assets import plotly_js
+
+    bundle = plotly_js()
+    if bundle.warning is None:
+        assert bundle.name == "plotly.js-finance-dist-min"
+        assert len(bundle.source) < 2_000_000
+    else:
+        assert "full" in bundle.warning

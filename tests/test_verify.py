@@ -1,0 +1,306 @@
+"""capscope verify: each claim kind on constructed series with hand-computed answers, and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from capscope.data.panel import Panel
+from capscope.errors import UsageError
+from capscope.report import verify as V
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_panel(series: dict[str, np.ndarray], start: str = "2025-01-02") -> Panel:
+    """Panel of close-only-like bars (open=high=low=close) on business days."""
+    n = len(next(iter(series.values())))
+    dates = np.busday_offset(start, np.arange(n), roll="forward").astype("datetime64[D]")
+    close = np.column_stack([np.asarray(v, dtype=float) for v in series.values()])
+    fields = {k: np.ascontiguousarray(close.copy()) for k in ("open", "high", "low", "close")}
+    fields["high"] = np.ascontiguousarray(close * 1.001)
+    fields["low"] = np.ascontiguousarray(close * 0.999)
+    fields["adj_close"] = np.full_like(close, np.nan)
+    fields["volume"] = np.full_like(close, np.nan)
+    return Panel(dates, tuple(series), fields)
+
+
+def check(panel: Panel, claim: dict[str, Any], as_of: str | None = None) -> V.Verdict:
+    claim = {"id": "c", **claim}
+    return V.verify_claims(panel, [claim], as_of)[0]
+
+
+def day(panel: Panel, i: int) -> str:
+    return str(panel.dates[i])
+
+
+# -- level breakout ------------------------------------------------------------------------------------------
+def test_level_breakout() -> None:
+    close = np.r_[np.full(30, 95.0), 97.0, 99.0, 100.0, 103.0, np.full(20, 104.0)]
+    p = make_panel({"X": close})
+    base = {"kind": "level_breakout", "symbol": "X", "direction": "above"}
+    v = check(p, {**base, "level": 100, "start": day(p, 0), "end": day(p, 53)})
+    assert v.verdict == V.SUPPORTED
+    assert v.measured["level_cross"] == {"date": day(p, 33), "close": 103.0, "previous_close": 100.0}
+    v = check(p, {**base, "level": 120, "start": day(p, 0), "end": day(p, 53)})
+    assert v.verdict == V.CONTRADICTED
+    assert v.measured["window_close_range"] == [95.0, 104.0]
+    # window ending before the cross
+    v = check(p, {**base, "level": 100, "start": day(p, 0), "end": day(p, 32)})
+    assert v.verdict == V.CONTRADICTED
+    # as_of before the window: not determinable
+    v = check(p, {**base, "level": 100, "start": day(p, 40), "end": day(p, 53)}, as_of=day(p, 35))
+    assert v.verdict == V.NOT_DETERMINABLE
+
+
+def test_breakdown_below() -> None:
+    close = np.r_[np.full(10, 105.0), 101.0, 99.0, np.full(5, 98.0)]
+    p = make_panel({"X": close})
+    v = check(
+        p,
+        {
+            "kind": "level_breakout",
+            "symbol": "X",
+            "level": 100,
+            "direction": "below",
+            "start": day(p, 0),
+            "end": day(p, 16),
+        },
+    )
+    assert v.verdict == V.SUPPORTED and v.measured["level_cross"]["date"] == day(p, 11)
+
+
+# -- moving-average crosses (reference: SMAs by np.convolve) --------------------------------------------------
+def _sma(x: np.ndarray, w: int) -> np.ndarray:
+    out = np.full(len(x), np.nan)
+    out[w - 1 :] = np.convolve(x, np.ones(w) / w, mode="valid")
+    return out
+
+
+def test_golden_and_death_cross() -> None:
+    close = np.r_[np.linspace(120, 100, 40), np.linspace(100, 130, 40), np.linspace(130, 110, 40)]
+    p = make_panel({"X": close})
+    fast, slow = _sma(close, 5), _sma(close, 20)
+    diff = np.sign(fast - slow)
+    up = [t for t in range(1, len(close)) if diff[t - 1] < 0 < diff[t]]
+    down = [t for t in range(1, len(close)) if diff[t - 1] > 0 > diff[t]]
+    assert len(up) == 1 and len(down) == 1
+    claim = {"kind": "ma_cross", "symbol": "X", "ma": "sma", "fast": 5, "slow": 20}
+    v = check(p, {**claim, "cross": "golden", "start": day(p, 0), "end": day(p, 119)})
+    assert v.verdict == V.SUPPORTED and v.measured["events_in_window"] == [day(p, up[0])]
+    v = check(p, {**claim, "cross": "golden", "start": day(p, up[0] + 1), "end": day(p, 119)})
+    assert v.verdict == V.CONTRADICTED and v.measured["last_before_window"] == day(p, up[0])
+    v = check(p, {**claim, "cross": "death", "start": day(p, 0), "end": day(p, 119)})
+    assert v.verdict == V.SUPPORTED and v.measured["events_in_window"] == [day(p, down[0])]
+
+
+def test_price_cross_above_ma() -> None:
+    close = np.r_[np.linspace(120, 100, 30), np.linspace(100, 125, 20)]
+    p = make_panel({"X": close})
+    ma = _sma(close, 10)
+    above = [
+        t
+        for t in range(1, len(close))
+        if close[t - 1] <= ma[t - 1] and close[t] > ma[t] and np.isfinite(ma[t - 1])
+    ]
+    v = check(
+        p,
+        {
+            "kind": "ma_cross",
+            "symbol": "X",
+            "cross": "price_above",
+            "window": 10,
+            "start": day(p, 0),
+            "end": day(p, 49),
+        },
+    )
+    assert v.verdict == V.SUPPORTED and v.measured["events_in_window"] == [day(p, t) for t in above]
+
+
+def test_bad_cross_kind() -> None:
+    p = make_panel({"X": np.linspace(1, 2, 50)})
+    with pytest.raises(UsageError, match="cross must be"):
+        check(
+            p, {"kind": "ma_cross", "symbol": "X", "cross": "sideways", "start": day(p, 0), "end": day(p, 49)}
+        )
+
+
+# -- MACD crossovers (reference: TA-Lib) -------------------------------------------------------------------------
+def test_macd_cross_zero_qualification() -> None:
+    talib = pytest.importorskip("talib")
+    rng = np.random.default_rng(11)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.015, 400)))
+    p = make_panel({"X": close})
+    macd, signal, _ = talib.MACD(close, 12, 26, 9)
+    d = macd - signal
+    bull = [t for t in range(1, len(close)) if np.isfinite(d[t - 1]) and d[t - 1] <= 0 < d[t]]
+    above = [t for t in bull if macd[t] > 0]
+    below = [t for t in bull if macd[t] < 0]
+    assert above and below  # the random walk has both kinds
+    claim = {
+        "kind": "macd_cross",
+        "symbol": "X",
+        "direction": "bullish",
+        "start": day(p, 0),
+        "end": day(p, 399),
+    }
+    v = check(p, {**claim, "zero": "above"})
+    assert v.verdict == V.SUPPORTED
+    got = [c["date"] for c in v.measured["crosses_in_window"] if c["above_zero"]]
+    assert got == [day(p, t) for t in above]
+    assert [c["date"] for c in v.measured["crosses_in_window"]] == [day(p, t) for t in bull]
+    # a window holding only below-zero bullish crosses contradicts "above zero"
+    t = below[0]
+    v = check(p, {**claim, "zero": "above", "start": day(p, t), "end": day(p, t)})
+    assert v.verdict == V.CONTRADICTED
+    v = check(p, {**claim, "zero": "below", "start": day(p, t), "end": day(p, t)})
+    assert v.verdict == V.SUPPORTED
+
+
+# -- outperformance and lagging ---------------------------------------------------------------------------------
+def _pair() -> Panel:
+    a = np.r_[100.0, np.linspace(100, 130, 20)]  # +30% over the window
+    b = np.r_[100.0, np.linspace(100, 115, 20)]  # +15%
+    return make_panel({"A": a, "B": b})
+
+
+def test_outperformance_ratio_and_difference() -> None:
+    p = _pair()
+    base = {"kind": "outperformance", "symbol": "A", "versus": "B", "start": day(p, 0), "end": day(p, 20)}
+    v = check(p, {**base, "approx_ratio": 2.0, "tolerance": 0.1})
+    assert v.verdict == V.SUPPORTED
+    assert v.measured["return_ratio"] == 2.0 and v.measured["difference_pp"] == 15.0
+    assert v.measured["A_return_percent"] == 30.0
+    assert check(p, {**base, "ratio_at_least": 2.5}).verdict == V.CONTRADICTED
+    assert check(p, {**base, "difference_at_least": 10}).verdict == V.SUPPORTED
+    assert check(p, {**base, "difference_at_most": 10}).verdict == V.CONTRADICTED
+    # a negative return makes the ratio undefined
+    q = make_panel({"A": np.linspace(100, 110, 10), "B": np.linspace(100, 90, 10)})
+    v = check(q, {**base, "start": day(q, 0), "end": day(q, 9), "approx_ratio": 2.0})
+    assert v.verdict == V.NOT_DETERMINABLE
+
+
+def test_lagging_share_of_sessions() -> None:
+    # A trails B on sessions 1..6 then leads on 7..10 -> 6 of 10 sessions behind
+    a = np.array([100, 100, 100, 100, 100, 100, 100, 120, 120, 120, 120], dtype=float)
+    b = np.array([100, 101, 101, 101, 101, 101, 101, 101, 101, 101, 101], dtype=float)
+    p = make_panel({"A": a, "B": b})
+    base = {"kind": "lagging", "symbol": "A", "versus": "B", "start": day(p, 0), "end": day(p, 10)}
+    v = check(p, {**base, "share_at_least": 0.5})
+    assert v.verdict == V.SUPPORTED
+    assert (v.measured["sessions_behind"], v.measured["sessions"]) == (6, 10)
+    assert check(p, {**base, "share_at_least": 0.7}).verdict == V.CONTRADICTED
+
+
+def test_missing_symbol_is_not_determinable() -> None:
+    p = _pair()
+    v = check(p, {"kind": "lagging", "symbol": "A", "versus": "ZZZ", "start": day(p, 0), "end": day(p, 5)})
+    assert v.verdict == V.NOT_DETERMINABLE and "ZZZ" in v.reason
+
+
+# -- pattern claims (the detector is H4a's; the claim logic is tested on given records) -----------------------
+def test_pattern_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = make_panel({"X": np.linspace(100, 120, 60)})
+    rec = {
+        "kind": "inverse_head_and_shoulders",
+        "status": "confirmed",
+        "date": day(p, 50),
+        "points": [
+            {"role": "prior_trend", "date": day(p, 1), "price": 110.0},
+            {"role": "left_shoulder", "date": day(p, 10), "price": 100.0},
+            {"role": "head", "date": day(p, 20), "price": 95.0},
+            {"role": "right_shoulder", "date": day(p, 30), "price": 100.0},
+        ],
+        "neckline": {"date0": day(p, 15), "price0": 108.0, "date1": day(p, 25), "price1": 110.0},
+        "breakout": {"date": day(p, 40), "price": 111.0},
+        "target": 125.0,
+        "extra": {"neckline_at_breakout": 110.5, "direction": "up"},
+    }
+    monkeypatch.setattr(V._Checker, "_patterns", lambda self, s, end: [rec])
+    base = {
+        "kind": "pattern",
+        "symbol": "X",
+        "pattern": "inverse_head_and_shoulders",
+        "start": day(p, 5),
+        "end": day(p, 59),
+    }
+    assert (
+        check(p, {**base, "status": ["confirmed"], "neckline_near": 110, "tolerance": 0.01}).verdict
+        == V.SUPPORTED
+    )
+    assert check(p, {**base, "neckline_near": 120, "tolerance": 0.01}).verdict == V.CONTRADICTED
+    assert check(p, {**base, "status": "failed"}).verdict == V.CONTRADICTED
+    # the window must hold every point (the prior-trend pivot excepted)
+    assert check(p, {**base, "start": day(p, 15)}).verdict == V.CONTRADICTED
+    assert check(p, {**base, "pattern": "double_bottom"}).verdict == V.CONTRADICTED
+    # a breakout claim near the neckline is supported through the pattern too
+    lb = {
+        "kind": "level_breakout",
+        "symbol": "X",
+        "level": 110.4,
+        "tolerance": 0.01,
+        "start": day(p, 35),
+        "end": day(p, 45),
+    }
+    v = check(p, lb)
+    assert v.verdict == V.SUPPORTED and v.measured["pattern_breakouts"][0]["neckline"] == 110.5
+
+
+# -- claims files ------------------------------------------------------------------------------------------------
+def test_load_claims_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "claims:\n  - kind: astrology\n    symbol: X\n    start: 2025-01-01\n    end: 2025-02-01\n"
+    )
+    with pytest.raises(UsageError, match="astrology"):
+        V.load_claims(bad)
+    bad.write_text("claims:\n  - kind: lagging\n    symbol: X\n")
+    with pytest.raises(UsageError, match="missing 'start'"):
+        V.load_claims(bad)
+    bad.write_text("just text")
+    with pytest.raises(UsageError, match="claims"):
+        V.load_claims(bad)
+    with pytest.raises(UsageError, match="no such"):
+        V.load_claims(tmp_path / "absent.yaml")
+
+
+def test_example_claims_file_is_valid() -> None:
+    claims, as_of = V.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
+    assert as_of == "2025-12-31"
+    assert {c["kind"] for c in claims} == set(V.KINDS) - set()  # every kind is exercised
+    assert V.claim_symbols(claims) == ["RUT", "IWO", "IWN", "GSPC"]
+
+
+def _write_csv(folder: Path, symbol: str, dates: np.ndarray, close: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["date,open,high,low,close,adj_close,volume"]
+    lines += [f"{d},{c},{c * 1.001},{c * 0.999},{c},,1000" for d, c in zip(dates, close, strict=True)]
+    (folder / f"{symbol}.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_cli_strict_exit_code(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from capscope.cli.app import app
+
+    p = _pair()
+    for sym in p.symbols:
+        _write_csv(tmp_path / "data" / "prices", sym, p.dates, p.series(sym))
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(
+        f"claims:\n  - id: a-beats-b\n    kind: outperformance\n    symbol: A\n    versus: B\n"
+        f"    difference_at_least: 10\n    start: {day(p, 0)}\n    end: {day(p, 20)}\n"
+    )
+    runner = CliRunner()
+    args = ["verify", str(claims), "--data", str(tmp_path / "data")]
+    res = runner.invoke(app, [*args, "--strict"])
+    assert res.exit_code == 0, res.output
+    assert "supported" in res.output
+    claims.write_text(claims.read_text().replace("difference_at_least: 10", "difference_at_least: 20"))
+    assert runner.invoke(app, args).exit_code == 0
+    res = runner.invoke(app, [*args, "--strict", "--json"])
+    assert res.exit_code == 1
+    assert '"verdict": "contradicted"' in res.output
