@@ -201,7 +201,9 @@ def _life_one_sided(
     t = int(bars[k])
     if not brk[k]:
         reason = "invalidation" if broke_inv[k] else "expired"
-        states.append(_State(max(t, known), STATUS_FAILED, invalidation=inv * s, failure=reason))
+        states.append(
+            _State(max(t, known), STATUS_FAILED, target=provisional, invalidation=inv * s, failure=reason)
+        )
         return states
     level = float(neck[k])
     target = level + c.height
