@@ -127,18 +127,14 @@ def test_sample_panel_from_store_equals_panel_from_files(sample_store: Path, sam
 
 
 def test_sample_bars_equal_the_files(sample_store: Path, sample_dir: Path) -> None:
+    """The whole store equals the files read one by one with ``read_bars`` (bulk path == careful path)."""
+    files = sorted(sample_dir.rglob("*.csv"))
+    expected = pl.concat([read_bars(p) for p in files]).sort(["symbol", "date"])
     with Store(sample_store, read_only=True) as st:
-        got = st.bars(["RUT", "IWB__dsturdy_close_only"], start="2000-01-01")
-    expected = (
-        pl.concat(
-            [
-                read_bars(sample_dir / "prices" / "RUT.csv"),
-                read_bars(sample_dir / "prices/alt/IWB__dsturdy_close_only.csv"),
-            ]
+        got = st.bars()
+        assert st.bars(["RUT"], start="2000-01-01").equals(
+            expected.filter((pl.col("symbol") == "RUT") & (pl.col("date") >= date(2000, 1, 1)))
         )
-        .filter(pl.col("date") >= date(2000, 1, 1))
-        .sort(["symbol", "date"])
-    )
     assert got.schema == expected.schema
     assert got.equals(expected)
     assert got.filter(pl.col("symbol") == "IWB__dsturdy_close_only")["open"].null_count() > 0
@@ -408,3 +404,59 @@ def test_snapshot_hand_computed() -> None:
     assert first_year.ytd_return is None
     with pytest.raises(UsageError):
         snapshot(bars, date(2020, 1, 1))
+
+
+# -- bulk fast path ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bulk_path_never_accepts_bad_files(case: str) -> None:
+    from capscope.store import bulk
+
+    good = (HEADER + "\n" + "".join(r + "\n" for r in make_rows(5))).encode()
+    bad = BAD_CASES[case][0].encode()
+    assert bulk.read_bulk([good]) is not None
+    assert not bulk.eligible(bad) or bulk.read_bulk([good, bad]) is None
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t.replace("\n", "\r\n"),  # CRLF: not eligible, read carefully
+        lambda t: "\ufeff" + t,  # UTF-8 BOM
+        lambda t: t.replace(HEADER, "Date,Open,High,Low,Close,Adj Close,Volume"),  # Yahoo header
+        lambda t: t.rstrip("\n"),  # no final newline
+    ],
+    ids=["crlf", "bom", "yahoo_header", "no_final_newline"],
+)
+def test_files_outside_the_fast_path_give_the_same_bars(mutate, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from capscope.store import bulk
+
+    rows = make_rows(30, seed=5)
+    plain = write_csv(tmp_path / "a" / "AAA.csv", rows)
+    text = plain.read_text()
+    other = tmp_path / "b" / "AAA.csv"
+    other.parent.mkdir()
+    other.write_bytes(mutate(text).encode())
+    assert bulk.eligible(plain.read_bytes()) and not bulk.eligible(other.read_bytes())
+    with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
+        a.ingest(plain)
+        b.ingest(other)
+        assert a.bars().equals(b.bars())
+        assert a.bars().equals(read_bars(other))
+
+
+def test_bulk_rejects_what_the_reader_rejects_in_a_later_file(tmp_path: Path) -> None:
+    from capscope.store import bulk
+
+    rows = make_rows(4)
+    good = (HEADER + "\n" + "".join(r + "\n" for r in rows)).encode()
+    nan_close = good.replace(rows[2].split(",")[4].encode(), b"nan", 1)
+    partly_empty = good.replace(b",," + rows[1].split(",")[6].encode(), b",,", 1)  # one empty volume
+    for bad in (nan_close, partly_empty):
+        assert bulk.eligible(bad)
+        assert bulk.read_bulk([good, good, bad]) is None
+        path = tmp_path / "X.csv"
+        path.write_bytes(bad)
+        with pytest.raises(DataError):
+            read_bars(path)
+    both = bulk.read_bulk([good, good])
+    assert both is not None and both.height == 8 and both["file_pos"].to_list() == [0] * 4 + [1] * 4

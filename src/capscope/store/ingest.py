@@ -25,7 +25,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from capscope.errors import StoreError, UsageError
+import numpy as np
+
+from capscope.data.readers import symbol_from_path
+from capscope.errors import DataError, StoreError, UsageError
+from capscope.store import bulk
 from capscope.store._duck import run
 from capscope.store.schema import VALUE_COLUMNS
 
@@ -173,11 +177,18 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
         if not found:
             raise UsageError(f"{root}: no bar files (*.csv, *.parquet) found")
         for path in found:
-            key = path.resolve()
+            key = Path(os.path.abspath(path))
             if key not in seen:
                 seen.add(key)
                 out.append(key)
     return out
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read the file ({exc.strerror}); check permissions", path=path) from None
 
 
 def _read_one(path: Path, repair: bool) -> pl.DataFrame:
@@ -310,7 +321,8 @@ def ingest_files(
             progress(done, total, path)
 
     known = {(sha, name) for sha, name in run(con, "SELECT DISTINCT sha256, file_name FROM ingest_files")}
-    digests = [sha256_file(p) for p in files]
+    datas = [_read_bytes(p) for p in files]
+    digests = [hashlib.sha256(d).hexdigest() for d in datas]
     pending = [i for i, (p, sha) in enumerate(zip(files, digests, strict=True)) if (sha, p.name) not in known]
     pending_set = set(pending)
     results: dict[int, FileResult] = {}
@@ -318,19 +330,58 @@ def ingest_files(
         if i not in pending_set:
             results[i] = FileResult(path, digests[i], (), "unchanged", 0, 0)
             tick(path)
-    frames = _read_files([files[i] for i in pending], repair, tick)
-
     if not pending:
         return IngestReport(tuple(results[i] for i in range(total)), started, time.perf_counter() - t0)
 
-    symbols_per_file = [tuple(f["symbol"].unique(maintain_order=True).to_list()) for f in frames]
+    # fast path: plain sample-layout CSV files parsed and checked together (see capscope.store.bulk)
+    bulk_files: list[int] = []
+    bulk_frame = None
+    if not repair:
+        bulk_files = [
+            i
+            for i in pending
+            if files[i].suffix.lower() == ".csv"
+            and symbol_from_path(files[i]).strip()
+            and bulk.eligible(datas[i])
+        ]
+        bulk_frame = bulk.read_bulk([datas[i] for i in bulk_files])
+        if bulk_frame is None:
+            bulk_files = []
+    del datas
+    bulk_set = set(bulk_files)
+    for i in bulk_files:
+        tick(files[i])
+    careful = [i for i in pending if i not in bulk_set]
+    frames = dict(zip(careful, _read_files([files[i] for i in careful], repair, tick), strict=True))
+
+    symbols_of: dict[int, tuple[str, ...]] = {i: (symbol_from_path(files[i]),) for i in bulk_files}
+    symbols_of.update(
+        {i: tuple(f["symbol"].unique(maintain_order=True).to_list()) for i, f in frames.items()}
+    )
+    rows_read: dict[int, int] = {i: f.height for i, f in frames.items()}
+    if bulk_frame is not None:
+        counts = np.bincount(bulk_frame["file_pos"].to_numpy(), minlength=len(bulk_files))
+        rows_read.update({i: int(n) for i, n in zip(bulk_files, counts, strict=True)})
     run(con, "BEGIN TRANSACTION")
     try:
-        ids, new_symbols = _symbol_ids(con, (s for syms in symbols_per_file for s in syms))
+        ids, new_symbols = _symbol_ids(con, (s for syms in symbols_of.values() for s in syms))
         id_to_symbol = {v: k for k, v in ids.items()}
         parts = []
-        for k, (frame, syms) in enumerate(zip(frames, symbols_per_file, strict=True)):
-            file_idx = pl.lit(pending[k], dtype=pl.Int32).alias("file_idx")
+        if bulk_frame is not None:
+            file_pos = bulk_frame["file_pos"].to_numpy()
+            file_idx_of = np.asarray(bulk_files, dtype=np.int32)
+            id_of = np.asarray([ids[symbols_of[i][0]] for i in bulk_files], dtype=np.int32)
+            parts.append(
+                bulk_frame.select(
+                    pl.Series("file_idx", file_idx_of[file_pos]),
+                    pl.Series("symbol_id", id_of[file_pos]),
+                    pl.col("date"),
+                    *[pl.col(c) for c in VALUE_COLUMNS],
+                )
+            )
+        for i, frame in frames.items():
+            syms = symbols_of[i]
+            file_idx = pl.lit(i, dtype=pl.Int32).alias("file_idx")
             if len(syms) == 1:
                 sid = pl.lit(ids[syms[0]], dtype=pl.Int32).alias("symbol_id")
             else:
@@ -339,7 +390,7 @@ def ingest_files(
         incoming = pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
         con.register("incoming", incoming.to_arrow())
         try:
-            incoming_ids = {ids[s] for syms in symbols_per_file for s in syms}
+            incoming_ids = {ids[s] for syms in symbols_of.values() for s in syms}
             touches_old = bool(incoming_ids - {ids[s] for s in new_symbols})
             rows_new = _write(con, touches_old, id_to_symbol, files)
             ingest_id = _log(con, started, pending, files, digests, id_to_symbol, rows_new, version)
@@ -350,11 +401,14 @@ def ingest_files(
         run(con, "ROLLBACK")
         raise
 
-    for k, i in enumerate(pending):
-        read = frames[k].height
-        added = sum(n for (fi, _), n in rows_new.items() if fi == i)
+    added_per_file: dict[int, int] = {}
+    for (fi, _), n in rows_new.items():
+        added_per_file[fi] = added_per_file.get(fi, 0) + n
+    for i in pending:
+        read = rows_read[i]
+        added = added_per_file.get(i, 0)
         status = "new" if added == read else ("appended" if added else "no new rows")
-        results[i] = FileResult(files[i], digests[i], symbols_per_file[k], status, read, added)
+        results[i] = FileResult(files[i], digests[i], symbols_of[i], status, read, added)
     return IngestReport(
         tuple(results[i] for i in range(total)), started, time.perf_counter() - t0, ingest_id=ingest_id
     )
