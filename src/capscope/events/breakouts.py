@@ -337,13 +337,11 @@ def breakout_events(
         "price": panel.close[t, j],
         "level": level,
         "level_kind": np.asarray(_LEVEL_KINDS, dtype=object)[code],
-        "touches": np.where(is_break, touch, 0),
+        "touches": np.where(is_break, touch, np.nan),
         "first_touch": np.where(is_break, dates[first], nat),
         "last_touch": np.where(is_break, dates[last], nat),
         "breakout_date": np.where(is_break, nat, dates[np.maximum(ref, 0)]),
     }
     kinds = np.asarray(_CODES, dtype=object)[code]
     symbols = np.asarray(panel.symbols, dtype=object)[j] if len(j) else np.array([], dtype=object)
-    frame = R.make_events(kinds, columns, symbol=symbols, date=dates[t])
-    frame.loc[~is_break, "touches"] = None
-    return R.sort_events(frame)
+    return R.sort_events(R.make_events(kinds, columns, symbol=symbols, date=dates[t]))

@@ -275,6 +275,8 @@ def levels_as_of(
         Last date that may be used (default: the panel's last date).
     params
         Level parameters.
+    cache
+        Indicator cache of ``panel`` (pivots and ATR are reused across dates).
     include_inactive
         Also return levels whose last touch is older than ``max_age`` bars.
 
@@ -282,13 +284,11 @@ def levels_as_of(
     -------
     pandas.DataFrame
         Columns ``symbol, as_of, level, level_kind, touches, first_touch, last_touch, age, strength``, sorted by
-        symbol and descending strength.
+        symbol and descending strength. ``level_kind`` compares the level with each symbol's last close on or
+        before ``as_of``; ``age`` is in bars.
     """
     import pandas as pd
 
-    if as_of is not None:
-        panel = panel.truncate(as_of)
-        cache = None
     cols_out = [
         "symbol",
         "as_of",
@@ -300,11 +300,13 @@ def levels_as_of(
         "age",
         "strength",
     ]
+    row = panel.n_bars - 1 if as_of is None else panel.index_of(as_of)
     if panel.n_bars == 0:
         return pd.DataFrame({c: [] for c in cols_out})
-    row = panel.n_bars - 1
+    # the history of the whole panel, cut at the as-of bar: only pivots confirmed by then (no truncation
+    # needed, and the same answer as on truncated data because clustering runs in confirmation order)
     h = level_history(panel, params, cache=cache)
-    used = np.nonzero(h.level_id >= 0)[0]
+    used = np.nonzero((h.level_id >= 0) & (h.confirm <= row))[0]
     # the last record of each level id is its state as of the panel's end (records are in confirmation order)
     ids = h.level_id[used]
     order = np.argsort(ids, kind="stable")
@@ -317,14 +319,16 @@ def levels_as_of(
     if not include_inactive:
         keep &= age <= params.max_age
     rec, cols, age = rec[keep], cols[keep], age[keep]
-    close = _last_valid_close(panel, row)[cols]
+    close = _last_valid_close(panel, max(row, 0))[cols]
     level = h.level_price[rec]
     frame = pd.DataFrame(
         {
-            "symbol": np.asarray(panel.symbols, dtype=object)[cols] if len(cols) else np.array([], object),
-            "as_of": np.full(len(rec), panel.dates[row]).astype("datetime64[ns]"),
+            "symbol": pd.array(np.asarray((*panel.symbols, ""), dtype=object)[cols], dtype="str"),
+            "as_of": np.full(len(rec), panel.dates[max(row, 0)]).astype("datetime64[ns]"),
             "level": level,
-            "level_kind": np.where(level > close, R.RESISTANCE, R.SUPPORT).astype(object),
+            "level_kind": pd.array(
+                np.where(level > close, R.RESISTANCE, R.SUPPORT).astype(object), dtype="str"
+            ),
             "touches": h.touches[rec],
             "first_touch": panel.dates[h.first_touch[rec]].astype("datetime64[ns]"),
             "last_touch": panel.dates[h.last_touch[rec]].astype("datetime64[ns]"),

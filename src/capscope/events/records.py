@@ -85,13 +85,14 @@ KIND_GROUPS: dict[str, tuple[str, ...]] = {
     "breakouts": (BREAKOUT_ABOVE, BREAKDOWN_BELOW, BREAKOUT_FAILED, BREAKDOWN_FAILED),
 }
 
-#: Column -> dtype of the event frame. Integers are nullable (``Int64``), ``above_zero`` is ``boolean``.
+#: Column -> dtype of the event frame. Text is pandas' ``str``, integers are nullable (``Int64``), ``above_zero`` is
+#: ``boolean``; missing values are NaN / ``<NA>`` / ``NaT``.
 EVENT_DTYPES: dict[str, str] = {
-    "symbol": "object",
+    "symbol": "str",
     "date": "datetime64[ns]",
-    "kind": "object",
+    "kind": "str",
     "price": "float64",
-    "ma": "object",
+    "ma": "str",
     "fast": "Int64",
     "slow": "Int64",
     "fast_value": "float64",
@@ -105,7 +106,7 @@ EVENT_DTYPES: dict[str, str] = {
     "rsi": "float64",
     "threshold": "float64",
     "level": "float64",
-    "level_kind": "object",
+    "level_kind": "str",
     "touches": "Int64",
     "first_touch": "datetime64[ns]",
     "last_touch": "datetime64[ns]",
@@ -143,31 +144,40 @@ def make_events(
     if unknown:
         raise ValueError(f"unknown event columns {sorted(unknown)}; columns: {', '.join(EVENT_COLUMNS)}")
     n = len(symbol)
-    data: dict[str, pd.Series] = {}
+    data: dict[str, Any] = {}
     for col, dtype in EVENT_DTYPES.items():
         if col == "symbol":
-            value: Any = np.asarray(symbol, dtype=object)
+            data[col] = _column(symbol, dtype, n)
         elif col == "date":
-            value = np.asarray(date, dtype="datetime64[ns]")
+            data[col] = np.asarray(date, dtype="datetime64[ns]")
         elif col == "kind":
-            value = (
-                np.full(n, kind, dtype=object) if isinstance(kind, str) else np.asarray(kind, dtype=object)
-            )
+            data[col] = _column(kind, dtype, n)
         elif col in columns:
-            value = columns[col]
-            if np.ndim(value) == 0:
-                value = np.full(n, value, dtype=object if isinstance(value, str) else None)
-            elif dtype.startswith("datetime"):
-                value = np.asarray(value, dtype="datetime64[ns]")
+            data[col] = _column(columns[col], dtype, n)
         else:
-            value = _missing(dtype, n)
-        data[col] = pd.Series(value, dtype=dtype)
-    return pd.DataFrame(data)
+            data[col] = _missing(dtype, n)
+    return pd.DataFrame(data, copy=False)
+
+
+def _column(value: Any, dtype: str, n: int) -> Any:
+    """One column in its event dtype; scalars are broadcast, NaN marks missing integers and booleans."""
+    if dtype == "str":
+        arr = np.full(n, value, dtype=object) if np.ndim(value) == 0 else np.asarray(value, dtype=object)
+        return pd.array(arr, dtype="str")
+    if dtype.startswith("datetime"):
+        return np.broadcast_to(np.asarray(value, dtype="datetime64[ns]"), (n,)).copy()
+    if dtype == "float64":
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+    arr = np.broadcast_to(np.asarray(value), (n,))
+    mask = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(n, dtype=bool)
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.where(mask, False, arr).astype(bool), mask)
+    return pd.arrays.IntegerArray(np.where(mask, 0, arr).astype(np.int64), mask)
 
 
 def _missing(dtype: str, n: int) -> Any:
-    if dtype == "object":
-        return np.full(n, None, dtype=object)
+    if dtype == "str":
+        return pd.array(np.full(n, None, dtype=object), dtype="str")
     if dtype.startswith("datetime"):
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if dtype == "float64":
@@ -177,14 +187,31 @@ def _missing(dtype: str, n: int) -> Any:
     return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
 
 
+def _sort_key(col: pd.Series) -> np.ndarray:
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        return pd.factorize(col.fillna(""), sort=True)[0]
+    if isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+        return col.to_numpy(dtype=np.float64, na_value=-np.inf)
+    values = col.to_numpy()
+    if values.dtype.kind == "M":
+        return values.view(np.int64)
+    return np.where(np.isnan(values), -np.inf, values)
+
+
 def sort_events(events: pd.DataFrame, *, newest_first: bool = False) -> pd.DataFrame:
-    """Sort events chronologically (then symbol, kind, parameters); ``newest_first`` reverses the dates only."""
+    """Sort events chronologically, then by symbol, kind and parameters; ``newest_first`` reverses the dates.
+
+    Missing parameters sort first; the sort is stable, so fully tied rows keep their order.
+    """
     if events.empty:
         return events.reset_index(drop=True)
-    ascending = [not newest_first] + [True] * (len(SORT_COLUMNS) - 1)
-    return events.sort_values(
-        SORT_COLUMNS, ascending=ascending, kind="stable", na_position="first"
-    ).reset_index(drop=True)
+    keys = [_sort_key(events[c]) for c in SORT_COLUMNS]
+    if newest_first:
+        keys[0] = -keys[0]
+    order = np.lexsort(keys[::-1])
+    if np.array_equal(order, np.arange(len(order))):
+        return events.reset_index(drop=True)
+    return events.take(order).reset_index(drop=True)
 
 
 def concat_events(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -193,7 +220,9 @@ def concat_events(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty_events()
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return sort_events(out.astype(EVENT_DTYPES))
+    if [str(t) for t in out.dtypes] != list(EVENT_DTYPES.values()):
+        out = out.astype(EVENT_DTYPES)
+    return sort_events(out)
 
 
 def _json_value(value: Any) -> Any:
