@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 from hypothesis import strategies as st
 
@@ -80,3 +81,37 @@ def bar_frames(
         },
         schema=BAR_SCHEMA,
     )
+
+
+# -- indicator series (H2) ---------------------------------------------------------------------------------
+# ``ohlc_arrays``: one symbol's OHLCV as float64 numpy arrays built from a bounded random walk, with optional
+# flat stretches (to hit TA-Lib's zero-denominator guards), for the indicator tests.
+
+
+@st.composite
+def ohlc_arrays(
+    draw: st.DrawFn, *, min_size: int = 0, max_size: int = 300
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(high, low, close, volume)`` of a random-walk price series (levels 0.5 .. 5,000).
+
+    Parameters
+    ----------
+    min_size, max_size
+        Length range of the series.
+    """
+    n = draw(st.integers(min_size, max_size))
+    level = draw(st.floats(0.5, 5000.0))
+    steps = draw(
+        st.lists(
+            st.one_of(st.just(0.0), st.floats(-0.08, 0.08, allow_nan=False, allow_subnormal=False)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    close = level * np.exp(np.cumsum(np.asarray(steps, dtype=np.float64)))
+    spread = np.asarray(draw(st.lists(st.floats(0.0, 0.05), min_size=n, max_size=n)), dtype=np.float64)
+    skew = np.asarray(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)), dtype=np.float64)
+    high = close * (1.0 + spread * skew)
+    low = close * (1.0 - spread * (1.0 - skew))
+    volume = np.asarray(draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n)), dtype=np.float64)
+    return high, low, close, volume

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from capscope.data.schema import BAR_COLUMNS, empty_bars
@@ -178,8 +179,8 @@ def _standardise(
     symbol: str,
     path: Path,
     line_start: int,
-) -> pl.DataFrame:
-    """Select the mapped columns by position, add missing ones as null and the line numbers."""
+) -> pl.LazyFrame:
+    """Select the mapped columns by position, add missing ones as null and the line numbers (lazily)."""
     cols = raw.columns
     exprs: list[pl.Expr] = [pl.col(cols[positions[c]]).alias(c) for c in BAR_COLUMNS[1:] if c in positions]
     exprs += [pl.lit(None, dtype=pl.Float64).alias(c) for c in BAR_COLUMNS[2:] if c not in positions]
@@ -188,7 +189,7 @@ def _standardise(
     else:
         exprs.append(pl.lit(symbol, dtype=pl.String).alias("symbol"))
     exprs.append(pl.int_range(line_start, line_start + raw.height, dtype=pl.Int64).alias(LINE))
-    return raw.select(exprs)
+    return raw.lazy().select(exprs)
 
 
 def _check_symbol_arg(frame: pl.DataFrame, symbol: str | None, path: Path, unit: str) -> None:
@@ -203,6 +204,23 @@ def _check_symbol_arg(frame: pl.DataFrame, symbol: str | None, path: Path, unit:
             path=path,
             line=row[LINE],
             column="symbol",
+        )
+
+
+def _check_daily(raw: pl.DataFrame, header: list[str], path: Path) -> None:
+    """Stooq ASCII files carry the bar period in ``<PER>``; only daily (``D``) bars are read."""
+    per = [i for i, h in enumerate(header) if normalise_column_name(h) == "per"]
+    if not per:
+        return
+    period = raw.get_column(raw.columns[per[0]])
+    not_daily = period.is_not_null() & (period.str.strip_chars().str.to_uppercase() != "D")
+    if not_daily.any():
+        idx = int(not_daily.arg_true()[0])
+        raise DataError(
+            f"period {period[idx]!r} is not daily ('D'); capscope reads daily bars only: download the daily file",
+            path=path,
+            line=idx + 2,
+            column=header[per[0]],
         )
 
 
@@ -231,28 +249,17 @@ def _read_csv_checked(
             path=path,
             line=1,
         )
-    frame = _standardise(raw, positions, symbol=symbol or symbol_from_path(path), path=path, line_start=2)
+    std = _standardise(raw, positions, symbol=symbol or symbol_from_path(path), path=path, line_start=2)
     if text.blank_lines:
-        frame = frame.filter(~pl.col(LINE).is_in(list(text.blank_lines)))
+        std = std.filter(~pl.col(LINE).is_in(list(text.blank_lines)))
     if fmt == "stooq-ascii":
-        per = [i for i, h in enumerate(text.header) if normalise_column_name(h) == "per"]
-        if per:
-            period = raw.get_column(raw.columns[per[0]])
-            not_daily = period.is_not_null() & (period.str.strip_chars().str.to_uppercase() != "D")
-            if not_daily.any():
-                idx = int(not_daily.arg_true()[0])
-                raise DataError(
-                    f"period {period[idx]!r} is not daily ('D'); capscope reads daily bars only: download the "
-                    "daily file",
-                    path=path,
-                    line=idx + 2,
-                    column=text.header[per[0]],
-                )
-    _check_symbol_arg(frame, symbol if "symbol" in positions else None, path, "line")
+        _check_daily(raw, text.header, path)
     date_format = "%Y%m%d" if fmt == "stooq-ascii" else "%Y-%m-%d"
-    fast = fast_validate(frame, date_format=date_format, single_symbol="symbol" not in positions)
+    fast = fast_validate(std, date_format=date_format, single_symbol="symbol" not in positions)
     if fast is not None:
         return fast
+    frame = std.collect()
+    _check_symbol_arg(frame, symbol if "symbol" in positions else None, path, "line")
     frame = parse_dates(frame, path=path, date_format=date_format)
     frame = parse_numbers(frame, BAR_COLUMNS[2:], path=path)
     return check_bars(frame, path=path, repair=repair, log=log)
@@ -271,17 +278,15 @@ def _read_parquet_checked(
     if raw.height == 0:
         raise DataError("the Parquet file has no rows; add data or remove the file", path=path, line=1)
     positions = _map_columns(raw.columns, path, None)
-    frame = _standardise(raw, positions, symbol=symbol or symbol_from_path(path), path=path, line_start=1)
-    _check_symbol_arg(frame, symbol if "symbol" in positions else None, path, "row")
-    date_dtype = frame.schema["date"]
-    if date_dtype.is_integer():
-        frame = frame.with_columns(pl.col("date").cast(pl.String))
-        fmt = "%Y%m%d"
-    else:
-        fmt = "%Y-%m-%d"
-    fast = fast_validate(frame, date_format=fmt, single_symbol="symbol" not in positions)
+    std = _standardise(raw, positions, symbol=symbol or symbol_from_path(path), path=path, line_start=1)
+    fmt = "%Y%m%d" if std.collect_schema()["date"].is_integer() else "%Y-%m-%d"
+    if fmt == "%Y%m%d":
+        std = std.with_columns(pl.col("date").cast(pl.String))
+    fast = fast_validate(std, date_format=fmt, single_symbol="symbol" not in positions)
     if fast is not None:
         return fast
+    frame = std.collect()
+    _check_symbol_arg(frame, symbol if "symbol" in positions else None, path, "row")
     frame = parse_dates(frame, path=path, date_format=fmt, unit="row")
     frame = parse_numbers(frame, BAR_COLUMNS[2:], path=path, unit="row")
     return check_bars(frame, path=path, repair=repair, log=log, unit="row")
@@ -374,11 +379,10 @@ def read_many(
         files.extend(iter_bar_files(p) if p.is_dir() else [p])
     if not files:
         return empty_bars()
-    frames = [
-        _read_checked(p, symbol=None, repair=repair, log=log).with_columns(pl.lit(str(p)).alias(PATH))
-        for p in files
-    ]
+    frames = [_read_checked(p, symbol=None, repair=repair, log=log) for p in files]
     combined = pl.concat(frames, how="vertical_relaxed")
+    owner = np.repeat(np.arange(len(files)), [f.height for f in frames])
+    combined = combined.with_columns(pl.Series(PATH, [str(p) for p in files]).gather(owner))
     if len(frames) > 1:
         combined = check_duplicates(combined, path=None, repair=repair, log=log, unit="line").sort(
             ["symbol", "date"]

@@ -444,14 +444,14 @@ def _parsed_expr(column: str, dtype: pl.DataType, date_format: str) -> pl.Expr:
 
 
 def fast_validate(
-    frame: pl.DataFrame, *, date_format: str = "%Y-%m-%d", single_symbol: bool = True
+    frame: pl.DataFrame | pl.LazyFrame, *, date_format: str = "%Y-%m-%d", single_symbol: bool = True
 ) -> pl.DataFrame | None:
     """The happy path: parse a standardised frame in one polars pass and check it with numpy.
 
     Parameters
     ----------
     frame
-        Columns ``symbol``, ``date``, ``open high low close adj_close volume`` (strings or typed) and
+        (Lazy) frame with columns ``symbol``, ``date``, ``open high low close adj_close volume`` (strings or typed) and
         :data:`LINE`.
     date_format
         Format of string dates.
@@ -467,23 +467,30 @@ def fast_validate(
         the caller runs the step-by-step checks (:func:`parse_dates`, :func:`parse_numbers`,
         :func:`check_bars`), which raise the precise error or apply the opt-in repairs.
     """
-    if not single_symbol or frame.height == 0:
+    if not single_symbol:
         return None
-    n = frame.height
-    schema = frame.schema
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
     numeric = BAR_COLUMNS[2:]
-    parsed = frame.select(
+    fields = ("date", *numeric)
+    # one pass: parsed columns plus the null count of each raw column (broadcast)
+    out = lazy.select(
         pl.col("symbol"),
-        *[_parsed_expr(c, schema[c], date_format).alias(c) for c in ("date", *numeric)],
+        *[_parsed_expr(c, schema[c], date_format).alias(c) for c in fields],
         pl.col(LINE),
-    )
-    symbol = parsed["symbol"][0]
+        *[pl.col(c).null_count().alias(f"__nulls_{c}") for c in fields],
+    ).collect()
+    n = out.height
+    if n == 0:
+        return None
+    symbol = out["symbol"][0]
     if symbol is None or not str(symbol).strip():
         return None
+    parsed = pl.DataFrame([out[c] for c in ("symbol", *fields, LINE)])
     arrays: dict[str, np.ndarray] = {}
-    for c in ("date", *numeric):
+    for c in fields:
         nulls = parsed[c].null_count()
-        if nulls != frame[c].null_count():  # a value that did not parse
+        if nulls != out[f"__nulls_{c}"][0]:  # a value that did not parse
             return None
         if nulls == 0:
             arrays[c] = parsed[c].to_numpy()
