@@ -103,24 +103,29 @@ def test_sigkill_during_ingest_leaves_old_or_new(tmp_path: Path) -> None:
     rng = np.random.default_rng(20261126)
     outcomes = {"old": 0, "new": 0}
     killed_mid_ingest = 0
-    for i in range(N_KILLS):
-        target = tmp_path / f"kill{i}.duckdb"
+    attempts = 0
+    # keep killing until N_KILLS kills landed before the child finished (timing varies on a loaded machine)
+    while killed_mid_ingest < N_KILLS and attempts < 3 * N_KILLS:
+        target = tmp_path / f"kill{attempts}.duckdb"
         shutil.copy(base, target)
-        # half the kills anywhere, half in the last 40% of the run (where the transaction writes and commits)
-        frac = rng.uniform(0.0, 1.0) if i % 2 == 0 else rng.uniform(0.6, 1.05)
-        finished, _ = _run_child(target, batch, frac * duration)
+        # half the kills anywhere in the run, half in its last part (where the transaction writes and commits)
+        frac = rng.uniform(0.0, 1.0) if attempts % 2 == 0 else rng.uniform(0.5, 1.0)
+        finished, seconds = _run_child(target, batch, frac * duration)
+        attempts += 1
+        if finished:
+            duration = 0.8 * duration + 0.2 * seconds  # the run was faster than estimated: adapt
         killed_mid_ingest += not finished
         got = _content(target)  # must open (DuckDB replays only committed WAL entries)
         if data_only(got) == data_only(old):
             outcomes["old"] += 1
             assert not finished
         else:
-            assert data_only(got) == data_only(new), f"kill {i} at {frac:.2f} of the run left a mixed store"
+            assert data_only(got) == data_only(new), f"kill at {frac:.2f} of the run left a mixed store"
             outcomes["new"] += 1
-        # the killed store is still usable: finishing the ingest gives the new content
-        if i in (0, N_KILLS - 1):
+        # a killed store is still usable: finishing the ingest gives the new content
+        if attempts in (1, 2):
             with Store(target) as st:
                 st.ingest(batch)
             assert data_only(_content(target)) == data_only(new)
-    assert killed_mid_ingest >= N_KILLS // 2, outcomes
+    assert killed_mid_ingest >= N_KILLS, (attempts, outcomes)
     assert outcomes["old"] >= 1, outcomes

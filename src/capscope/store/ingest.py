@@ -279,6 +279,7 @@ def ingest_files(
     repair: bool = False,
     progress: ProgressCallback | None = None,
     version: str = "",
+    fast: bool = True,
 ) -> IngestReport:
     """Ingest bar files into an open store connection in one transaction (see the module docstring).
 
@@ -294,6 +295,9 @@ def ingest_files(
         Called as ``progress(done, total, path)`` after each file.
     version
         capscope version recorded with the ingest.
+    fast
+        Use the bulk fast path (:mod:`capscope.store.bulk`) for plain sample-layout CSV files; ``False`` reads
+        every file with :func:`~capscope.data.readers.read_bars` (same result, for benchmarks and tests).
 
     Returns
     -------
@@ -336,7 +340,7 @@ def ingest_files(
     # fast path: plain sample-layout CSV files parsed and checked together (see capscope.store.bulk)
     bulk_files: list[int] = []
     bulk_frame = None
-    if not repair:
+    if fast and not repair:
         bulk_files = [
             i
             for i in pending
