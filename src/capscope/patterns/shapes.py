@@ -245,14 +245,28 @@ def find_bottoms(
         Bottom kinds wanted (``inverse_head_and_shoulders``, ``double_bottom``, ``triple_bottom``).
     """
     out: list[Candidate] = []
-    for j in range(len(t)):
-        if kind[j] != -1:
+    n = len(t)
+    for name, (span, rule) in _BOTTOM_RULES.items():
+        if name not in kinds or n <= span:
             continue
-        for name, (span, rule) in _BOTTOM_RULES.items():
-            if name in kinds and j >= span:
-                cand = rule(t, x, j, p)
-                if cand is not None:
-                    out.append(cand)
+        # cheap necessary conditions, vectorised over all windows; the rule re-checks everything
+        j = np.arange(span, n)
+        keep = kind[j] == -1
+        if name == "double_bottom":
+            height = x[j - 1] - np.minimum(x[j], x[j - 2])
+            keep &= np.abs(x[j] - x[j - 2]) <= p.equal_tol * height
+        else:
+            if name == "inverse_head_and_shoulders":
+                keep &= (x[j - 2] < x[j]) & (x[j - 2] < x[j - 4])
+            else:
+                lows = np.stack([x[j], x[j - 2], x[j - 4]])
+                height = np.maximum(x[j - 1], x[j - 3]) - lows.min(axis=0)
+                keep &= lows.max(axis=0) - lows.min(axis=0) <= p.equal_tol * height
+        for jj in j[keep]:
+            cand = rule(t, x, int(jj), p)
+            if cand is not None:
+                out.append(cand)
+    out.sort(key=lambda c: (c.pivots[-1], c.kind))
     return out
 
 
