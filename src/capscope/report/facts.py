@@ -242,6 +242,55 @@ def _values(x: np.ndarray, unit: str) -> list[float | None]:
     return [rnd(v, unit) for v in x.tolist()]
 
 
+@dataclass
+class _PairStrength:
+    """Relative strength of a pair as :func:`capscope.analytics.rotation.relative_strength` computes it, without
+    its RS-line turning points (not used by the brief, and the costliest part)."""
+
+    pair: str
+    numerator: Any
+    denominator: Any
+    dates: np.ndarray
+    ratio: np.ndarray
+    sma_fast: np.ndarray
+    returns: list[Any]
+    leadership: list[Any]
+    warnings: list[str]
+
+    @property
+    def end_date(self) -> np.datetime64:
+        return self.dates[-1]
+
+
+def _pair_strength(panel: Panel, num: str, den: str, as_of: np.datetime64) -> _PairStrength | None:
+    """Pair returns, RS line and leadership from :mod:`capscope.analytics.rotation`'s building blocks."""
+    from capscope.analytics import rotation as rot
+    from capscope.indicators import api as ind
+
+    a, b = rot.load_series(panel, num), rot.load_series(panel, den)
+    dates, va, vb = rot.align(a, b, as_of)
+    if len(dates) == 0:
+        return None
+    ratio = va / vb
+    window = rot.RS_SMA_FAST
+    sma = np.asarray(ind.sma(ratio, window=window)) if len(ratio) >= window else np.full(len(ratio), np.nan)
+    end = len(dates) - 1
+    returns = []
+    for spec in rot.default_periods():
+        bi = rot.base_index(dates, va, end, as_of, spec)
+        if bi < 0:
+            returns.append(rot.PairReturn(spec.label, None, dates[end], np.nan, np.nan))
+        else:
+            returns.append(
+                rot.PairReturn(
+                    spec.label, dates[bi], dates[end], va[end] / va[bi] - 1.0, vb[end] / vb[bi] - 1.0
+                )
+            )
+    lead = [rot.leadership(ratio, dates, int(w)) for w in rot.DEFAULT_LEADERSHIP_WINDOWS]
+    warnings = rot.basis_warnings(a.basis, b.basis)
+    return _PairStrength(f"{num}:{den}", a.basis, b.basis, dates, ratio, sma, returns, lead, warnings)
+
+
 # -- the builder ---------------------------------------------------------------------------------------------
 class _Builder:
     def __init__(self, inputs: BriefInputs, params: BriefParams, as_of: np.datetime64) -> None:
@@ -733,7 +782,10 @@ class _Builder:
                 section, f"The {num} vs {den} comparison", f"{', '.join(missing)} not in the data"
             )
             return None
-        rs = rot.relative_strength(self.prices, num, den, self.as_of)
+        rs = _pair_strength(self.prices, num, den, self.as_of)
+        if rs is None:
+            book.not_available(section, f"The {num} vs {den} comparison", "no common dates")
+            return None
         end = _iso(rs.end_date)
         bn, bd = rs.numerator, rs.denominator
         book.add(

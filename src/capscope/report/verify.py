@@ -242,7 +242,7 @@ class _Checker:
             if len(near):
                 r = near.iloc[0]
                 found.append(
-                    f"a {want.replace('_', ' ')} event fired at level {r['level']:,.2f} on {_iso(r['date'])}"
+                    f"{want.replace('_', ' ')} event fired at level {r['level']:,.2f} on {_iso(r['date'])}"
                 )
         for rec in self._patterns(s, end):
             b = rec.get("breakout")
@@ -269,7 +269,7 @@ class _Checker:
             )
             if abs(neck_level / level - 1.0) <= tol:
                 found.append(
-                    f"a {rec['kind'].replace('_', ' ')} neckline at {neck_level:,.2f} was broken on {b['date']}"
+                    f"the neckline of the {rec['kind'].replace('_', ' ')} at {neck_level:,.2f} was broken on {b['date']}"
                 )
         w = self._in_window(s.dates, start, end)
         if w.any():
