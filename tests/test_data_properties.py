@@ -21,7 +21,7 @@ from capscope.data.validate import Repair
 from capscope.errors import DataError
 from tests.strategies import bar_frames
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _write_sample_csv(bars: pl.DataFrame, path: Path) -> None:

@@ -69,7 +69,7 @@ def test_rut_sample(sample_dir: Path) -> None:
 
 
 @pytest.mark.sample
-@pytest.mark.parametrize("folder", ["prices", "prices/alt", "stocks"])
+@pytest.mark.parametrize("folder", ["prices", "prices/alt"])
 def test_every_sample_file_reads_and_validates(sample_dir: Path, folder: str) -> None:
     files = sorted((sample_dir / folder).glob("*.csv"))
     assert files
@@ -94,14 +94,29 @@ def test_close_only_files_have_null_ohlc(sample_dir: Path) -> None:
 
 @pytest.mark.sample
 def test_read_many_stocks(sample_dir: Path) -> None:
+    """Every stock file reads and validates; per-symbol row counts match the files' line counts."""
     files = sorted((sample_dir / "stocks").glob("*.csv"))
     bars = read_many(files)
     assert bars["symbol"].n_unique() == len(files) == 701
-    assert bars.height == sum(_count_data_lines(p) for p in files)
+    counts = dict(bars.group_by("symbol").len().iter_rows())
+    assert counts == {p.stem: _count_data_lines(p) for p in files}
     assert bars.select(pl.struct("symbol", "date").is_unique().all()).item()
     assert bars.equals(bars.sort("symbol", "date"))
+    assert (bars["close"] > 0).all() and (bars["high"] >= bars["low"]).all()
     one = read_bars(sample_dir / "stocks" / "CSR.csv")
     assert bars.filter(pl.col("symbol") == "CSR").equals(one)
+
+
+def test_read_many_merges_files_of_one_symbol(tmp_path: Path) -> None:
+    bars = _bars()
+    (tmp_path / "late").mkdir()
+    (tmp_path / "early").mkdir()
+    bars[2:].drop("symbol").write_csv(tmp_path / "late" / "XYZ.csv")
+    bars[:2].drop("symbol").write_csv(tmp_path / "early" / "XYZ.csv")
+    other = bars.with_columns(pl.lit("ABC").alias("symbol"))
+    other.drop("symbol").write_csv(tmp_path / "ABC.csv")
+    got = read_many([tmp_path / "late" / "XYZ.csv", tmp_path / "ABC.csv", tmp_path / "early" / "XYZ.csv"])
+    assert got.equals(pl.concat([other, bars]))
 
 
 @pytest.mark.sample
@@ -276,3 +291,14 @@ def test_numbers_with_blanks_and_exponents(tmp_path: Path) -> None:
     row = read_bars(path).row(0, named=True)
     assert (row["open"], row["high"], row["volume"]) == (1.0, 2.0, 1.2e9)
     assert not math.isnan(row["close"])
+
+
+def test_quoted_csv(tmp_path: Path) -> None:
+    path = tmp_path / "Q.csv"
+    path.write_text(
+        '"Date","Open","High","Low","Close","Adj Close","Volume"\n'
+        '"2024-01-02","10","11","9","10.5","10.4","100"\n'
+        '"2024-01-03","10.5","12","10","11","10.9","200"\n'
+    )
+    bars = read_bars(path)
+    assert bars["close"].to_list() == [10.5, 11.0] and bars["adj_close"].to_list() == [10.4, 10.9]

@@ -260,6 +260,7 @@ CORPUS = [
         ("3 fields", "header has 7"),
     ),
     Case("extra_field", text(ROWS[0], ROWS[1] + ",9", *ROWS[2:]), 3, "volume", ("8 fields", "extra field")),
+    Case("cr_line_endings", text(*ROWS, newline="\r"), 1, None, ("carriage return",)),
     Case("blank_line_in_middle", text(ROWS[0], "", *ROWS[1:]), 3, None, ("blank", "--repair")),
     Case("crlf_blank_line", text(ROWS[0], "", *ROWS[1:], newline="\r\n"), 3, None, ("blank",)),
     Case(

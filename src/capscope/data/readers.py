@@ -380,11 +380,17 @@ def read_many(
     if not files:
         return empty_bars()
     frames = [_read_checked(p, symbol=None, repair=repair, log=log) for p in files]
+    # each checked frame is sorted by (symbol, date): it holds one symbol iff its first and last symbols agree
+    single = [f["symbol"][0] if f.height and f["symbol"][0] == f["symbol"][-1] else None for f in frames]
+    if all(s is not None for s in single) and len(set(single)) == len(single):
+        # one distinct symbol per file: no duplicates across files are possible, and ordering the files by
+        # symbol orders the rows
+        order = sorted(range(len(frames)), key=lambda i: str(single[i]))
+        return finish(pl.concat([frames[i] for i in order], how="vertical_relaxed"))
     combined = pl.concat(frames, how="vertical_relaxed")
     owner = np.repeat(np.arange(len(files)), [f.height for f in frames])
     combined = combined.with_columns(pl.Series(PATH, [str(p) for p in files]).gather(owner))
-    if len(frames) > 1:
-        combined = check_duplicates(combined, path=None, repair=repair, log=log, unit="line").sort(
-            ["symbol", "date"]
-        )
+    combined = check_duplicates(combined, path=None, repair=repair, log=log, unit="line").sort(
+        ["symbol", "date"]
+    )
     return finish(combined)

@@ -185,6 +185,13 @@ def check_csv_bytes(
                 column=column,
             ) from None
     first_end = data.find(b"\n")
+    if first_end < 0 and b"\r" in data:
+        raise DataError(
+            "lines end with a bare carriage return (old Mac line endings); convert the file to \\n or \\r\\n "
+            "line endings and read it again",
+            path=path,
+            line=1,
+        )
     header_line = (data if first_end < 0 else data[:first_end]).decode("utf-8").rstrip("\r")
     if "," not in header_line:
         for delim, name in _OTHER_DELIMITERS.items():
