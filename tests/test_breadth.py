@@ -83,11 +83,11 @@ def test_high_low_mode_uses_bar_extremes() -> None:
     assert on_hl.params["hl_on"] == "high/low"
 
 
-def _random_panel(seed: int, n: int = 260, m: int = 25) -> Panel:
+def _random_panel(seed: int, n: int = 260, m: int = 25, halt_rate: float = 0.02) -> Panel:
     rng = np.random.default_rng(seed)
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, size=(n, m)), axis=0))
     close = np.round(close, 1)  # ties: unchanged days and equal highs
-    close[rng.random((n, m)) < 0.02] = NAN  # halts
+    close[rng.random((n, m)) < halt_rate] = NAN  # halts
     for j in range(0, m, 5):
         close[: rng.integers(0, n // 2), j] = NAN  # late listings
     for j in range(1, m, 7):
@@ -96,11 +96,12 @@ def _random_panel(seed: int, n: int = 260, m: int = 25) -> Panel:
     return make_panel(close, close + spread, close - spread)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "hl_window"), [(1, 30), (2, 2), (3, 7), (4, 252)])
 @pytest.mark.parametrize("use_high_low", [False, True])
-def test_kernel_matches_pandas_twin(seed: int, use_high_low: bool) -> None:
-    panel = _random_panel(seed)
-    params = {"short_window": 10, "long_window": 40, "hl_window": 30, "use_high_low": use_high_low}
+def test_kernel_matches_pandas_twin(seed: int, hl_window: int, use_high_low: bool) -> None:
+    # a 252-bar window needs long gap-free stretches
+    panel = _random_panel(seed, n=700, halt_rate=0.0005) if hl_window > 100 else _random_panel(seed)
+    params = {"short_window": 10, "long_window": 40, "hl_window": hl_window, "use_high_low": use_high_low}
     fast = br.breadth(panel, **params)  # type: ignore[arg-type]
     ref = br.breadth_reference(panel, **params)  # type: ignore[arg-type]
     for name in br.BREADTH_COLUMNS:

@@ -85,109 +85,131 @@ _COUNTS = (
 # kernels
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True)
+def _resum(
+    close: np.ndarray, t: int, window: int, total: np.ndarray, count: np.ndarray
+) -> None:  # pragma: no cover
+    """Exact window sums / counts of the rows ``t - window + 1 .. t`` (row by row: contiguous reads)."""
+    total[:] = 0.0
+    count[:] = 0
+    for k in range(max(0, t - window + 1), t + 1):
+        for j in range(close.shape[1]):
+            v = close[k, j]
+            if np.isfinite(v):
+                total[j] += v
+                count[j] += 1
+
+
+@njit(cache=True)
 def _counts_nb(
     close: np.ndarray, high: np.ndarray, low: np.ndarray, short: int, long: int, hl: int, tol: float
 ) -> np.ndarray:  # pragma: no cover - numba
-    """One time-major pass: per date, the counts of ``_COUNTS`` (shape ``(n_bars, 10)``, int64)."""
+    """One time-major pass: per date, the counts of ``_COUNTS`` (shape ``(n_bars, 10)``, int64).
+
+    Rolling sums are updated in place and re-summed exactly once per window (so rounding cannot accumulate).
+    The extremes of the ``hl - 1`` bars before each bar use the van Herk / Gil-Werman block method (van Herk
+    1992, Gil and Werman 1993): blocks of ``w = hl - 1`` rows, suffix extremes of the previous block and prefix
+    extremes of the current one, O(1) per cell with contiguous row reads. Building a block's suffix extremes
+    reads that block's rows before they are counted, but every count on bar ``t`` combines values of bars
+    ``<= t`` only (the as-of invariance test checks this).
+    """
     n, m = close.shape
     out = np.zeros((n, 10), dtype=np.int64)
     sum_s = np.zeros(m)
     sum_l = np.zeros(m)
     cnt_s = np.zeros(m, dtype=np.int64)
     cnt_l = np.zeros(m, dtype=np.int64)
-    cnt_h = np.zeros(m, dtype=np.int64)  # bars with a value among the hl window ending at t
-    hmax = np.full(m, -np.inf)  # max of high over the hl - 1 bars before t, and where it is
-    hmax_i = np.full(m, -1, dtype=np.int64)
-    lmin = np.full(m, np.inf)
-    lmin_i = np.full(m, -1, dtype=np.int64)
-    for t in range(n):
-        for j in range(m):
-            c = close[t, j]
-            has = np.isfinite(c)
-            # -- rolling windows: add t, drop t - window
-            if has:
-                sum_s[j] += c
-                cnt_s[j] += 1
-                sum_l[j] += c
-                cnt_l[j] += 1
-            if t >= short:
-                old = close[t - short, j]
-                if np.isfinite(old):
-                    sum_s[j] -= old
-                    cnt_s[j] -= 1
-            if t >= long:
-                old = close[t - long, j]
-                if np.isfinite(old):
-                    sum_l[j] -= old
-                    cnt_l[j] -= 1
-            # re-sum from scratch once per window so running-sum rounding cannot accumulate
-            if t % short == 0:
-                sum_s[j] = 0.0
-                for k in range(max(0, t - short + 1), t + 1):
-                    if np.isfinite(close[k, j]):
-                        sum_s[j] += close[k, j]
-            if t % long == 0:
-                sum_l[j] = 0.0
-                for k in range(max(0, t - long + 1), t + 1):
-                    if np.isfinite(close[k, j]):
-                        sum_l[j] += close[k, j]
-            if np.isfinite(high[t, j]) and np.isfinite(low[t, j]):
-                cnt_h[j] += 1
-            if t >= hl and np.isfinite(high[t - hl, j]) and np.isfinite(low[t - hl, j]):
-                cnt_h[j] -= 1
-            if not has:
-                continue
-            out[t, 0] += 1
-            if cnt_s[j] == short:
-                out[t, 2] += 1
-                sma = sum_s[j] / short
-                if c > sma + tol * abs(sma):
-                    out[t, 1] += 1
-            if cnt_l[j] == long:
-                out[t, 4] += 1
-                sma = sum_l[j] / long
-                if c > sma + tol * abs(sma):
-                    out[t, 3] += 1
-            if t >= 1:
-                p = close[t - 1, j]
-                if np.isfinite(p):
-                    if c > p:
-                        out[t, 5] += 1
-                    elif c < p:
-                        out[t, 6] += 1
-                    else:
-                        out[t, 7] += 1
-            # -- new highs / lows over the hl window (amortized running extremes of the previous hl - 1 bars)
-            if t >= 1:
-                first = t - hl + 1 if t - hl + 1 > 0 else 0
-                if hmax_i[j] < first:
-                    hmax[j] = -np.inf
-                    hmax_i[j] = -1
-                    for k in range(first, t):
-                        v = high[k, j]
-                        if np.isfinite(v) and v >= hmax[j]:
-                            hmax[j] = v
-                            hmax_i[j] = k
-                if lmin_i[j] < first:
-                    lmin[j] = np.inf
-                    lmin_i[j] = -1
-                    for k in range(first, t):
-                        v = low[k, j]
-                        if np.isfinite(v) and v <= lmin[j]:
-                            lmin[j] = v
-                            lmin_i[j] = k
-                if cnt_h[j] == hl:
-                    if high[t, j] > hmax[j]:
+    cnt_h = np.zeros(m, dtype=np.int64)  # bars with a high and a low among the hl bars ending at t
+    w = hl - 1
+    suf_h_prev = np.full((w, m), -np.inf)
+    suf_h = np.full((w, m), -np.inf)
+    suf_l_prev = np.full((w, m), np.inf)
+    suf_l = np.full((w, m), np.inf)
+    pre_h = np.full(m, -np.inf)
+    pre_l = np.full(m, np.inf)
+    win_h = np.full(m, -np.inf)  # max of the w bars ending at t - 1, i.e. of the w bars before t
+    win_l = np.full(m, np.inf)
+    for b0 in range(0, n, w):
+        b1 = min(b0 + w, n)
+        suf_h_prev, suf_h = suf_h, suf_h_prev
+        suf_l_prev, suf_l = suf_l, suf_l_prev
+        for t in range(b1 - 1, b0 - 1, -1):
+            r = t - b0
+            for j in range(m):
+                vh = high[t, j] if np.isfinite(high[t, j]) else -np.inf
+                vl = low[t, j] if np.isfinite(low[t, j]) else np.inf
+                if t + 1 < b1:
+                    vh = max(vh, suf_h[r + 1, j])
+                    vl = min(vl, suf_l[r + 1, j])
+                suf_h[r, j] = vh
+                suf_l[r, j] = vl
+        for t in range(b0, b1):
+            r = t - b0
+            resum_s = t % short == 0
+            resum_l = t % long == 0
+            if resum_s:
+                _resum(close, t, short, sum_s, cnt_s)
+            if resum_l:
+                _resum(close, t, long, sum_l, cnt_l)
+            for j in range(m):
+                c = close[t, j]
+                has = np.isfinite(c)
+                if not resum_s:
+                    if has:
+                        sum_s[j] += c
+                        cnt_s[j] += 1
+                    if t >= short and np.isfinite(close[t - short, j]):
+                        sum_s[j] -= close[t - short, j]
+                        cnt_s[j] -= 1
+                if not resum_l:
+                    if has:
+                        sum_l[j] += c
+                        cnt_l[j] += 1
+                    if t >= long and np.isfinite(close[t - long, j]):
+                        sum_l[j] -= close[t - long, j]
+                        cnt_l[j] -= 1
+                hv, lv = high[t, j], low[t, j]
+                if np.isfinite(hv) and np.isfinite(lv):
+                    cnt_h[j] += 1
+                if t >= hl and np.isfinite(high[t - hl, j]) and np.isfinite(low[t - hl, j]):
+                    cnt_h[j] -= 1
+                # new high / low against the w bars before t, then the window moves on to end at t
+                if has and cnt_h[j] == hl:
+                    if hv > win_h[j]:
                         out[t, 8] += 1
-                    if low[t, j] < lmin[j]:
+                    if lv < win_l[j]:
                         out[t, 9] += 1
-            # bar t joins the "previous bars" of t + 1
-            if np.isfinite(high[t, j]) and high[t, j] >= hmax[j]:
-                hmax[j] = high[t, j]
-                hmax_i[j] = t
-            if np.isfinite(low[t, j]) and low[t, j] <= lmin[j]:
-                lmin[j] = low[t, j]
-                lmin_i[j] = t
+                vh = hv if np.isfinite(hv) else -np.inf
+                vl = lv if np.isfinite(lv) else np.inf
+                pre_h[j] = vh if r == 0 else max(pre_h[j], vh)
+                pre_l[j] = vl if r == 0 else min(pre_l[j], vl)
+                if r == w - 1:
+                    win_h[j] = pre_h[j]
+                    win_l[j] = pre_l[j]
+                else:
+                    win_h[j] = max(suf_h_prev[r + 1, j], pre_h[j])
+                    win_l[j] = min(suf_l_prev[r + 1, j], pre_l[j])
+                if not has:
+                    continue
+                out[t, 0] += 1
+                if cnt_s[j] == short:
+                    out[t, 2] += 1
+                    sma = sum_s[j] / short
+                    if c > sma + tol * abs(sma):
+                        out[t, 1] += 1
+                if cnt_l[j] == long:
+                    out[t, 4] += 1
+                    sma = sum_l[j] / long
+                    if c > sma + tol * abs(sma):
+                        out[t, 3] += 1
+                if t >= 1:
+                    p = close[t - 1, j]
+                    if np.isfinite(p):
+                        if c > p:
+                            out[t, 5] += 1
+                        elif c < p:
+                            out[t, 6] += 1
+                        else:
+                            out[t, 7] += 1
     return out
 
 
