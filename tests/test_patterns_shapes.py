@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from capscope.patterns.api import find_patterns
 from capscope.patterns.records import PatternRecord
@@ -376,3 +378,88 @@ def test_forming_and_expired() -> None:
     rec_early = matching(early, "inverse_head_and_shoulders", {"head": 55})
     assert rec_early.status == "forming" and rec_early.breakout is None
     assert rec_early.date == rec_early.point("right_shoulder").confirm_date
+
+
+# -- generated geometry (hypothesis) and edge cases ------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ls_depth=st.floats(0.45, 0.8),
+    rs_ratio=st.floats(0.8, 1.25),
+    slope=st.floats(-0.4, 0.4),
+    left=st.integers(24, 50),
+    right_ratio=st.floats(0.6, 1.6),
+    stretch=st.integers(1, 3),
+)
+def test_inverse_hs_random_geometry(
+    ls_depth: float, rs_ratio: float, slope: float, left: int, right_ratio: float, stretch: int
+) -> None:
+    """Any geometry well inside the documented rules is found with its points within one bar.
+
+    Legs are long enough (>= 12 bars) for every swing to exceed the smallest zig-zag scale (2 ATR); shapes
+    outside the rules with a margin are skipped with ``assume``.
+    """
+    height = 20.0
+    neck_left = 110.0
+    neck_right = neck_left + slope * height
+    d1 = ls_depth * height
+    d5 = min(0.85 * height, d1 * rs_ratio)
+    right = max(6, round(left * right_ratio))
+    t_ls, t_n1 = 30, 30 + left // 2
+    t_head = 30 + left
+    t_n2 = t_head + right // 2
+    t_rs = t_head + right
+
+    def neck(t: float) -> float:
+        return neck_left + (neck_right - neck_left) * (t - t_n1) / (t_n2 - t_n1)
+
+    head = neck(t_head) - height
+    x_ls, x_rs = neck(t_ls) - d1, neck(t_rs) - d5
+    assume(min(x_ls, x_rs) - head >= 0.2 * height)  # head clearly the lowest (rule: 0.10 H)
+    assume(min(d1, d5) / max(d1, d5) >= 0.6)  # balance (rule: 0.5)
+    assume(min(d1, d5) >= 0.35 * height)  # shoulders deep enough (rule: 0.25 H)
+    anchors = [
+        (0, neck(0) + 0.6 * height),
+        (15, neck(15) + 0.9 * height),
+        (t_ls, neck(t_ls) - d1),
+        (t_n1, neck_left),
+        (t_head, head),
+        (t_n2, neck_right),
+        (t_rs, neck(t_rs) - d5),
+        (t_rs + 60, neck(t_rs) + 2 * height),
+    ]
+    s = make_series(anchors, stretch=stretch)
+    recs = find_patterns(s.as_input(), kinds=["inverse_head_and_shoulders"])
+    bars = {
+        "left_shoulder": t_ls,
+        "neckline_left": t_n1,
+        "head": t_head,
+        "neckline_right": t_n2,
+        "right_shoulder": t_rs,
+    }
+    rec = matching(recs, "inverse_head_and_shoulders", {k: v * stretch for k, v in bars.items()})
+    assert rec.neckline is not None
+    assert rec.neckline.price0 == pytest.approx(hi(neck_left), rel=1e-9)
+    assert rec.neckline.price1 == pytest.approx(hi(neck_right), rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 14, 15, 40])
+def test_short_and_empty_series(n: int) -> None:
+    s = make_series(IHS)
+    data = {k: v[:n] for k, v in s.as_input().items()}
+    assert find_patterns(data) == []
+
+
+def test_gaps_do_not_change_the_geometry() -> None:
+    s = make_series(IHS)
+    data = s.as_input()
+    holes = np.array([3, 4, 5, 33, 61, 100])
+    for key in ("high", "low", "close"):
+        data[key] = data[key].copy()
+        data[key][holes] = np.nan
+    recs = find_patterns(data, kinds=["inverse_head_and_shoulders"])
+    rec = matching(
+        recs, "inverse_head_and_shoulders", {"left_shoulder": 30, "head": 55, "right_shoulder": 82}
+    )
+    assert rec.neckline is not None and rec.neckline.price0 == pytest.approx(hi(110))
