@@ -113,7 +113,9 @@ def _table(records: list[PatternRecord], title: str) -> None:
         "scale",
     ):
         table.add_column(
-            col, justify="right" if col in ("target", "invalid.", "quality", "scale") else "left"
+            col,
+            justify="right" if col in ("target", "invalid.", "quality", "scale") else "left",
+            no_wrap=col in ("symbol", "kind", "status", "date"),
         )
     for r in records:
         neck = f"{_fmt(r.neckline.price0)} -> {_fmt(r.neckline.price1)}" if r.neckline is not None else ""
