@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capscope.data.readers import read_bars
+from capscope.data.readers import read_bars, read_many
 from capscope.data.validate import Repair
 from capscope.errors import DataError
 from tests.strategies import bar_frames
@@ -172,3 +172,41 @@ def test_repair_restores_shuffled_rows_with_copies(data: st.DataObject) -> None:
         assert read_bars(path, repair=True, log=log).equals(bars)
     assert sum(r.action == "dropped_duplicate" for r in log) == len(copies)
     assert all(r.line is not None and 2 <= r.line <= messy.height + 1 for r in log)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_read_many_agrees_with_read_bars(data: st.DataObject) -> None:
+    """The one-pass multi-file path gives the same table, or the same error, as reading file by file."""
+    n_files = data.draw(st.integers(1, 4), label="n_files")
+    frames = [
+        data.draw(bar_frames(symbol=f"S{k}", min_rows=2, max_rows=15), label=f"bars{k}")
+        for k in range(n_files)
+    ]
+    bad_file = data.draw(st.one_of(st.none(), st.integers(0, n_files - 1)), label="bad_file")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for k, bars in enumerate(frames):
+            path = Path(tmp) / f"S{k}.csv"
+            if k == bad_file:
+                close_only = bars["open"].null_count() == bars.height
+                kinds = [kd for kd in KINDS if not (close_only and kd in FULL_BAR_ONLY)]
+                kind = data.draw(st.sampled_from(kinds), label="kind")
+                i = data.draw(st.integers(1 if kind in NEEDS_PREVIOUS else 0, bars.height - 1), label="row")
+                path.write_bytes(_corrupt(bars, i, kind))
+            else:
+                _write_sample_csv(bars, path)
+            paths.append(path)
+        if bad_file is None:
+            assert read_many(paths).equals(pl.concat(frames))
+        else:
+            with pytest.raises(DataError) as many:
+                read_many(paths)
+            with pytest.raises(DataError) as one:
+                read_bars(paths[bad_file])
+            assert (many.value.path, many.value.line, many.value.column) == (
+                one.value.path,
+                one.value.line,
+                one.value.column,
+            )
+            assert str(many.value) == str(one.value)

@@ -107,6 +107,17 @@ def test_read_many_stocks(sample_dir: Path) -> None:
     assert bars.filter(pl.col("symbol") == "CSR").equals(one)
 
 
+@pytest.mark.sample
+def test_read_many_one_pass_equals_one_file_at_a_time(sample_dir: Path) -> None:
+    """read_many parses plain files together; the result must equal reading each file with read_bars."""
+    files = [
+        *sorted((sample_dir / "prices").rglob("*.csv")),
+        *sorted((sample_dir / "stocks").glob("*.csv"))[::7],
+    ]
+    one_by_one = pl.concat([read_bars(p) for p in files]).sort("symbol", "date")
+    assert read_many(files).equals(one_by_one)
+
+
 def test_read_many_merges_files_of_one_symbol(tmp_path: Path) -> None:
     bars = _bars()
     (tmp_path / "late").mkdir()

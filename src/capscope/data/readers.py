@@ -41,6 +41,7 @@ import polars as pl
 from capscope.data.schema import BAR_COLUMNS, empty_bars
 from capscope.data.validate import (
     LINE,
+    OHLC_REL_TOL,
     PATH,
     Repair,
     check_bars,
@@ -350,6 +351,117 @@ def read_bars(
     return finish(_read_checked(path, symbol=symbol, repair=repair, log=log))
 
 
+def _bulk_read(files: Sequence[Path]) -> tuple[pl.DataFrame, list[int]]:
+    """Read many plain sample-layout CSV files with one parse: the happy path of :func:`read_many`.
+
+    A file qualifies when its bytes are plainly in the sample layout: the exact header
+    ``date,open,high,low,close,adj_close,volume``, ASCII, no quotes, no ``\\r``, no blank line, seven fields on
+    every line. The bodies are concatenated and parsed by one :func:`polars.read_csv`; the checks of
+    :func:`~capscope.data.validate.fast_validate` then run as array operations over all files at once, with
+    per-file segments (null counts per file by :func:`numpy.add.reduceat`, date order within each file).
+
+    This path only ever accepts: a file that is not plain, or that breaks any rule, is left out and the caller
+    reads it with the one-file path, which raises the precise error or applies the opt-in repairs.
+
+    Returns
+    -------
+    (polars.DataFrame, list of int)
+        The accepted rows (with :data:`LINE` and :data:`PATH`, in file order) and the indices of the accepted
+        files.
+    """
+    header = (",".join(_SAMPLE_HEADER) + "\n").encode()
+    bodies: list[bytes] = []
+    chosen: list[int] = []
+    for i, path in enumerate(files):
+        if path.suffix.lower() != ".csv":
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if not data.startswith(header):
+            continue
+        body = data[len(header) :]
+        if not body.endswith(b"\n"):
+            body += b"\n"
+        if body == b"\n" or not body.isascii() or b'"' in body or b"\r" in body or b"\n\n" in body:
+            continue
+        try:
+            check_csv_bytes(data, path)
+        except DataError:
+            continue
+        bodies.append(body)
+        chosen.append(i)
+    fields = BAR_COLUMNS[1:]
+    if not chosen:
+        return pl.DataFrame(), []
+    lengths = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    big = b"".join(bodies)
+    numeric = BAR_COLUMNS[2:]
+    try:  # numbers parsed by the CSV reader itself; any odd value makes it fail, then strings and casts
+        raw = pl.read_csv(
+            io.BytesIO(big),
+            has_header=False,
+            new_columns=list(fields),
+            schema_overrides={"date": pl.String, **dict.fromkeys(numeric, pl.Float64)},
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError:
+        try:
+            raw = pl.read_csv(
+                io.BytesIO(big),
+                has_header=False,
+                new_columns=list(fields),
+                infer_schema=False,
+                truncate_ragged_lines=False,
+            )
+        except pl.exceptions.PolarsError:
+            return pl.DataFrame(), []
+    if raw.height != int(lengths.sum()) or raw.width != len(fields):
+        return pl.DataFrame(), []
+    parsed = raw.select(
+        pl.col("date").str.to_date("%Y-%m-%d", strict=False),
+        *[pl.col(c).cast(pl.Float64, strict=False) for c in numeric],
+    )
+    owner = np.repeat(np.arange(len(chosen)), lengths)
+    bad = parsed["date"].is_null().to_numpy().copy()
+    days = parsed["date"].to_physical().fill_null(0).to_numpy()
+    step_ok = days[1:] > days[:-1]
+    step_ok[starts[1:] - 1] = True  # file boundaries do not count
+    bad[1:] |= ~step_ok
+    values: dict[str, np.ndarray] = {}
+    for c in numeric:
+        raw_null = raw[c].is_null().to_numpy()
+        p_null = parsed[c].is_null().to_numpy()
+        bad |= p_null & ~raw_null  # did not parse
+        nulls = np.add.reduceat(p_null.astype(np.int64), starts)
+        partial = (nulls > 0) & ((nulls < lengths) | (c == "close"))  # close required; others all or none
+        bad |= partial[owner]
+        v = parsed[c].to_numpy()  # NaN where null: comparisons with NaN are False, so nulls pass
+        with np.errstate(invalid="ignore"):
+            bad |= ~np.isfinite(v) & ~p_null
+            bad |= (v < 0) if c == "volume" else (v <= 0)
+        values[c] = v
+    with np.errstate(invalid="ignore"):
+        ceiling = values["high"] * (1.0 + OHLC_REL_TOL)
+        floor = values["low"] * (1.0 - OHLC_REL_TOL)
+        bad |= (values["close"] > ceiling) | (values["open"] > ceiling)
+        bad |= (values["close"] < floor) | (values["open"] < floor)
+        bad |= values["high"] < values["low"] * (1.0 - OHLC_REL_TOL)
+    file_bad = np.add.reduceat(bad.astype(np.int64), starts) > 0
+    keep_rows = ~file_bad[owner]
+    symbols = pl.Series("symbol", [symbol_from_path(files[i]) for i in chosen], dtype=pl.String)
+    paths = pl.Series(PATH, [str(files[i]) for i in chosen], dtype=pl.String)
+    frame = parsed.with_columns(
+        symbols.gather(owner),
+        pl.Series(LINE, np.arange(owner.size) - starts[owner] + 2),
+        paths.gather(owner),
+    ).filter(pl.Series(keep_rows))
+    accepted = [chosen[k] for k in range(len(chosen)) if not file_bad[k]]
+    return frame, accepted
+
+
 def read_many(
     paths: Iterable[str | Path],
     *,
@@ -360,6 +472,8 @@ def read_many(
 
     Each file is validated as in :func:`read_bars`; in addition a ``(symbol, date)`` found in two files is a
     :class:`~capscope.errors.DataError` naming both (with ``repair=True`` exact copies are dropped, logged).
+    Plain sample-layout files are parsed together in one pass (:func:`_bulk_read`); any other file, and any
+    file with a problem, is read on its own, so errors are exactly those of :func:`read_bars`.
 
     Parameters
     ----------
@@ -379,18 +493,26 @@ def read_many(
         files.extend(iter_bar_files(p) if p.is_dir() else [p])
     if not files:
         return empty_bars()
-    frames = [_read_checked(p, symbol=None, repair=repair, log=log) for p in files]
-    # each checked frame is sorted by (symbol, date): it holds one symbol iff its first and last symbols agree
-    single = [f["symbol"][0] if f.height and f["symbol"][0] == f["symbol"][-1] else None for f in frames]
-    if all(s is not None for s in single) and len(set(single)) == len(single):
-        # one distinct symbol per file: no duplicates across files are possible, and ordering the files by
-        # symbol orders the rows
-        order = sorted(range(len(frames)), key=lambda i: str(single[i]))
-        return finish(pl.concat([frames[i] for i in order], how="vertical_relaxed"))
-    combined = pl.concat(frames, how="vertical_relaxed")
-    owner = np.repeat(np.arange(len(files)), [f.height for f in frames])
-    combined = combined.with_columns(pl.Series(PATH, [str(p) for p in files]).gather(owner))
-    combined = check_duplicates(combined, path=None, repair=repair, log=log, unit="line").sort(
-        ["symbol", "date"]
-    )
+    # order by symbol so the one-pass rows come out sorted when every file holds its own symbol
+    files = sorted(files, key=lambda f: (symbol_from_path(f), str(f)))
+    bulk, accepted = _bulk_read(files)
+    done = set(accepted)
+    singles = [
+        _read_checked(p, symbol=None, repair=repair, log=log).with_columns(pl.lit(str(p)).alias(PATH))
+        for i, p in enumerate(files)
+        if i not in done
+    ]
+    parts = ([bulk.select(*BAR_COLUMNS, LINE, PATH)] if accepted else []) + [
+        f.select(*BAR_COLUMNS, LINE, PATH) for f in singles
+    ]
+    combined = pl.concat(parts, how="vertical_relaxed")
+    # a file's checked rows are sorted by (symbol, date): it holds one symbol iff first and last agree
+    file_symbols = [symbol_from_path(files[i]) for i in accepted]
+    for f in singles:
+        file_symbols.append(f["symbol"][0] if f.height and f["symbol"][0] == f["symbol"][-1] else "")
+    distinct = "" not in file_symbols and len(set(file_symbols)) == len(file_symbols)
+    if not distinct:
+        combined = check_duplicates(combined, path=None, repair=repair, log=log, unit="line")
+    if singles or not distinct:
+        combined = combined.sort(["symbol", "date"])
     return finish(combined)
