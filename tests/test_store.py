@@ -460,3 +460,17 @@ def test_bulk_rejects_what_the_reader_rejects_in_a_later_file(tmp_path: Path) ->
             read_bars(path)
     both = bulk.read_bulk([good, good])
     assert both is not None and both.height == 8 and both["file_pos"].to_list() == [0] * 4 + [1] * 4
+
+
+def test_repair_is_opt_in_and_reported(store: Store, tmp_path: Path) -> None:
+    rows = make_rows(5)
+    path = write_csv(
+        tmp_path / "AAA.csv", [rows[1], rows[0], *rows[2:], rows[4]]
+    )  # swapped + exact duplicate
+    with pytest.raises(DataError):
+        store.ingest(path)
+    assert store.counts()["bars"] == 0
+    report = store.ingest(path, repair=True)
+    assert report.rows_new == 5
+    assert len(report.repairs) >= 2 and all("AAA.csv" in line for line in report.repairs)
+    assert store.bars(["AAA"]).equals(read_bars(write_csv(tmp_path / "clean" / "AAA.csv", rows)))

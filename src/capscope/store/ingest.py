@@ -85,6 +85,8 @@ class IngestReport:
         Wall time of the whole ingest.
     ingest_id
         Id of the ``ingests`` row written, or ``None`` when nothing needed writing.
+    repairs
+        One line per repair applied with ``repair=True`` (file, line, what was done).
     """
 
     files: tuple[FileResult, ...]
@@ -191,13 +193,15 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"cannot read the file ({exc.strerror}); check permissions", path=path) from None
 
 
-def _read_one(path: Path, repair: bool) -> pl.DataFrame:
+def _read_one(path: Path, repair: bool, log: list[Any]) -> pl.DataFrame:
     from capscope.data.readers import read_bars
 
-    return read_bars(path, repair=True) if repair else read_bars(path)
+    return read_bars(path, repair=True, log=log) if repair else read_bars(path)
 
 
-def _read_files(files: Sequence[Path], repair: bool, on_done: Callable[[Path], None]) -> list[pl.DataFrame]:
+def _read_files(
+    files: Sequence[Path], repair: bool, on_done: Callable[[Path], None], log: list[Any]
+) -> list[pl.DataFrame]:
     """Read files on a small thread pool (the CSV parser releases the GIL); results keep input order.
 
     The first failing file *in input order* raises, so the error does not depend on thread timing.
@@ -208,11 +212,11 @@ def _read_files(files: Sequence[Path], repair: bool, on_done: Callable[[Path], N
     if workers == 1:
         frames = []
         for path in files:
-            frames.append(_read_one(path, repair))
+            frames.append(_read_one(path, repair, log))
             on_done(path)
         return frames
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_read_one, path, repair) for path in files]
+        futures = [pool.submit(_read_one, path, repair, log) for path in files]
         frames = []
         try:
             for path, future in zip(files, futures, strict=True):
@@ -356,7 +360,8 @@ def ingest_files(
     for i in bulk_files:
         tick(files[i])
     careful = [i for i in pending if i not in bulk_set]
-    frames = dict(zip(careful, _read_files([files[i] for i in careful], repair, tick), strict=True))
+    repairs: list[Any] = []  # capscope.data.validate.Repair records (repair=True only)
+    frames = dict(zip(careful, _read_files([files[i] for i in careful], repair, tick, repairs), strict=True))
 
     symbols_of: dict[int, tuple[str, ...]] = {i: (symbol_from_path(files[i]),) for i in bulk_files}
     symbols_of.update(
@@ -414,7 +419,11 @@ def ingest_files(
         status = "new" if added == read else ("appended" if added else "no new rows")
         results[i] = FileResult(files[i], digests[i], symbols_of[i], status, read, added)
     return IngestReport(
-        tuple(results[i] for i in range(total)), started, time.perf_counter() - t0, ingest_id=ingest_id
+        tuple(results[i] for i in range(total)),
+        started,
+        time.perf_counter() - t0,
+        ingest_id=ingest_id,
+        repairs=tuple(str(r) for r in repairs),
     )
 
 
