@@ -137,3 +137,15 @@ def test_real_app_registers_patterns() -> None:
 
     res = CliRunner().invoke(app, ["patterns", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "Example: capscope patterns RUT" in res.output
+
+
+def test_min_quality_filter(tmp_path: Path) -> None:
+    _write_ihs(tmp_path)
+    base = ["patterns", "XYZ", "--data", str(tmp_path), "--format", "json", "--all"]
+    everything = json.loads(CliRunner().invoke(_app(), base).output)["patterns"]
+    assert everything
+    cut = sorted(r["quality"] for r in everything)[len(everything) // 2]
+    kept = json.loads(CliRunner().invoke(_app(), [*base, "--min-quality", str(cut)]).output)["patterns"]
+    assert kept == [r for r in everything if r["quality"] >= cut]
+    res = CliRunner().invoke(_app(), [*base, "--min-quality", "1.5"])
+    assert res.exit_code != 0

@@ -163,6 +163,12 @@ def patterns(
     all_dates: Annotated[
         bool, typer.Option("--all", help="Every record since the first bar (overrides --since).")
     ] = False,
+    min_quality: Annotated[
+        float,
+        typer.Option(
+            "--min-quality", min=0.0, max=1.0, help="Only records with at least this quality (0-1)."
+        ),
+    ] = 0.0,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
@@ -199,7 +205,12 @@ def patterns(
     with Progress(console=err_console, transient=True, disable=len(syms) < 20) as progress:
         task = progress.add_task("finding patterns", total=len(syms))
         records = find_patterns(
-            panel, as_of=as_of, kinds=_split(kinds), mode=mode, progress=lambda _s: progress.advance(task)
+            panel,
+            as_of=as_of,
+            kinds=_split(kinds),
+            mode=mode,
+            min_quality=min_quality,
+            progress=lambda _s: progress.advance(task),
         )
     if statuses:
         records = [r for r in records if r.status in statuses]

@@ -87,6 +87,7 @@ def find_patterns(
     mode: str = MODE_CHARTIST,
     symbols: Sequence[str] | None = None,
     params: ChartistParams | None = None,
+    min_quality: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> list[PatternRecord]:
     """Find chart patterns as of a date.
@@ -107,6 +108,9 @@ def find_patterns(
         Restrict to these symbols of the panel.
     params
         Chartist thresholds (:class:`~capscope.patterns.chartist.ChartistParams`).
+    min_quality
+        Drop records whose ``quality`` is below this (chartist mode; on random walks about 40 % of the
+        formations have quality >= 0.7, see ``docs/patterns.md``).
     progress
         Called with each symbol once it is done (for progress bars).
 
@@ -121,7 +125,8 @@ def find_patterns(
     if symbols is not None:
         panel = panel.select(list(symbols))
     if mode == MODE_LMW:
-        return _lmw(panel, as_of=as_of, kinds=_check_kinds(kinds, ALL_KINDS, mode))
+        lmw_found = _lmw(panel, as_of=as_of, kinds=_check_kinds(kinds, ALL_KINDS, mode))
+        return [r for r in lmw_found if r.quality >= min_quality]
     if mode != MODE_CHARTIST:
         raise UsageError(f"mode must be 'chartist' or 'lmw', got {mode!r}")
     chosen = _check_kinds(kinds, CHARTIST_KINDS, mode)
@@ -143,7 +148,7 @@ def find_patterns(
             kinds=chosen,
             params=params,
         )
-        out.extend(found.records(as_of_pos))
+        out.extend(r for r in found.records(as_of_pos) if r.quality >= min_quality)
         if progress is not None:
             progress(symbol)
     return out
