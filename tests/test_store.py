@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from capscope.data.panel import Panel, panel_equal
 from capscope.data.readers import read_bars
@@ -474,3 +476,49 @@ def test_repair_is_opt_in_and_reported(store: Store, tmp_path: Path) -> None:
     assert report.rows_new == 5
     assert len(report.repairs) >= 2 and all("AAA.csv" in line for line in report.repairs)
     assert store.bars(["AAA"]).equals(read_bars(write_csv(tmp_path / "clean" / "AAA.csv", rows)))
+
+
+# -- property: the store's panel is Panel.from_bars of what was ingested -------------------------------------
+
+
+@st.composite
+def bar_files(draw: st.DrawFn) -> dict[str, list[str]]:
+    """1-4 symbols, each on a random subset of 40 weekdays, with valid random bars (some close-only)."""
+    calendar = [date(2024, 1, 1) + timedelta(days=k) for k in range(56)]
+    calendar = [d for d in calendar if d.weekday() < 5]
+    n_symbols = draw(st.integers(1, 4))
+    out: dict[str, list[str]] = {}
+    for k in range(n_symbols):
+        mask = draw(st.lists(st.booleans(), min_size=len(calendar), max_size=len(calendar)))
+        days = [d for d, keep in zip(calendar, mask, strict=True) if keep] or [calendar[k]]
+        close_only = draw(st.booleans())
+        lines = []
+        for d in days:
+            close = draw(st.floats(1.0, 1000.0, allow_nan=False))
+            if close_only:
+                lines.append(f"{d.isoformat()},,,,{close!r},,")
+            else:
+                spread = draw(st.floats(0.0, 0.1))
+                lines.append(
+                    f"{d.isoformat()},{close!r},{close * (1 + spread)!r},{close * (1 - spread)!r},{close!r},,"
+                    f"{draw(st.integers(0, 10**9))}"
+                )
+        out[f"S{k}"] = lines
+    return out
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=bar_files(), fast=st.booleans())
+def test_panel_property(files: dict[str, list[str]], fast: bool) -> None:
+    import tempfile
+
+    from capscope.store.ingest import ingest_files
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = [write_csv(root / "data" / f"{sym}.csv", lines) for sym, lines in files.items()]
+        with Store(root / "s.duckdb") as store:
+            ingest_files(store.con, [root / "data"], fast=fast)
+            expected = Panel.from_bars(pl.concat([read_bars(p) for p in paths]).sort(["symbol", "date"]))
+            assert panel_equal(store.panel(), expected)
+            assert store.bars().equals(pl.concat([read_bars(p) for p in paths]).sort(["symbol", "date"]))
