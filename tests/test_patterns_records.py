@@ -76,3 +76,19 @@ def test_record_validation() -> None:
     assert rec.last_point_date == date(2025, 4, 8)
     with pytest.raises(KeyError, match="roles"):
         rec.point("right_shoulder")
+
+
+def test_records_json_since_filter() -> None:
+    from capscope.patterns.api import find_patterns, records_json, series_panel
+
+    anchors = [(0, 118), (15, 122), (30, 100), (40, 110), (55, 90), (70, 110), (82, 100), (120, 140)]
+    n = anchors[-1][0] + 1
+    close = np.interp(np.arange(n), [a for a, _ in anchors], [p for _, p in anchors])
+    dates = np.busday_offset(np.datetime64("2024-01-01"), np.arange(n), roll="forward")
+    panel = series_panel({"date": dates, "high": close * 1.004, "low": close * 0.996, "close": close}, "XYZ")
+    everything = [r.to_dict() for r in find_patterns(panel)]
+    assert everything and everything == records_json(panel)
+    since = everything[-1]["date"]
+    assert records_json(panel, since=since) == [r for r in everything if r["date"] >= since]
+    assert all(r["symbol"] == "XYZ" for r in everything)
+    json.dumps(everything, allow_nan=False)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from capscope.data.panel import Panel
     from capscope.patterns.chartist import ChartistParams
 
-__all__ = ["find_patterns", "series_panel"]
+__all__ = ["find_patterns", "records_json", "series_panel"]
 
 
 def series_panel(data: Any, symbol: str | None = None) -> Panel:
@@ -171,3 +171,25 @@ def _lmw(panel: Panel, *, as_of: Any, kinds: tuple[str, ...] | None) -> list[Pat
         records = [r for r in records if r.kind in kinds]
     records.sort(key=lambda r: (r.symbol, r.date, r.kind))
     return records
+
+
+def records_json(
+    panel: Panel,
+    *,
+    as_of: date | str | np.datetime64 | None = None,
+    since: date | str | np.datetime64 | None = None,
+    kinds: Iterable[str] | None = None,
+    mode: str = MODE_CHARTIST,
+    min_quality: float = 0.0,
+) -> list[dict[str, Any]]:
+    """JSON-ready pattern records (``PatternRecord.to_dict()``) for ``capscope scan`` and ``brief.json``.
+
+    Same as :func:`find_patterns`, keeping the records whose status ``date`` is on or after ``since``.
+    """
+    from capscope.patterns.records import as_date
+
+    records = find_patterns(panel, as_of=as_of, kinds=kinds, mode=mode, min_quality=min_quality)
+    if since is not None:
+        start = as_date(since)
+        records = [r for r in records if r.date >= start]
+    return [r.to_dict() for r in records]
