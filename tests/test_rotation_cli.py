@@ -109,3 +109,43 @@ def test_rotation_help_has_example(
 ) -> None:
     code, out, _ = run(["rotation", "--help"], monkeypatch, capsys)
     assert code == 0 and "Example: capscope rotation" in out
+
+
+def test_rotation_reads_the_store_when_it_holds_the_symbols(
+    sample_dir: object,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pathlib import Path
+
+    from capscope.store import Store
+
+    prices = Path(str(sample_dir)) / "prices"
+    db = Path(str(tmp_path)) / "bars.duckdb"
+    with Store(db) as store:
+        store.ingest([prices / "RUT.csv", prices / "GSPC.csv"])
+    monkeypatch.delenv("CAPSCOPE_DATA", raising=False)
+    args = ["rotation", "--store", str(db), "--pairs", "RUT:GSPC", "--rrg", "", "--format", "json"]
+    code, out, err = run([*args, "--as-of", "2025-06-30"], monkeypatch, capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["source"] == f"store {db}"
+    from_files = [
+        "rotation",
+        "--data",
+        str(sample_dir),
+        "--pairs",
+        "RUT:GSPC",
+        "--rrg",
+        "",
+        "--format",
+        "json",
+    ]
+    code_f, out_f, _ = run([*from_files, "--as-of", "2025-06-30"], monkeypatch, capsys)
+    assert code_f == 0
+    assert json.loads(out_f)["pairs"] == doc["pairs"]  # same numbers from the store and from the files
+    code, _, err = run(
+        ["rotation", "--store", str(db), "--pairs", "IWM:SPY", "--rrg", ""], monkeypatch, capsys
+    )
+    assert code == 2 and "lacks" in err

@@ -510,6 +510,7 @@ def relative_strength(
     overrides: Mapping[str, Override] | None = None,
     declarations: Mapping[str, CloseKind] = DEFAULT_CLOSE_KINDS,
     stale_after_days: int = STALE_AFTER_DAYS,
+    turning_points: bool = True,
     breakouts: bool = True,
 ) -> RelativeStrength:
     """Relative strength of a pair as of D: pair returns, leadership regime, RS-line turning points.
@@ -531,6 +532,9 @@ def relative_strength(
         Price-basis overrides and declarations (:func:`capscope.analytics.basis.resolve_basis`).
     stale_after_days
         A side whose last bar is older than this (calendar days before D) gets a warning.
+    turning_points
+        Detect the RS line's turning points (:func:`rs_turning_points`); ``False`` leaves the list empty (the
+        costliest part when only returns and leadership are needed).
     breakouts
         Include breakouts of the RS line through its support/resistance levels (:func:`rs_turning_points`).
 
@@ -565,7 +569,7 @@ def relative_strength(
             )
     regime = [leadership(ratio, dates, int(w)) for w in windows]
     label = f"{numerator}:{denominator}"
-    turning = rs_turning_points(dates, ratio, label, breakouts=breakouts)
+    turning = rs_turning_points(dates, ratio, label, breakouts=breakouts) if turning_points else []
     return RelativeStrength(
         num.basis, den.basis, day, dates, ratio, sma_fast, sma_slow, returns, regime, turning, warnings
     )
