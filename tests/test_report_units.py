@@ -142,14 +142,16 @@ def _tiny_brief() -> dict:
                 "sma_slow": [None, None, None],
                 "fast": 50,
                 "slow": 200,
-                "pattern": {
-                    "kind": "inverse_head_and_shoulders",
-                    "points": [{"role": "head", "date": dates[1], "price": 1.0}],
-                    "neckline": {"date0": dates[0], "price0": 1.2, "date1": dates[1], "price1": 1.3},
-                    "breakout": {"date": dates[2], "price": 1.5},
-                    "target": 1.6,
-                    "invalidation": 1.0,
-                },
+                "patterns": [
+                    {
+                        "kind": "inverse_head_and_shoulders",
+                        "points": [{"role": "head", "date": dates[1], "price": 1.0}],
+                        "neckline": {"date0": dates[0], "price0": 1.2, "date1": dates[1], "price1": 1.3},
+                        "breakout": {"date": dates[2], "price": 1.5},
+                        "target": 1.6,
+                        "invalidation": 1.0,
+                    }
+                ],
             },
             "macd": {
                 "symbol": "X",

@@ -92,12 +92,14 @@ def test_sample_brief_in_browser(
         assert price["candles"]["n"] == len(brief["series"]["price"]["dates"])
         assert {"sma_fast", "sma_slow"} <= set(price)
         # the pattern of the brief is drawn: points, neckline, breakout and target
-        pattern = brief["series"]["price"]["pattern"]
-        assert pattern is not None
-        assert {"pattern_points", "neckline"} <= set(price)
-        assert price["pattern_points"]["n"] == len(pattern["points"])
-        if pattern["breakout"]:
-            assert {"breakout", "target"} <= set(price)
+        patterns = brief["series"]["price"]["patterns"]
+        assert patterns, "the 2025 sample brief shows chart patterns"
+        for i, pattern in enumerate(patterns):
+            suffix = "" if i == 0 else f"_{i + 1}"
+            assert price[f"pattern_points{suffix}"]["n"] == len(pattern["points"])
+            assert f"neckline{suffix}" in price
+            if pattern["breakout"]:
+                assert {f"breakout{suffix}", f"target{suffix}"} <= set(price)
         macd = uids["chart-macd"]
         assert macd["macd_hist"]["type"] == "bar"
         assert {"macd", "macd_signal", "zero_line"} <= set(macd)

@@ -58,14 +58,19 @@ def brief(
     html_path = out / "brief.html"
     html_path.write_text(text_html, encoding="utf-8")
 
-    table = Table(title=f"capscope brief: {escape(symbol)} as of {result['as_of']}", show_lines=False)
-    table.add_column("section")
-    table.add_column("fact")
     by_id = {f["id"]: f for f in result["facts"]}
+    console.rule(f"capscope brief: {escape(symbol)} as of {result['as_of']}")
     for section in result["sections"]:
-        ids = section["facts"][:2] if section["id"] != "headline" else section["facts"]
-        for fid in ids:
-            table.add_row(escape(section["title"]), escape(by_id[fid]["text"]))
+        if section["id"] == "headline":
+            for fid in section["facts"]:
+                console.print(f"[bold]{escape(by_id[fid]['text'])}[/]", highlight=False)
+    table = Table(show_header=True, box=None, pad_edge=False)
+    table.add_column("section")
+    table.add_column("facts", justify="right")
+    table.add_column("not available", justify="right")
+    for section in result["sections"][1:]:
+        missing = sum(by_id[f]["unit"] == "not_available" for f in section["facts"])
+        table.add_row(escape(section["title"]), str(len(section["facts"])), str(missing) if missing else "")
     console.print(table)
     console.print(
         f"{len(result['facts'])} facts from {escape(inputs.origin)}; "

@@ -60,6 +60,65 @@ def _line(uid: str, name: str, x: list[Any], y: list[Any], color: str, **extra: 
     return trace
 
 
+def _pattern_traces(pattern: dict[str, Any], suffix: str, end: str) -> list[dict[str, Any]]:
+    """Points, neckline, breakout, target and invalidation of one pattern (uids end with ``suffix``)."""
+    name = pattern["kind"].replace("_", " ")
+    points = pattern.get("points") or []
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "uid": f"pattern_points{suffix}",
+            "name": f"{name} points",
+            "x": [p["date"] for p in points],
+            "y": [p["price"] for p in points],
+            "text": [p["role"].replace("_", " ") for p in points],
+            "textposition": "bottom center",
+            "marker": {"color": _COLORS["pattern"], "size": 9, "symbol": "diamond"},
+        }
+    ]
+    neck = pattern.get("neckline")
+    if not neck:
+        return data
+    data.append(
+        _line(
+            f"neckline{suffix}",
+            f"{name} neckline",
+            [neck["date0"], neck["date1"]],
+            [neck["price0"], neck["price1"]],
+            _COLORS["neckline"],
+            line={"color": _COLORS["neckline"], "width": 2, "dash": "dash"},
+        )
+    )
+    breakout = pattern.get("breakout")
+    if breakout:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "uid": f"breakout{suffix}",
+                "name": f"{name} breakout",
+                "x": [breakout["date"]],
+                "y": [breakout["price"]],
+                "marker": {"color": _COLORS["breakout"], "size": 14, "symbol": "star"},
+            }
+        )
+    start = breakout["date"] if breakout else neck["date1"]
+    for key in ("target", "invalidation"):
+        if pattern.get(key) is not None:
+            data.append(
+                _line(
+                    f"{key}{suffix}",
+                    f"{name} {key}",
+                    [start, end],
+                    [pattern[key], pattern[key]],
+                    _COLORS[key],
+                    line={"color": _COLORS[key], "width": 1.5, "dash": "dot"},
+                )
+            )
+    return data
+
+
 def price_figure(brief: dict[str, Any]) -> Figure | None:
     """Candlesticks with the fast/slow SMAs, the latest chart pattern, its breakout and target."""
     price = brief.get("series", {}).get("price")
@@ -83,76 +142,8 @@ def price_figure(brief: dict[str, Any]) -> Figure | None:
         _line("sma_fast", f"SMA {price['fast']}", x, price["sma_fast"], _COLORS["fast"]),
         _line("sma_slow", f"SMA {price['slow']}", x, price["sma_slow"], _COLORS["slow"]),
     ]
-    pattern = price.get("pattern")
-    if pattern:
-        points = pattern.get("points") or []
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "uid": "pattern_points",
-                "name": f"{pattern['kind']} points",
-                "x": [p["date"] for p in points],
-                "y": [p["price"] for p in points],
-                "text": [p["role"] for p in points],
-                "textposition": "bottom center",
-                "marker": {"color": _COLORS["pattern"], "size": 9, "symbol": "diamond"},
-            }
-        )
-        neck = pattern.get("neckline")
-        if neck:
-            end = x[-1]
-            x_neck = [neck["date0"], neck["date1"]]
-            y_neck = [neck["price0"], neck["price1"]]
-            if pattern.get("neckline_extended"):
-                x_neck.append(pattern["neckline_extended"]["date"])
-                y_neck.append(pattern["neckline_extended"]["price"])
-            data.append(
-                _line(
-                    "neckline",
-                    "neckline",
-                    x_neck,
-                    y_neck,
-                    _COLORS["neckline"],
-                    line={"color": _COLORS["neckline"], "width": 2, "dash": "dash"},
-                )
-            )
-            breakout = pattern.get("breakout")
-            if breakout:
-                data.append(
-                    {
-                        "type": "scatter",
-                        "mode": "markers",
-                        "uid": "breakout",
-                        "name": "breakout",
-                        "x": [breakout["date"]],
-                        "y": [breakout["price"]],
-                        "marker": {"color": _COLORS["breakout"], "size": 14, "symbol": "star"},
-                    }
-                )
-            start = breakout["date"] if breakout else neck["date1"]
-            if pattern.get("target") is not None:
-                data.append(
-                    _line(
-                        "target",
-                        "target",
-                        [start, end],
-                        [pattern["target"], pattern["target"]],
-                        _COLORS["target"],
-                        line={"color": _COLORS["target"], "width": 1.5, "dash": "dot"},
-                    )
-                )
-            if pattern.get("invalidation") is not None:
-                data.append(
-                    _line(
-                        "invalidation",
-                        "invalidation",
-                        [start, end],
-                        [pattern["invalidation"], pattern["invalidation"]],
-                        _COLORS["invalidation"],
-                        line={"color": _COLORS["invalidation"], "width": 1, "dash": "dot"},
-                    )
-                )
+    for i, pattern in enumerate(price.get("patterns") or []):
+        data += _pattern_traces(pattern, "" if i == 0 else f"_{i + 1}", x[-1])
     return {"data": data, "layout": _layout(f"{sym}: daily bars", height=480, yaxis_title="level")}
 
 

@@ -65,6 +65,7 @@ class BriefParams:
     periods: tuple[tuple[str, int], ...] = (("1M", 21), ("3M", 63), ("6M", 126), ("1Y", 252))
     chart_bars: int = 504
     pattern_bars: int = 1260
+    max_patterns: int = 3
     event_bars: int = 252
     horizons: tuple[int, ...] = (20, 60)
 
@@ -83,6 +84,7 @@ class BriefParams:
             "periods": [{"label": k, "bars": n} for k, n in self.periods],
             "chart_bars": self.chart_bars,
             "pattern_bars": self.pattern_bars,
+            "max_patterns": self.max_patterns,
             "event_bars": self.event_bars,
             "horizons": list(self.horizons),
         }
@@ -500,7 +502,7 @@ class _Builder:
             "sma_slow": _values(sma_s[lo:], "level"),
             "fast": p.fast,
             "slow": p.slow,
-            "pattern": self._chart_pattern(dates[0] if dates else None),
+            "patterns": self._chart_patterns(dates[0] if dates else None),
         }
         self.brief["series"]["macd"] = {
             "symbol": sym,
@@ -704,11 +706,20 @@ class _Builder:
                 {"symbol": sym, "since": recent_from},
             )
             self.primary_pattern = None
+            self.shown_patterns = []
             return
-        # the pattern to show: latest confirmed/target_reached one, else the latest
+        # shown: the most recent confirmed / target-reached patterns (by the date their status became knowable),
+        # then forming ones; the first is the primary one (headline, facts with their own ids)
         strong = [r for r in records if r["status"] in ("confirmed", "target_reached")]
-        rec = (strong or records)[-1]
-        self.primary_pattern = rec
+        rest = [r for r in records if r not in strong]
+        shown = (strong[::-1] + rest[::-1])[: self.params.max_patterns]
+        self.shown_patterns = shown
+        self.primary_pattern = shown[0]
+        for i, rec in enumerate(shown):
+            self._one_pattern_facts(rec, "" if i == 0 else f"_{i + 1}")
+
+    def _one_pattern_facts(self, rec: dict[str, Any], suffix: str) -> None:
+        sym = self.main.symbol
         name = rec["kind"].replace("_", " ")
         pts = ", ".join(
             f"{pt['role'].replace('_', ' ')} {pt['date']} at {fmt(rnd(pt['price'], 'level'), 'level')}"
@@ -717,7 +728,10 @@ class _Builder:
         neck = rec.get("neckline")
         text = f"Chart pattern: {name} ({pts})"
         if neck:
-            text += f"; neckline from {fmt(rnd(neck['price0'], 'level'), 'level')} ({neck['date0']}) to {fmt(rnd(neck['price1'], 'level'), 'level')} ({neck['date1']})"
+            text += (
+                f"; neckline from {fmt(rnd(neck['price0'], 'level'), 'level')} ({neck['date0']}) to "
+                f"{fmt(rnd(neck['price1'], 'level'), 'level')} ({neck['date1']})"
+            )
         text += f"; status {rec['status'].replace('_', ' ')} as of {rec['date']}."
         inputs: dict[str, Any] = {
             "symbol": sym,
@@ -728,12 +742,12 @@ class _Builder:
             "neckline": neck,
             "quality": rec.get("quality"),
         }
-        self.book.add("technical", "technical.pattern", text, rec["kind"], "pattern", inputs)
+        self.book.add("technical", f"technical.pattern{suffix}", text, rec["kind"], "pattern", inputs)
         if rec.get("breakout"):
             b = rec["breakout"]
             self.book.add(
                 "technical",
-                "technical.pattern_breakout",
+                f"technical.pattern{suffix}_breakout",
                 f"It broke out on {b['date']} with a close of {fmt(rnd(b['price'], 'level'), 'level')}.",
                 rnd(b["price"], "level"),
                 "level",
@@ -744,7 +758,7 @@ class _Builder:
             dist = rnd(_pct(float(rec["target"]), float(self.main.close[-1])), "percent")
             self.book.add(
                 "technical",
-                "technical.pattern_target",
+                f"technical.pattern{suffix}_target",
                 f"Measured-move target {fmt(t, 'level')} ({fmt(dist, 'percent', sign=True)} from the close).",
                 t,
                 "level",
@@ -754,21 +768,18 @@ class _Builder:
             iv = rnd(rec["invalidation"], "level")
             self.book.add(
                 "technical",
-                "technical.pattern_invalidation",
+                f"technical.pattern{suffix}_invalidation",
                 f"The pattern is invalidated by a close beyond {fmt(iv, 'level')}.",
                 iv,
                 "level",
                 {"symbol": sym},
             )
 
-    def _chart_pattern(self, first_date: str | None) -> dict[str, Any] | None:
-        rec = getattr(self, "primary_pattern", None)
-        if rec is None or first_date is None:
-            return None
-        return {
-            k: rec.get(k)
-            for k in ("kind", "status", "points", "neckline", "breakout", "target", "invalidation")
-        }
+    def _chart_patterns(self, first_date: str | None) -> list[dict[str, Any]]:
+        if first_date is None:
+            return []
+        keys = ("kind", "status", "points", "neckline", "breakout", "target", "invalidation")
+        return [{k: rec.get(k) for k in keys} for rec in getattr(self, "shown_patterns", [])]
 
     # -- small vs large and growth vs value (capscope.analytics.rotation) ------------------------------------
     def _pair(self, section: str, num: str, den: str, label_num: str, label_den: str) -> Any:
@@ -840,7 +851,11 @@ class _Builder:
                 f"{r.label} ({sday} to {end}): {label_num} {num} {fmt(ra, 'percent', sign=True)}, {label_den} {den} "
                 f"{fmt(rb, 'percent', sign=True)}; gap {fmt(gap, 'pp', sign=True)} ({ahead} ahead"
             )
-            text += f"; {num}'s gain is {fmt(ratio, 'ratio')} times {den}'s)." if ratio is not None else ")."
+            text += (
+                f"; {num}'s gain is {fmt(ratio, 'ratio')} times {den}'s)."
+                if ratio is not None and section == "growth_value"
+                else ")."
+            )
             key = r.label.replace(" ", "_")
             book.add(
                 section,
@@ -1115,7 +1130,17 @@ class _Builder:
 
         p, s = self.params, self.main
         recent_from = s.dates[max(0, s.last - p.event_bars + 1)]
-        ev = self.events_df
+        ev = self.events_df.copy()
+        # MACD signal-line crosses are studied apart above and below the zero line (the qualification traders use)
+        kinds = ev["kind"].astype(str).to_numpy(dtype=object)
+        is_macd = np.isin(kinds, ["macd_bullish_cross", "macd_bearish_cross"])
+        if is_macd.any():
+            above = ev["above_zero"].to_numpy(dtype=object)
+            kinds[is_macd] = [
+                f"{k}_{'above' if bool(a) else 'below'}_zero"
+                for k, a in zip(kinds[is_macd], above[is_macd], strict=True)
+            ]
+        ev["kind"] = kinds
         fired = sorted(set(ev.loc[ev["date"] >= recent_from, "kind"].astype(str)))
         rows = []
         studies = []
@@ -1260,10 +1285,21 @@ class _Builder:
             )
         pat = facts.get("technical.pattern")
         if pat and pat["value"] is not None:
+            rec = pat["inputs"]
+            text = f"Latest chart pattern: {rec['kind'].replace('_', ' ')}, {rec['status'].replace('_', ' ')} as of {rec['date']}"
+            neck = rec.get("neckline")
+            if neck:
+                text += f", neckline {fmt(rnd(neck['price0'], 'level'), 'level')} to {fmt(rnd(neck['price1'], 'level'), 'level')}"
+            brk = facts.get("technical.pattern_breakout")
+            if brk:
+                text += f", breakout {brk['inputs']['date']}"
+            tgt = facts.get("technical.pattern_target")
+            if tgt:
+                text += f", target {fmt(tgt['value'], 'level')}"
             self.book.add(
                 "headline",
                 "headline.pattern",
-                pat["text"],
+                text + ".",
                 pat["value"],
                 "pattern",
                 {"facts": ["technical.pattern"]},
