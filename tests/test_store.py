@@ -522,3 +522,25 @@ def test_panel_property(files: dict[str, list[str]], fast: bool) -> None:
             expected = Panel.from_bars(pl.concat([read_bars(p) for p in paths]).sort(["symbol", "date"]))
             assert panel_equal(store.panel(), expected)
             assert store.bars().equals(pl.concat([read_bars(p) for p in paths]).sort(["symbol", "date"]))
+
+
+def test_scatter_kernel_equals_reference_twin() -> None:
+    from capscope.store.scatter import scatter, scatter_reference
+
+    rng = np.random.default_rng(11)
+    for n_rows, n_ids in ((1, 1), (50, 3), (5000, 40)):
+        n_days = max(1, n_rows // 2)
+        pairs = rng.choice(n_days * n_ids, size=min(n_rows, n_days * n_ids), replace=False)
+        day = 19000 + 3 * (pairs // n_ids)  # gaps between days, any order
+        ids = rng.permutation(np.arange(100, 100 + 2 * n_ids, 2))  # sparse symbol ids
+        sid = ids[pairs % n_ids].astype(np.int32)
+        lut = np.full(ids.max() + 1, -1, dtype=np.int64)
+        lut[ids] = rng.permutation(n_ids)
+        values = [rng.normal(size=len(day)), np.where(rng.random(len(day)) < 0.2, np.nan, 1.0)]
+        fast = scatter(day, sid, lut, n_ids, values)
+        slow = scatter_reference(day, sid, lut, n_ids, values)
+        np.testing.assert_array_equal(fast[0], slow[0])
+        np.testing.assert_array_equal(fast[1], slow[1])
+        for a, b in zip(fast[2], slow[2], strict=True):
+            assert a.flags.c_contiguous and a.shape == (len(np.unique(day)), n_ids)
+            np.testing.assert_array_equal(a, b)

@@ -1,8 +1,9 @@
 """Read queries over the store: bars, symbol summary, panel loading.
 
 Panel loading is one SQL query that fetches only numbers (``symbol_id`` INTEGER, ``date`` as Arrow date32,
-i.e. days since the epoch, the requested DOUBLE fields) as Arrow, followed by a vectorized scatter into the time-major arrays of a
-:class:`~capscope.data.panel.Panel`: no per-row or per-symbol Python.
+i.e. days since the epoch, the requested DOUBLE fields) as Arrow, followed by a one-pass numba scatter
+(:mod:`capscope.store.scatter`) into the time-major arrays of a :class:`~capscope.data.panel.Panel`: no
+per-row or per-symbol Python.
 """
 
 from __future__ import annotations
@@ -178,34 +179,18 @@ def panel(
         empty = np.empty((0, len(names)))
         return Panel(np.array([], dtype="datetime64[D]"), names, {f: empty.copy() for f in fields})
 
+    from capscope.store.scatter import scatter
+
     sid = table.column("symbol_id").to_numpy()
     day = table.column("date").to_numpy().view(np.int64)  # date32 -> datetime64[D] -> days since epoch
-    # dates: presence bitmap over the day range -> sorted unique days and each row's index, in O(n)
-    first = int(day.min())
-    present = np.zeros(int(day.max()) - first + 1, dtype=bool)
-    offset = day - first
-    present[offset] = True
-    row_of = np.cumsum(present) - 1
-    row = row_of[offset]
-    dates = (np.flatnonzero(present) + first).astype("datetime64[D]")
-    # symbols: lookup table symbol_id -> column
     lut = np.full(max(ids) + 1, -1, dtype=np.int64)
     lut[np.asarray(ids)] = np.arange(len(ids))
-    col = lut[sid]
+    days, cols, arrays = scatter(day, sid, lut, len(ids), [table.column(f).to_numpy() for f in fields])
+    dates = days.astype("datetime64[D]")
     if symbols is None:
         # like Panel.from_bars: only symbols with a bar in the range get a column
-        has_bars = np.bincount(col, minlength=len(ids)) > 0
-        if not has_bars.all():
-            keep = np.flatnonzero(has_bars)
+        keep = np.flatnonzero(np.bincount(cols, minlength=len(ids)) > 0)
+        if len(keep) < len(ids):
             names = tuple(names[k] for k in keep)
-            remap = np.full(len(ids), -1, dtype=np.int64)
-            remap[keep] = np.arange(len(keep))
-            col = remap[col]
-    n_cols = len(names)
-    flat = row * n_cols + col
-    out: dict[str, np.ndarray] = {}
-    for name in fields:
-        arr = np.full(len(dates) * n_cols, np.nan)
-        arr[flat] = table.column(name).to_numpy()
-        out[name] = arr.reshape(len(dates), n_cols)
-    return Panel(dates, names, out)
+            arrays = [np.ascontiguousarray(arr[:, keep]) for arr in arrays]
+    return Panel(dates, names, dict(zip(fields, arrays, strict=True)))
