@@ -175,7 +175,7 @@ def _render_pair(rs: RelativeStrength) -> None:
     console.print(table)
     lead = "; ".join(
         f"{x['window']}d: {num.symbol if x['leader'] == 'numerator' else den.symbol if x['leader'] == 'denominator' else '—'}"
-        f" {_pct(x['relative_return'])} ({x['streak_bars']} bars since {x['since']})"
+        f" {_pct(x['relative_return'])} ({x['streak_bars']} bar{'' if x['streak_bars'] == 1 else 's'} since {x['since']})"
         for x in d["leadership"]
     )
     console.print(f"  leadership: {lead}", highlight=False)
@@ -189,6 +189,8 @@ def _render_pair(rs: RelativeStrength) -> None:
             console.print(f"  RS line is {' and '.join(pos)}", highlight=False)
     for ev in d["turning_points"][-3:]:
         extra = f" {ev.get('window')}-day SMA" if ev.get("window") else ""
+        if ev.get("level") is not None:
+            extra = f" ({ev.get('level_kind')} {ev['level']:.6g})"
         console.print(f"  turning point {ev['date']}: {ev['kind']}{extra}", highlight=False)
     for w in d["warnings"]:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
