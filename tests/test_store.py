@@ -544,3 +544,15 @@ def test_scatter_kernel_equals_reference_twin() -> None:
         for a, b in zip(fast[2], slow[2], strict=True):
             assert a.flags.c_contiguous and a.shape == (len(np.unique(day)), n_ids)
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_batch_mixing_fast_and_careful_files(store: Store, tmp_path: Path) -> None:
+    plain = write_csv(tmp_path / "in" / "AAA.csv", make_rows(20, seed=8))
+    crlf = tmp_path / "in" / "BBB.csv"
+    crlf.write_bytes(
+        (HEADER + "\n" + "".join(r + "\n" for r in make_rows(15, seed=9))).replace("\n", "\r\n").encode()
+    )
+    report = store.ingest(tmp_path / "in")
+    assert report.rows_new == 35 and [f.status for f in report.files] == ["new", "new"]
+    expected = pl.concat([read_bars(plain), read_bars(crlf)]).sort(["symbol", "date"])
+    assert store.bars().equals(expected)
