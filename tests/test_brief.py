@@ -64,6 +64,16 @@ def test_as_of_invariance(full_dir: Path, sample_dir: Path, tmp_path: Path, as_o
     assert last_full["RUT"] > as_of
 
 
+def test_before_the_data_sections_say_not_available(full_dir: Path) -> None:
+    brief = build_brief(load_from_files(full_dir, SYMBOLS, None), BriefParams(), "1995-01-03")
+    by_id = {f["id"]: f for f in brief["facts"]}
+    for fid in ("growth_value.not_available", "breadth.not_available"):
+        assert by_id[fid]["unit"] == "not_available" and by_id[fid]["value"] is None
+        assert "1995-01-03" in by_id[fid]["text"]
+    assert "technical.close" in by_id  # RUT has data then
+    assert "is not available" in render_markdown(brief)
+
+
 def test_deterministic_bytes(full_dir: Path, brief_2025: dict[str, Any]) -> None:
     again = build_brief(load_from_files(full_dir, SYMBOLS, None), BriefParams(), "2025-12-31")
     assert dumps(again) == dumps(brief_2025)

@@ -787,10 +787,14 @@ class _Builder:
         from capscope.analytics import rotation as rot
 
         p, book = self.params, self.book
-        missing = [s for s in (num, den) if s not in self.prices.symbols]
+        missing = [
+            s for s in (num, den) if s not in self.prices.symbols or not len(series_of(self.prices, s).dates)
+        ]
         if missing:
             book.not_available(
-                section, f"The {num} vs {den} comparison", f"{', '.join(missing)} not in the data"
+                section,
+                f"The {num} vs {den} comparison",
+                f"{', '.join(missing)} has no bars on or before {_iso(self.as_of)}",
             )
             return None
         rs = _pair_strength(self.prices, num, den, self.as_of)
@@ -992,7 +996,11 @@ class _Builder:
     def breadth(self) -> None:
         uni = self.universe
         if uni is None or uni.n_symbols == 0 or uni.n_bars == 0:
-            self.book.not_available("breadth", "Breadth", "no universe of stocks in the data")
+            self.book.not_available(
+                "breadth",
+                "Breadth",
+                f"the data has no universe of stocks with bars on or before {_iso(self.as_of)}",
+            )
             return
         from capscope.analytics import breadth as br
 
