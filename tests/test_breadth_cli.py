@@ -70,7 +70,6 @@ def test_breadth_universe_file_and_table(
     ("args", "message"),
     [
         (["breadth", "--universe", "nosuchfile.txt"], "not 'stocks', 'all' or an existing file"),
-        (["breadth", "--as-of", "2001-01-01"], "precedes the data"),
         (["breadth", "--format", "csv"], "--format"),
     ],
 )
@@ -90,3 +89,17 @@ def test_breadth_help_has_example(
 ) -> None:
     code, out, _ = run(["breadth", "--help"], monkeypatch, capsys)
     assert code == 0 and "Example: capscope breadth" in out
+
+
+def test_breadth_as_of_before_data(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    universe = tmp_path / "u.txt"
+    universe.write_text("AAT\n")
+    code, out, err = run(
+        ["breadth", "--universe", str(universe), "--as-of", "2001-01-01"], monkeypatch, capsys
+    )
+    assert code == 2 and "precedes the data" in err and "Traceback" not in err + out
+    universe.write_text("NOPE_NOT_A_SYMBOL\n")
+    code, _, err = run(["breadth", "--universe", str(universe)], monkeypatch, capsys)
+    assert code == 2 and "no bar file for NOPE_NOT_A_SYMBOL" in err
