@@ -366,6 +366,9 @@ def test_returns_match_plain_pandas_on_sample(prices_panel: Panel) -> None:
         s = frame[symbol].dropna()
         days = rng.choice(s.index[300:], size=6, replace=False)
         for day in map(pd.Timestamp, days):
+            via_panel = rot.symbol_returns(prices_panel, symbol, day.date())
+            assert via_panel.basis.field == "close"
+            got_panel = {r.label: r.value for r in via_panel.returns}
             got = {
                 r.label: r.value
                 for r in rot.period_returns(prices_panel.dates, prices_panel.series(symbol), day.date())
@@ -378,6 +381,7 @@ def test_returns_match_plain_pandas_on_sample(prices_panel: Panel) -> None:
             exp["from 52w low"] = float(window.iloc[-1] / window.min() - 1)
             for label, value in exp.items():
                 assert got[label] == pytest.approx(value, abs=1e-12, nan_ok=True), (symbol, day, label)
+                assert got_panel[label] == pytest.approx(value, abs=1e-12, nan_ok=True)
 
 
 @pytest.mark.sample
@@ -447,3 +451,26 @@ def test_rs_breakout_through_its_own_resistance() -> None:
     assert first["date"] > str(dates[80]) and first["price"] > 1.1
     # no breakout while the ratio only retests 1.10
     assert all(e["date"] > str(dates[80]) for e in ups)
+
+
+@pytest.mark.sample
+def test_adj_close_file_is_total_return(sample_dir: object) -> None:
+    """IWM with adj_close (total return) vs IWM raw (price return): the gap is about the fund's dividend yield."""
+    from pathlib import Path
+
+    from capscope.data.readers import read_many
+
+    root = Path(str(sample_dir)) / "prices"
+    panel = Panel.from_bars(read_many([root / "IWM.csv", root / "alt" / "IWM__deep-raj17.csv"]))
+    spec = [rot.PeriodSpec("months", months=12)]
+    tr = rot.symbol_returns(panel, "IWM__deep-raj17", "2026-06-30", periods=spec)
+    pr = rot.symbol_returns(panel, "IWM", "2026-06-30", periods=spec)
+    assert (tr.basis.field, tr.basis.basis) == ("adj_close", PriceBasis.TOTAL_RETURN)
+    assert pr.basis.basis == PriceBasis.PRICE_RETURN
+    adj = panel.frame("adj_close")["IWM__deep-raj17"].dropna()
+    base = adj.loc[: pd.Timestamp("2025-06-30")].iloc[-1]
+    assert tr.returns[0].value == pytest.approx(adj.loc[:"2026-06-30"].iloc[-1] / base - 1, abs=1e-12)
+    gap = tr.returns[0].value - pr.returns[0].value
+    assert 0.003 < gap < 0.03  # IWM distributes roughly 1-1.5 % a year
+    rs = rot.relative_strength(panel, "IWM__deep-raj17", "IWM", "2026-06-30", turning_points=False)
+    assert any("mixed price basis" in w for w in rs.warnings)

@@ -313,6 +313,39 @@ def period_returns(
     return out
 
 
+@dataclass(frozen=True)
+class SymbolReturns:
+    """Period returns of one symbol under its price basis."""
+
+    basis: SeriesBasis
+    as_of: np.datetime64
+    returns: list[PeriodReturn]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "symbol": self.basis.symbol,
+            "basis": self.basis.to_dict(),
+            "as_of": _iso(self.as_of),
+            "returns": [r.to_dict() for r in self.returns],
+        }
+
+
+def symbol_returns(
+    panel: Panel,
+    symbol: str,
+    as_of: date | str | np.datetime64 | None = None,
+    *,
+    periods: Sequence[PeriodSpec] | None = None,
+    overrides: Mapping[str, Override] | None = None,
+    declarations: Mapping[str, CloseKind] = DEFAULT_CLOSE_KINDS,
+) -> SymbolReturns:
+    """Period returns of one symbol of a panel as of D (default: the panel's last date), on its price basis."""
+    day = panel.dates[-1] if as_of is None else to_datetime64(as_of)
+    s = load_series(panel, symbol, overrides=overrides, declarations=declarations)
+    return SymbolReturns(s.basis, day, period_returns(s.dates, s.values, day, periods))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # relative strength of a pair
 # ---------------------------------------------------------------------------------------------------------------
