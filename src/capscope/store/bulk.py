@@ -6,7 +6,8 @@ therefore concatenated (without their headers) and parsed by one ``polars.read_c
 array operations over all files at once.
 
 The fast path only ever **accepts**. Its eligibility rules and checks are stricter than or equal to those of
-:func:`capscope.data.readers.read_bars` (same parsing expressions as its happy path, the same tolerances); when
+:func:`capscope.data.readers.read_bars` (typed parsing of values whose shape is checked first, the same
+tolerances); when
 anything is unusual (any file not plainly in the layout, a value that does not parse, a rule broken anywhere)
 it returns ``None`` / leaves the file out, and the caller reads those files with ``read_bars``, which raises
 the precise :class:`~capscope.errors.DataError` (file, line, column) or applies the opt-in repairs. The tests
@@ -34,7 +35,7 @@ def eligible(data: bytes) -> bool:
     """True when a file's bytes are plainly in the sample layout.
 
     Canonical header, at least one data line, every line ending in ``\\n`` (no ``\\r``, no blank line), ASCII
-    only, no quotes, and exactly seven fields on every line.
+    only, no quotes, no spaces or tabs, and exactly seven fields on every line.
     """
     if (
         not data.startswith(CANONICAL_HEADER)
@@ -42,9 +43,28 @@ def eligible(data: bytes) -> bool:
         or len(data) == len(CANONICAL_HEADER)
     ):
         return False
-    if not data.isascii() or b"\r" in data or b'"' in data or b"\n\n" in data:
+    if not data.isascii() or b"\n\n" in data:
+        return False
+    if b"\r" in data or b'"' in data or b" " in data or b"\t" in data:
         return False
     return data.count(b",") == (_N_FIELDS - 1) * data.count(b"\n")
+
+
+def _dates_well_formed(buffer: bytes) -> bool:
+    """Every data line starts with ``DDDD-DD-DD,`` (D a digit), checked on the bytes with numpy.
+
+    With this guard the CSV parser's typed date parsing gives the same dates as the readers' ``%Y-%m-%d``
+    parsing (it would otherwise also take e.g. ``2024/01/02``).
+    """
+    arr = np.frombuffer(buffer, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == ord("\n"))
+    starts = newlines[:-1] + 1
+    if bool((newlines[1:] - starts < 11).any()):
+        return False
+    ok = (arr[starts + 4] == ord("-")) & (arr[starts + 7] == ord("-")) & (arr[starts + 10] == ord(","))
+    for k in (0, 1, 2, 3, 5, 6, 8, 9):
+        ok &= (arr[starts + k] - ord("0")) < 10  # uint8 wraps below '0'
+    return bool(ok.all())
 
 
 def read_bulk(datas: Sequence[bytes]) -> pl.DataFrame | None:
@@ -70,20 +90,15 @@ def read_bulk(datas: Sequence[bytes]) -> pl.DataFrame | None:
     skip = len(CANONICAL_HEADER)
     n_rows = np.fromiter((d.count(b"\n") - 1 for d in datas), dtype=np.int64, count=len(datas))
     buffer = CANONICAL_HEADER + b"".join(memoryview(d)[skip:] for d in datas)
-    try:
-        raw = pl.read_csv(buffer, infer_schema=False, has_header=True, truncate_ragged_lines=False)
+    if not _dates_well_formed(buffer):
+        return None
+    schema = {"date": pl.Date(), **{c: pl.Float64() for c in VALUE_COLUMNS}}
+    try:  # typed parsing raises on any value that is not a number / date
+        parsed = pl.read_csv(buffer, schema=schema, has_header=True, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError:
         return None
-    if raw.height != int(n_rows.sum()) or raw.width != _N_FIELDS:
+    if parsed.height != int(n_rows.sum()):
         return None
-    # the happy-path parsing expressions of capscope.data.validate (fast_validate / _parsed_expr)
-    parsed = raw.select(
-        pl.col("date").str.to_date("%Y-%m-%d", strict=False),
-        *[pl.col(c).cast(pl.Float64, strict=False) for c in VALUE_COLUMNS],
-    )
-    for c in ("date", *VALUE_COLUMNS):
-        if parsed[c].null_count() != raw[c].null_count():  # a value that did not parse
-            return None
     if parsed["date"].null_count() or parsed["close"].null_count():
         return None
     file_of_row = np.repeat(np.arange(len(datas)), n_rows)

@@ -401,8 +401,13 @@ def ingest_files(
         try:
             incoming_ids = {ids[s] for syms in symbols_of.values() for s in syms}
             touches_old = bool(incoming_ids - {ids[s] for s in new_symbols})
-            rows_new = _write(con, touches_old, id_to_symbol, files)
-            ingest_id = _log(con, started, pending, files, digests, id_to_symbol, rows_new, version)
+            all_symbols = [s for syms in symbols_of.values() for s in syms]
+            shared = len(all_symbols) != len(set(all_symbols))
+            read_counts = _read_counts(bulk_files, rows_read, frames, symbols_of, ids)
+            rows_new = _write(con, touches_old, shared, read_counts, id_to_symbol, files)
+            ingest_id = _log(
+                con, started, pending, files, digests, id_to_symbol, read_counts, rows_new, version
+            )
         finally:
             con.unregister("incoming")
         run(con, "COMMIT")
@@ -427,23 +432,48 @@ def ingest_files(
     )
 
 
+def _read_counts(
+    bulk_files: Sequence[int],
+    rows_read: dict[int, int],
+    frames: dict[int, pl.DataFrame],
+    symbols_of: dict[int, tuple[str, ...]],
+    ids: dict[str, int],
+) -> dict[tuple[int, int], int]:
+    """Incoming rows per ``(file_idx, symbol_id)``, without a query (one-symbol files: the file's row count)."""
+    out = {(i, ids[symbols_of[i][0]]): rows_read[i] for i in bulk_files}
+    for i, frame in frames.items():
+        if len(symbols_of[i]) == 1:
+            out[(i, ids[symbols_of[i][0]])] = frame.height
+        else:
+            for sym, n in frame.group_by("symbol").len().iter_rows():
+                out[(i, ids[sym])] = int(n)
+    return out
+
+
 def _write(
     con: duckdb.DuckDBPyConnection,
     touches_old: bool,
+    shared_symbols: bool,
+    read_counts: dict[tuple[int, int], int],
     id_to_symbol: dict[int, str],
     files: Sequence[Path],
 ) -> dict[tuple[int, int], int]:
     """Check conflicts and insert the new rows of the registered ``incoming`` table.
 
     ``touches_old`` says whether any incoming symbol already had bars (otherwise no row can collide and the
-    join against ``bars`` is skipped). Returns rows added per ``(file_idx, symbol_id)``.
+    join against ``bars`` is skipped); ``shared_symbols`` whether a symbol comes from more than one input file
+    (otherwise one file's dates are unique, checked by the reader). ``read_counts`` are the incoming rows per
+    ``(file_idx, symbol_id)``. Returns rows added per ``(file_idx, symbol_id)``.
     """
     cols = ", ".join(VALUE_COLUMNS)
     # 1. the same (symbol, date) from two input files: identical rows collapse, different ones are a conflict
-    dup = run(
-        con,
-        "SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY symbol_id, date HAVING count(*) > 1)",
-    )[0][0]
+    dup = (
+        shared_symbols
+        and run(
+            con,
+            "SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY symbol_id, date HAVING count(*) > 1)",
+        )[0][0]
+    )
     source = "incoming"
     if dup:
         pairs = run(
@@ -486,11 +516,15 @@ def _write(
         )
         source = "incoming_new"
 
-    counts = run(con, f"SELECT file_idx, symbol_id, count(*) FROM {source} GROUP BY ALL")
+    if source == "incoming":
+        added = dict(read_counts)
+    else:
+        counts = run(con, f"SELECT file_idx, symbol_id, count(*) FROM {source} GROUP BY ALL")
+        added = {(int(f), int(s)): int(n) for f, s, n in counts}
     run(con, f"INSERT INTO bars SELECT symbol_id, date, {cols} FROM {source}")
     for temp in ("incoming_unique", "incoming_new"):
         run(con, f"DROP TABLE IF EXISTS {temp}")
-    return {(int(f), int(s)): int(n) for f, s, n in counts}
+    return added
 
 
 def _log(
@@ -500,12 +534,13 @@ def _log(
     files: Sequence[Path],
     digests: Sequence[str],
     id_to_symbol: dict[int, str],
+    read_counts: dict[tuple[int, int], int],
     rows_new: dict[tuple[int, int], int],
     version: str,
 ) -> int:
     """Record the ingest and its files; returns the new ``ingest_id``."""
     ingest_id = int(run(con, "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests")[0][0])
-    read = run(con, "SELECT file_idx, symbol_id, count(*) FROM incoming GROUP BY ALL ORDER BY ALL")
+    read = sorted((f, s, n) for (f, s), n in read_counts.items())
     rows = [
         (
             ingest_id,
