@@ -220,3 +220,21 @@ def test_plotly_bundle_is_pinned_finance_or_warns() -> None:
         assert len(bundle.source) < 2_000_000
     else:
         assert "full" in bundle.warning
+
+
+# -- property: any string survives script_json and never closes the element -------------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_script_json_roundtrip_any_text(text: str) -> None:
+    embedded = jsonio.script_json({"s": text, "k": [text]})
+    assert "</" not in embedded and "<!--" not in embedded and "<" not in embedded
+    assert json.loads(embedded) == {"k": [text], "s": text}
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_dumps_never_writes_nan(x: float) -> None:
+    out = json.loads(jsonio.dumps({"x": x}))
+    assert out["x"] is None or abs(out["x"] - round(x, jsonio.FLOAT_DIGITS)) == 0
