@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 
-
 def _follow_environment(con: Console) -> Console:
     """Let ``con`` take its width from ``$COLUMNS`` / the terminal at print time, not at import time.
 
