@@ -474,3 +474,38 @@ def test_adj_close_file_is_total_return(sample_dir: object) -> None:
     assert 0.003 < gap < 0.03  # IWM distributes roughly 1-1.5 % a year
     rs = rot.relative_strength(panel, "IWM__deep-raj17", "IWM", "2026-06-30", turning_points=False)
     assert any("mixed price basis" in w for w in rs.warnings)
+
+
+# -- properties on generated bar tables (tests/strategies.py) -------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.strategies import bar_frames  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(frame=bar_frames(min_rows=2, max_rows=60, with_adj_close=False), cut=st.floats(0.0, 1.0))
+def test_period_returns_property_pandas_and_as_of(frame: object, cut: float) -> None:
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    dates = frame["date"].to_numpy().astype("datetime64[D]")
+    close = frame["close"].to_numpy()
+    day = dates[int(cut * (len(dates) - 1))] + np.timedelta64(int(cut * 3), "D")
+    specs = rot.default_periods(months=(1, 2), since=[str(dates[len(dates) // 2])], low_window=5)
+    full = rot.period_returns(dates, close, day, specs)
+    upto = dates <= day
+    trunc = rot.period_returns(dates[upto], close[upto], day, specs)
+    assert [r.to_dict() for r in full] == [r.to_dict() for r in trunc]  # no look-ahead
+    s = pd.Series(close, index=pd.DatetimeIndex(dates))
+    ts = pd.Timestamp(day)
+    exp = [
+        _pandas_return(s, ts, pd.Timestamp(ts.year - 1, 12, 31)),
+        _pandas_return(s, ts, ts - pd.DateOffset(months=1)),
+        _pandas_return(s, ts, ts - pd.DateOffset(months=2)),
+        _pandas_return(s, ts, pd.Timestamp(dates[len(dates) // 2])),
+    ]
+    window = s.loc[:ts].iloc[-5:]
+    exp.append(float(window.iloc[-1] / window.min() - 1))
+    for got, want in zip(full, exp, strict=True):
+        assert got.value == pytest.approx(want, rel=1e-12, nan_ok=True)
