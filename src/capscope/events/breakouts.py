@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 #: Event codes of the kernels.
 _CODES = (R.BREAKOUT_ABOVE, R.BREAKDOWN_BELOW, R.BREAKOUT_FAILED, R.BREAKDOWN_FAILED)
 _LEVEL_KINDS = (R.RESISTANCE, R.SUPPORT, R.RESISTANCE, R.SUPPORT)
+_KIND_CODES = R.kind_codes(_CODES)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     lv_pbar = np.zeros(npiv, np.int64)
     lv_plevel = np.zeros(npiv)
     cur = ptr[:-1].copy()
-    # active levels of column j: act[ptr[j] : ptr[j] + nact[j]] (qualified or not, recently touched or pending)
+    # active levels of column j: act[ptr[j] : ptr[j] + nact[j]] (qualified, and recently touched or pending)
     act = np.zeros(npiv, np.int64)
     nact = np.zeros(m, np.int64)
     is_act = np.zeros(npiv, np.bool_)
@@ -104,8 +105,9 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     e_last = np.empty(cap, np.int64)
     e_ref = np.empty(cap, np.int64)
     ne = 0
-    for t in range(n):
-        for j in range(m):
+    # column-major: each symbol's levels stay in cache while its bars stream by (columns are independent)
+    for j in range(m):
+        for t in range(n):
             c = close[t, j]
             lo = ptr[j]
             if c == c:
@@ -179,7 +181,7 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
                 lv = level_id[p]
                 if lv < 0:
                     continue
-                if not is_act[lv]:
+                if not is_act[lv] and touches[p] >= min_touches:  # only qualified levels can fire
                     is_act[lv] = True
                     act[lo + nact[j]] = lv
                     nact[j] += 1
@@ -317,6 +319,25 @@ def breakout_arrays(
     )
 
 
+def breakout_parts(
+    panel: Panel, params: BreakoutParams, level_params: LevelParams, cache: IndicatorCache | None
+) -> list[R.EventParts]:
+    """Raw parts of :func:`breakout_events`."""
+    t, j, code, level, touch, first, last, ref = breakout_arrays(panel, params, level_params, cache=cache)
+    dates = panel.dates
+    is_break = code < 2
+    nat = np.datetime64("NaT", "D")
+    columns = {
+        "level": level,
+        "level_kind": R.text_codes("level_kind", _LEVEL_KINDS)[code],
+        "touches": np.where(is_break, touch, np.nan),
+        "first_touch": np.where(is_break, dates[first], nat),
+        "last_touch": np.where(is_break, dates[last], nat),
+        "breakout_date": np.where(is_break, nat, dates[np.maximum(ref, 0)]),
+    }
+    return [R.EventParts(t, j, _KIND_CODES[code], columns)]
+
+
 def breakout_events(
     panel: Panel,
     params: BreakoutParams | None = None,
@@ -329,19 +350,5 @@ def breakout_events(
     Fields: ``level`` (level price at the breakout), ``level_kind``, and ``touches``, ``first_touch``,
     ``last_touch`` (breakouts) or ``breakout_date`` (failures).
     """
-    t, j, code, level, touch, first, last, ref = breakout_arrays(panel, params, level_params, cache=cache)
-    dates = panel.dates
-    is_break = code < 2
-    nat = np.datetime64("NaT", "D")
-    columns = {
-        "price": panel.close[t, j],
-        "level": level,
-        "level_kind": np.asarray(_LEVEL_KINDS, dtype=object)[code],
-        "touches": np.where(is_break, touch, np.nan),
-        "first_touch": np.where(is_break, dates[first], nat),
-        "last_touch": np.where(is_break, dates[last], nat),
-        "breakout_date": np.where(is_break, nat, dates[np.maximum(ref, 0)]),
-    }
-    kinds = np.asarray(_CODES, dtype=object)[code]
-    symbols = np.asarray(panel.symbols, dtype=object)[j] if len(j) else np.array([], dtype=object)
-    return R.sort_events(R.make_events(kinds, columns, symbol=symbols, date=dates[t]))
+    parts = breakout_parts(panel, params or BreakoutParams(), level_params or LevelParams(), cache)
+    return R.assemble(panel, parts)

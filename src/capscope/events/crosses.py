@@ -179,19 +179,13 @@ class IndicatorCache:
 
 
 # -- events ----------------------------------------------------------------------------------------------------
-def events_from_matrix(
-    panel: Panel,
-    crosses: np.ndarray,
-    up_kind: str,
-    down_kind: str,
-    fields: Mapping[str, np.ndarray | Any],
-) -> pd.DataFrame:
-    """Turn a cross matrix into an event frame.
+def parts_from_matrix(
+    crosses: np.ndarray, up_kind: str, down_kind: str, fields: Mapping[str, np.ndarray | Any]
+) -> R.EventParts:
+    """Turn a cross matrix into raw event parts (:class:`capscope.events.records.EventParts`).
 
     Parameters
     ----------
-    panel
-        The panel the matrix was computed on (dates, symbols, close for ``price``).
     crosses
         ``int8`` matrix ``(n_bars, n_symbols)`` of ``+1`` / ``-1`` / ``0``.
     up_kind, down_kind
@@ -199,18 +193,36 @@ def events_from_matrix(
     fields
         Kind fields: 2-D arrays (sampled at each event's cell) or scalars.
     """
-    rows, cols = np.nonzero(crosses)  # C order: sorted by (date, symbol)
-    direction = crosses[rows, cols]
-    kinds = np.where(direction > 0, up_kind, down_kind).astype(object)
-    columns: dict[str, Any] = {"price": panel.close[rows, cols]}
+    flat = np.flatnonzero(crosses)  # C order: sorted by (date, symbol)
+    rows, cols = np.divmod(flat, crosses.shape[1])
+    up = crosses.ravel()[flat] > 0
+    kinds = np.where(up, R.KIND_CODES[up_kind], R.KIND_CODES[down_kind])
+    columns: dict[str, Any] = {}
     for name, value in fields.items():
-        columns[name] = value[rows, cols] if isinstance(value, np.ndarray) and value.ndim == 2 else value
-    symbols = np.asarray(panel.symbols, dtype=object)[cols] if len(cols) else np.array([], dtype=object)
-    return R.make_events(kinds, columns, symbol=symbols, date=panel.dates[rows])
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            columns[name] = value.ravel()[flat]
+        else:
+            columns[name] = value
+    return R.EventParts(rows, cols, kinds, columns)
 
 
 def _cache(panel: Panel, cache: IndicatorCache | None) -> IndicatorCache:
     return cache if cache is not None else IndicatorCache(panel)
+
+
+def ma_cross_parts(
+    panel: Panel, pairs: Iterable[tuple[str, int, int]], cache: IndicatorCache
+) -> list[R.EventParts]:
+    """Raw parts of :func:`ma_crosses`."""
+    out = []
+    for ma, fast, slow in pairs:
+        if not 0 < fast < slow:
+            raise ValueError(f"moving-average pair needs 0 < fast < slow, got {fast}/{slow}")
+        fast_v, slow_v = cache.ma(ma, fast), cache.ma(ma, slow)
+        m = cross_matrix(fast_v, slow_v)
+        fields = {"ma": ma, "fast": fast, "slow": slow, "fast_value": fast_v, "slow_value": slow_v}
+        out.append(parts_from_matrix(m, R.GOLDEN_CROSS, R.DEATH_CROSS, fields))
+    return out
 
 
 def ma_crosses(
@@ -236,16 +248,20 @@ def ma_crosses(
         Event frame (:mod:`capscope.events.records`) of kinds ``golden_cross`` / ``death_cross`` with fields
         ``ma, fast, slow, fast_value, slow_value``.
     """
-    c = _cache(panel, cache)
-    frames = []
-    for ma, fast, slow in pairs:
-        if not 0 < fast < slow:
-            raise ValueError(f"moving-average pair needs 0 < fast < slow, got {fast}/{slow}")
-        fast_v, slow_v = c.ma(ma, fast), c.ma(ma, slow)
-        m = cross_matrix(fast_v, slow_v)
-        fields = {"ma": ma, "fast": fast, "slow": slow, "fast_value": fast_v, "slow_value": slow_v}
-        frames.append(events_from_matrix(panel, m, R.GOLDEN_CROSS, R.DEATH_CROSS, fields))
-    return R.concat_events(frames)
+    return R.assemble(panel, ma_cross_parts(panel, pairs, _cache(panel, cache)))
+
+
+def price_cross_parts(
+    panel: Panel, windows: Iterable[int], ma: str, cache: IndicatorCache
+) -> list[R.EventParts]:
+    """Raw parts of :func:`price_crosses`."""
+    out = []
+    for window in windows:
+        ma_v = cache.ma(ma, window)
+        m = cross_matrix(panel.close, ma_v)
+        fields = {"ma": ma, "window": int(window), "ma_value": ma_v}
+        out.append(parts_from_matrix(m, R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW, fields))
+    return out
 
 
 def price_crosses(
@@ -259,14 +275,32 @@ def price_crosses(
 
     Fields: ``ma``, ``window``, ``ma_value`` (the average on the event bar).
     """
-    c = _cache(panel, cache)
-    frames = []
-    for window in windows:
-        ma_v = c.ma(ma, window)
-        m = cross_matrix(panel.close, ma_v)
-        fields = {"ma": ma, "window": int(window), "ma_value": ma_v}
-        frames.append(events_from_matrix(panel, m, R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW, fields))
-    return R.concat_events(frames)
+    return R.assemble(panel, price_cross_parts(panel, windows, ma, _cache(panel, cache)))
+
+
+def macd_parts(
+    panel: Panel,
+    fast: int,
+    slow: int,
+    signal: int,
+    cache: IndicatorCache,
+    *,
+    signal_line: bool,
+    zero_line: bool,
+) -> list[R.EventParts]:
+    """Raw parts of :func:`macd_crosses`."""
+    macd_v, signal_v = cache.macd(fast, slow, signal)
+    base = {"fast": fast, "slow": slow, "signal": signal, "macd": macd_v, "signal_value": signal_v}
+    out = []
+    if signal_line:
+        m = cross_matrix(macd_v, signal_v)
+        parts = parts_from_matrix(m, R.MACD_BULLISH_CROSS, R.MACD_BEARISH_CROSS, base)
+        parts.fields["above_zero"] = (parts.fields["macd"] > 0.0).astype(np.float64)
+        out.append(parts)
+    if zero_line:
+        z = cross_matrix(macd_v, 0.0)
+        out.append(parts_from_matrix(z, R.MACD_ZERO_CROSS_UP, R.MACD_ZERO_CROSS_DOWN, base))
+    return out
 
 
 def macd_crosses(
@@ -287,19 +321,27 @@ def macd_crosses(
 
     Fields: ``fast, slow, signal`` (windows), ``macd``, ``signal_value`` (values on the event bar).
     """
-    c = _cache(panel, cache)
-    macd_v, signal_v = c.macd(fast, slow, signal)
-    base = {"fast": fast, "slow": slow, "signal": signal, "macd": macd_v, "signal_value": signal_v}
-    m = cross_matrix(macd_v, signal_v)
-    frames = [
-        events_from_matrix(
-            panel, m, R.MACD_BULLISH_CROSS, R.MACD_BEARISH_CROSS, {**base, "above_zero": macd_v > 0.0}
-        )
+    parts = macd_parts(panel, fast, slow, signal, _cache(panel, cache), signal_line=True, zero_line=zero_line)
+    return R.assemble(panel, parts)
+
+
+def rsi_parts(
+    panel: Panel, window: int, upper: float, lower: float, cache: IndicatorCache
+) -> list[R.EventParts]:
+    """Raw parts of :func:`rsi_crosses`."""
+    if not lower < upper:
+        raise ValueError(f"RSI thresholds need lower < upper, got {lower}/{upper}")
+    rsi_v = cache.rsi(window)
+    up = cross_matrix(rsi_v, upper)
+    down = cross_matrix(rsi_v, lower)
+    return [
+        parts_from_matrix(
+            up, R.RSI_OVERBOUGHT, R.RSI_OVERBOUGHT_EXIT, {"window": window, "rsi": rsi_v, "threshold": upper}
+        ),
+        parts_from_matrix(
+            down, R.RSI_OVERSOLD_EXIT, R.RSI_OVERSOLD, {"window": window, "rsi": rsi_v, "threshold": lower}
+        ),
     ]
-    if zero_line:
-        z = cross_matrix(macd_v, 0.0)
-        frames.append(events_from_matrix(panel, z, R.MACD_ZERO_CROSS_UP, R.MACD_ZERO_CROSS_DOWN, base))
-    return R.concat_events(frames)
 
 
 def rsi_crosses(
@@ -319,26 +361,4 @@ def rsi_crosses(
     A bar exactly on the threshold is a tie (see the module docstring). Fields: ``window``, ``rsi``,
     ``threshold``.
     """
-    if not lower < upper:
-        raise ValueError(f"RSI thresholds need lower < upper, got {lower}/{upper}")
-    c = _cache(panel, cache)
-    rsi_v = c.rsi(window)
-    up = cross_matrix(rsi_v, upper)
-    down = cross_matrix(rsi_v, lower)
-    frames = [
-        events_from_matrix(
-            panel,
-            up,
-            R.RSI_OVERBOUGHT,
-            R.RSI_OVERBOUGHT_EXIT,
-            {"window": window, "rsi": rsi_v, "threshold": upper},
-        ),
-        events_from_matrix(
-            panel,
-            down,
-            R.RSI_OVERSOLD_EXIT,
-            R.RSI_OVERSOLD,
-            {"window": window, "rsi": rsi_v, "threshold": lower},
-        ),
-    ]
-    return R.concat_events(frames)
+    return R.assemble(panel, rsi_parts(panel, window, upper, lower, _cache(panel, cache)))

@@ -228,6 +228,27 @@ def _last_valid_close(panel: Panel, row: int) -> np.ndarray:
     return out
 
 
+def level_parts(panel: Panel, params: LevelParams, cache: IndicatorCache | None) -> list[R.EventParts]:
+    """Raw parts of :func:`level_events`."""
+    h = level_history(panel, params, cache=cache)
+    sel = np.nonzero(h.touches == params.min_touches)[0]
+    cols = np.repeat(np.arange(panel.n_symbols), np.diff(h.ptr))[sel]
+    rows = h.confirm[sel]
+    close = panel.close[rows, cols]
+    level = h.level_price[sel]
+    dates = panel.dates
+    columns = {
+        "level": level,
+        "level_kind": np.where(level > close, *R.text_codes("level_kind", [R.RESISTANCE, R.SUPPORT])),
+        "touches": h.touches[sel],
+        "first_touch": dates[h.first_touch[sel]],
+        "last_touch": dates[h.last_touch[sel]],
+        "strength": _strength(h.touches[sel], rows - h.last_touch[sel], params.half_life),
+    }
+    kinds = np.full(len(sel), R.KIND_CODES[R.LEVEL_FORMED])
+    return [R.EventParts(rows, cols, kinds, columns)]
+
+
 def level_events(
     panel: Panel, params: LevelParams = LevelParams(), *, cache: IndicatorCache | None = None
 ) -> pd.DataFrame:
@@ -236,25 +257,7 @@ def level_events(
     Fields: ``level``, ``level_kind`` (vs that day's close), ``touches``, ``first_touch``, ``last_touch``,
     ``strength``.
     """
-    h = level_history(panel, params, cache=cache)
-    sel = np.nonzero(h.touches == params.min_touches)[0]
-    cols = np.repeat(np.arange(panel.n_symbols), np.diff(h.ptr))[sel]
-    rows = h.confirm[sel]
-    close = panel.close[rows, cols]
-    level = h.level_price[sel]
-    kind = np.where(level > close, R.RESISTANCE, R.SUPPORT).astype(object)
-    dates = panel.dates
-    columns = {
-        "price": close,
-        "level": level,
-        "level_kind": kind,
-        "touches": h.touches[sel],
-        "first_touch": dates[h.first_touch[sel]],
-        "last_touch": dates[h.last_touch[sel]],
-        "strength": _strength(h.touches[sel], rows - h.last_touch[sel], params.half_life),
-    }
-    symbols = np.asarray(panel.symbols, dtype=object)[cols] if len(cols) else np.array([], dtype=object)
-    return R.sort_events(R.make_events(R.LEVEL_FORMED, columns, symbol=symbols, date=dates[rows]))
+    return R.assemble(panel, level_parts(panel, params, cache))
 
 
 def levels_as_of(

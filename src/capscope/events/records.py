@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from capscope.data.panel import Panel
 
 # -- kinds -------------------------------------------------------------------------------------------------
 GOLDEN_CROSS = "golden_cross"
@@ -198,6 +202,33 @@ def _sort_key(col: pd.Series) -> np.ndarray:
     return np.where(np.isnan(values), -np.inf, values)
 
 
+def _order(primary: np.ndarray, ties: list[np.ndarray]) -> np.ndarray:
+    """Stable order by ``primary`` then the ``ties`` keys (used only for rows that tie on ``primary``)."""
+    order = np.argsort(primary, kind="stable")
+    if ties and len(order) > 1:
+        ps = primary[order]
+        same = ps[1:] == ps[:-1]
+        tied = np.r_[False, same] | np.r_[same, False]
+        if tied.any():
+            idx = order[tied]
+            sub = np.lexsort([*[k[idx] for k in ties][::-1], primary[idx]])
+            order[tied] = idx[sub]
+    return order
+
+
+def _lex_order(keys: list[np.ndarray]) -> np.ndarray:
+    """Stable lexicographic order of ``keys`` (most significant first), fast when later keys rarely decide.
+
+    The first three keys are dense-ranked and combined into one ``int64`` for a single stable argsort; only
+    rows that tie on all three are ordered by the remaining keys.
+    """
+    primary = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys[:3]:
+        uniq, inv = np.unique(key, return_inverse=True)
+        primary = primary * len(uniq) + inv.astype(np.int64)
+    return _order(primary, keys[3:])
+
+
 def sort_events(events: pd.DataFrame, *, newest_first: bool = False) -> pd.DataFrame:
     """Sort events chronologically, then by symbol, kind and parameters; ``newest_first`` reverses the dates.
 
@@ -208,7 +239,7 @@ def sort_events(events: pd.DataFrame, *, newest_first: bool = False) -> pd.DataF
     keys = [_sort_key(events[c]) for c in SORT_COLUMNS]
     if newest_first:
         keys[0] = -keys[0]
-    order = np.lexsort(keys[::-1])
+    order = _lex_order(keys)
     if np.array_equal(order, np.arange(len(order))):
         return events.reset_index(drop=True)
     return events.take(order).reset_index(drop=True)
@@ -223,6 +254,138 @@ def concat_events(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if [str(t) for t in out.dtypes] != list(EVENT_DTYPES.values()):
         out = out.astype(EVENT_DTYPES)
     return sort_events(out)
+
+
+@dataclass
+class EventParts:
+    """Events of one family as raw arrays, before they become a frame (internal to :mod:`capscope.events`).
+
+    ``row`` / ``col`` index the panel (date, symbol), ``kind`` indexes :data:`EVENT_KINDS`; ``fields`` maps kind
+    fields to arrays of the same length or scalars. Integer and boolean fields may use NaN for missing.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    kind: np.ndarray
+    fields: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+#: Kind -> code (index in :data:`EVENT_KINDS`).
+KIND_CODES: dict[str, int] = {k: i for i, k in enumerate(EVENT_KINDS)}
+_KIND_RANK = np.argsort(np.argsort(np.asarray(EVENT_KINDS, dtype=object)))
+
+
+def kind_codes(names: Iterable[str]) -> np.ndarray:
+    """Codes of kind names (for :class:`EventParts`)."""
+    return np.array([KIND_CODES[k] for k in names], dtype=np.int64)
+
+
+#: Vocabulary of the text kind fields (sorted, so code order is name order); parts carry codes.
+TEXT_VOCAB: dict[str, tuple[str, ...]] = {
+    "ma": ("ema", "sma"),
+    "level_kind": tuple(sorted((NECKLINE, RESISTANCE, SUPPORT))),
+}
+
+
+def text_codes(name: str, values: Any) -> Any:
+    """Codes of a text field's values in :data:`TEXT_VOCAB` (a scalar stays a scalar)."""
+    vocab = TEXT_VOCAB[name]
+    lookup = {v: float(i) for i, v in enumerate(vocab)}
+    try:
+        if np.ndim(values) == 0:
+            return lookup[values]
+        return np.array([lookup[v] for v in values], dtype=np.float64)
+    except KeyError as exc:
+        raise ValueError(f"{name} must be one of {', '.join(vocab)}, got {exc.args[0]!r}") from None
+
+
+def _raw(name: str, value: Any, dtype: str, n: int) -> np.ndarray:
+    if dtype == "str":
+        if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype == object):
+            value = text_codes(name, value)
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
+    if dtype.startswith("datetime"):
+        return np.broadcast_to(np.asarray(value, dtype="datetime64[ns]"), (n,))
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
+
+
+def _fill(dtype: str, n: int) -> np.ndarray:
+    if dtype.startswith("datetime"):
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    return np.full(n, np.nan)
+
+
+def _decode(codes: np.ndarray, vocab: Any, mask: np.ndarray | None = None) -> Any:
+    """Codes -> pandas ``str`` array through an Arrow dictionary (no Python string objects per row)."""
+    import pyarrow as pa
+
+    indices = pa.array(codes.astype(np.int32), mask=mask)
+    values = pa.DictionaryArray.from_arrays(indices, pa.array(list(vocab), type=pa.string())).cast(
+        pa.string()
+    )
+    return pd.arrays.ArrowStringArray(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))  # type: ignore[call-arg]
+
+
+def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
+    """Build one sorted event frame from raw parts (one concatenation, one sort, one frame).
+
+    ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them. Text
+    fields travel as codes (:data:`TEXT_VOCAB`) and become strings once, at the end.
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_events()
+    row = np.concatenate([p.row for p in parts]).astype(np.int64)
+    col = np.concatenate([p.col for p in parts]).astype(np.int64)
+    kind = np.concatenate([p.kind for p in parts]).astype(np.int64)
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    total = int(bounds[-1])
+    cols: dict[str, np.ndarray] = {}
+    for name, dtype in EVENT_DTYPES.items():
+        if name in _BASE_COLUMNS or not any(name in p.fields for p in parts):
+            continue
+        out = _fill(dtype, total)
+        for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
+            if name in p.fields:
+                out[a:b] = _raw(name, p.fields[name], dtype, b - a)
+        cols[name] = out
+    # order: date, symbol (by name), kind (by name) combined into one int64 key, parameters (missing first) only
+    # for rows tied on it; the parts are runs already sorted by (date, symbol), which a stable sort merges fast
+    symbol_rank = np.argsort(np.argsort(np.asarray(panel.symbols, dtype=object)))
+    primary = (row * max(panel.n_symbols, 1) + symbol_rank[col]) * len(EVENT_KINDS) + _KIND_RANK[kind]
+    ties = [
+        np.where(np.isnan(cols[name]), -np.inf, cols[name]) if name in cols else np.zeros(total)
+        for name in SORT_COLUMNS[3:]
+    ]
+    order = _order(primary, ties)
+    row, col, kind = row[order], col[order], kind[order]
+    data: dict[str, Any] = {
+        "symbol": _decode(col, panel.symbols),
+        "date": panel.dates[row].astype("datetime64[ns]"),
+        "kind": _decode(kind, EVENT_KINDS),
+        "price": panel.close[row, col],
+    }
+    for name, dtype in EVENT_DTYPES.items():
+        if name in data:
+            continue
+        v = cols[name][order] if name in cols else _fill(dtype, total)
+        if dtype == "str":
+            mask = np.isnan(v)
+            data[name] = _decode(np.where(mask, 0, v), TEXT_VOCAB[name], mask)
+        elif dtype in ("Int64", "boolean"):
+            mask = np.isnan(v)
+            filled = np.where(mask, 0, v)
+            data[name] = (
+                pd.arrays.BooleanArray(filled.astype(bool), mask)
+                if dtype == "boolean"
+                else pd.arrays.IntegerArray(filled.astype(np.int64), mask)
+            )
+        else:
+            data[name] = v
+    return pd.DataFrame(data, copy=False)
 
 
 def _json_value(value: Any) -> Any:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from capscope.events import records as R
-from capscope.events.breakouts import BreakoutParams, breakout_events
-from capscope.events.crosses import IndicatorCache, ma_crosses, macd_crosses, price_crosses, rsi_crosses
-from capscope.events.levels import LevelParams, level_events
+from capscope.events.breakouts import BreakoutParams, breakout_parts
+from capscope.events.crosses import IndicatorCache, ma_cross_parts, macd_parts, price_cross_parts, rsi_parts
+from capscope.events.levels import LevelParams, level_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,31 +112,37 @@ def scan_panel(
     if cache is None or cache.panel is not panel:
         cache = IndicatorCache(panel)
     fam = _families(wanted)
-    frames = []
+    parts: list[R.EventParts] = []
     if panel.n_bars:
         if "ma_cross" in fam:
-            frames.append(ma_crosses(panel, params.ma_pairs, cache=cache))
+            parts += ma_cross_parts(panel, params.ma_pairs, cache)
         if "price_cross" in fam:
-            frames.append(price_crosses(panel, params.price_windows, ma=params.price_ma, cache=cache))
+            parts += price_cross_parts(panel, params.price_windows, params.price_ma, cache)
         if fam & {"macd", "macd_zero"}:
-            frames.append(macd_crosses(panel, *params.macd, zero_line="macd_zero" in fam, cache=cache))
-        if "rsi" in fam:
-            frames.append(
-                rsi_crosses(panel, params.rsi_window, params.rsi_upper, params.rsi_lower, cache=cache)
+            parts += macd_parts(
+                panel, *params.macd, cache, signal_line="macd" in fam, zero_line="macd_zero" in fam
             )
+        if "rsi" in fam:
+            parts += rsi_parts(panel, params.rsi_window, params.rsi_upper, params.rsi_lower, cache)
         if "levels" in fam:
-            frames.append(level_events(panel, params.levels, cache=cache))
+            parts += level_parts(panel, params.levels, cache)
         if "breakouts" in fam:
-            frames.append(breakout_events(panel, params.breakouts, params.levels, cache=cache))
-    events = R.concat_events(frames)
-    keep = np.array(events["kind"].isin(wanted).to_numpy(), dtype=bool)
-    if since is not None:
-        from capscope.data.panel import to_datetime64
+            parts += breakout_parts(panel, params.breakouts, params.levels, cache)
+    wanted_codes = R.kind_codes(wanted)
+    for i, p in enumerate(parts):
+        keep = np.isin(p.kind, wanted_codes)
+        if since is not None:
+            from capscope.data.panel import to_datetime64
 
-        keep = keep & (events["date"].to_numpy() >= to_datetime64(since))
-    if not keep.all():
-        events = events.loc[keep].reset_index(drop=True)
-    return events
+            keep &= panel.dates[p.row] >= to_datetime64(since)
+        if not keep.all():
+            parts[i] = R.EventParts(
+                p.row[keep],
+                p.col[keep],
+                p.kind[keep],
+                {k: v[keep] if np.ndim(v) else v for k, v in p.fields.items()},
+            )
+    return R.assemble(panel, parts)
 
 
 def pattern_records(panel: Panel, *, since: str | date | np.datetime64 | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,163 @@
+"""Event extraction cost vs the indicators it needs, over the full sample universe.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_events.py [--repeat 3] [--json out.json]
+
+Universe: every file in ``prices/`` (indices and ETFs, 1927-2026) and ``stocks/`` (701 small caps,
+2023-2025) of the sample data, as two panels (their date spans differ by a century; one combined panel would be
+97 % NaN). For each panel, side by side in one run:
+
+* ``indicators``: :func:`capscope.events.scan.precompute_indicators` -- everything the event kinds need: SMA
+  50/200, EMA 50/200, MACD(12, 26, 9), RSI(14), ATR(14) over the whole panel (:mod:`capscope.indicators`) and
+  the fractal pivots of each symbol (:mod:`capscope.indicators.pivots`).
+* ``events``: :func:`capscope.events.scan.scan_panel` with that cache -- all event kinds (crosses, MACD signal
+  and zero line, RSI zones, level formation, breakouts and failures), including building the event frame.
+* ``talib``: the same indicators with TA-Lib called once per symbol (what a user would write instead), for scale.
+
+Goal (issue #5): ``events / indicators <= 0.5``. Medians of ``--repeat`` runs after one warm-up (JIT compile),
+in CPU seconds of this process (the machine is shared; wall time swings with other load, CPU time much less).
+``families``: each event family alone on the warm cache, including its own frame assembly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from capscope.data.panel import Panel  # noqa: E402
+from capscope.data.readers import read_many  # noqa: E402
+from capscope.events.crosses import IndicatorCache  # noqa: E402
+from capscope.events.scan import ScanParams, precompute_indicators, scan_panel  # noqa: E402
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("CAPSCOPE_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median CPU time of this process (``time.process_time``): steadier than wall time on a shared machine."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.process_time()
+        out = fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times), out
+
+
+def _talib_indicators(panel: Panel) -> None:
+    import talib
+
+    for j in range(panel.n_symbols):
+        close = panel.close[:, j]
+        ok = np.isfinite(close)
+        c = np.ascontiguousarray(close[ok])
+        h = np.ascontiguousarray(panel.high[ok, j])
+        lo = np.ascontiguousarray(panel.low[ok, j])
+        talib.SMA(c, 50), talib.SMA(c, 200), talib.EMA(c, 50), talib.EMA(c, 200)
+        talib.MACD(c, 12, 26, 9), talib.RSI(c, 14), talib.ATR(h, lo, c, 14)
+
+
+def _family_split(panel: Panel, cache: IndicatorCache, repeat: int) -> dict[str, float]:
+    """Event time per family (each on the warm cache)."""
+    from capscope.events.breakouts import breakout_events
+    from capscope.events.crosses import ma_crosses, macd_crosses, price_crosses, rsi_crosses
+    from capscope.events.levels import level_events
+
+    p = ScanParams()
+    fams: dict[str, Callable[[], Any]] = {
+        "ma_cross": lambda: ma_crosses(panel, p.ma_pairs, cache=cache),
+        "price_cross": lambda: price_crosses(panel, p.price_windows, cache=cache),
+        "macd": lambda: macd_crosses(panel, *p.macd, cache=cache),
+        "rsi": lambda: rsi_crosses(panel, cache=cache),
+        "levels": lambda: level_events(panel, p.levels, cache=cache),
+        "breakouts": lambda: breakout_events(panel, p.breakouts, p.levels, cache=cache),
+    }
+    return {name: _timed(fn, repeat)[0] for name, fn in fams.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    data = _data_dir()
+    panels = {
+        "prices": Panel.from_bars(read_many(sorted((data / "prices").glob("*.csv")))),
+        "stocks": Panel.from_bars(read_many(sorted((data / "stocks").glob("*.csv")))),
+    }
+    # warm-up: compile every numba kernel once (cache=True keeps them for later runs)
+    small = panels["stocks"].select(list(panels["stocks"].symbols[:3]))
+    scan_panel(small, cache=precompute_indicators(small))
+
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "panels": {},
+    }
+    tot_ind = tot_ev = tot_talib = 0.0
+    for name, panel in panels.items():
+        t_ind, cache = _timed(lambda panel=panel: precompute_indicators(panel), args.repeat)
+        t_ev, events = _timed(lambda panel=panel, cache=cache: scan_panel(panel, cache=cache), args.repeat)
+        t_talib, _ = _timed(lambda panel=panel: _talib_indicators(panel), args.repeat)
+        split = _family_split(panel, cache, max(1, args.repeat - 1))
+        n_bars = int(np.isfinite(panel.close).sum())
+        results["panels"][name] = {
+            "symbols": panel.n_symbols,
+            "rows": panel.n_bars,
+            "bars": n_bars,
+            "events": len(events),
+            "indicators_s": t_ind,
+            "events_s": t_ev,
+            "talib_indicators_s": t_talib,
+            "ratio_events_to_indicators": t_ev / t_ind,
+            "families_s": split,
+        }
+        tot_ind, tot_ev, tot_talib = tot_ind + t_ind, tot_ev + t_ev, tot_talib + t_talib
+    results["total"] = {
+        "indicators_s": tot_ind,
+        "events_s": tot_ev,
+        "talib_indicators_s": tot_talib,
+        "ratio_events_to_indicators": tot_ev / tot_ind,
+    }
+
+    print(f"{results['date']} | {results['machine']}")
+    print(
+        "| panel | symbols x rows | bars | events | indicators s | events s | events/indicators | TA-Lib/symbol s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results["panels"].items():
+        print(
+            f"| {name} | {r['symbols']} x {r['rows']} | {r['bars']:,} | {r['events']:,} | {r['indicators_s']:.3f} | "
+            f"{r['events_s']:.3f} | {r['ratio_events_to_indicators']:.2f} | {r['talib_indicators_s']:.3f} |"
+        )
+    t = results["total"]
+    print(
+        f"| total | | | | {t['indicators_s']:.3f} | {t['events_s']:.3f} | {t['ratio_events_to_indicators']:.2f} | "
+        f"{t['talib_indicators_s']:.3f} |"
+    )
+    for name, r in results["panels"].items():
+        fam = ", ".join(f"{k} {v:.3f}" for k, v in r["families_s"].items())
+        print(f"{name} families (s, each alone on the warm cache): {fam}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
