@@ -423,8 +423,10 @@ def test_as_of_invariance_on_random_dates(prices_panel: Panel) -> None:
     for day in days:
         cut = prices_panel.truncate(day)
         for num, den in (("RUT", "GSPC"), ("IWO", "IWN")):
-            full = rot.relative_strength(prices_panel, num, den, day).to_dict(include_series=True)
-            trunc = rot.relative_strength(cut, num, den).to_dict(include_series=True)
+            full = rot.relative_strength(prices_panel, num, den, day).to_dict(
+                include_series=True, last_events=None
+            )
+            trunc = rot.relative_strength(cut, num, den).to_dict(include_series=True, last_events=None)
             assert full == trunc, (num, den, day)
         full_rrg = rot.rrg(prices_panel, ["IWO", "IWN", "IWF"], "IWB", day)
         trunc_rrg = rot.rrg(cut, ["IWO", "IWN", "IWF"], "IWB")

@@ -52,6 +52,7 @@ def test_rotation_json(
         "from 52w low",
     ]
     assert not rut["warnings"]
+    assert len(rut["turning_points"]) == min(20, rut["turning_points_total"])
     assert any("mixed price basis" in w for w in mixed["warnings"])
     assert any("mixed price basis" in w for w in doc["warnings"])
     assert {p["symbol"] for p in doc["rrg"]["latest"]} == {"IWO", "IWN"}

@@ -449,9 +449,16 @@ class RelativeStrength:
         """Last common date used."""
         return self.dates[-1] if len(self.dates) else None
 
-    def to_dict(self, *, include_series: bool = False) -> dict[str, Any]:
-        """JSON-ready dict; ``include_series`` adds the RS line and its averages."""
+    def to_dict(self, *, include_series: bool = False, last_events: int | None = 20) -> dict[str, Any]:
+        """JSON-ready dict.
+
+        ``include_series`` adds the RS line and its averages; ``last_events`` keeps only the most recent turning
+        points (``None``: all of them; ``turning_points_total`` always counts them all).
+        """
         last = len(self.ratio) - 1
+        events = self.turning_points if last_events is None else self.turning_points[-last_events:]
+        if last_events == 0:
+            events = []
         out: dict[str, Any] = {
             "pair": self.pair,
             "numerator": self.numerator.to_dict(),
@@ -463,7 +470,8 @@ class RelativeStrength:
             "sma_slow": {"window": RS_SMA_SLOW, "value": _num(self.sma_slow[last]) if last >= 0 else None},
             "returns": [r.to_dict() for r in self.returns],
             "leadership": [x.to_dict() for x in self.leadership],
-            "turning_points": self.turning_points,
+            "turning_points": events,
+            "turning_points_total": len(self.turning_points),
             "warnings": list(self.warnings),
         }
         if include_series:

@@ -149,7 +149,7 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:+.2f}%"
 
 
-def _render_pair(rs: RelativeStrength) -> None:
+def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
     from rich.table import Table
 
     d = rs.to_dict()
@@ -187,7 +187,7 @@ def _render_pair(rs: RelativeStrength) -> None:
                 pos.append(f"{'above' if d['ratio'] > ma['value'] else 'below'} its {ma['window']}-day SMA")
         if pos:
             console.print(f"  RS line is {' and '.join(pos)}", highlight=False)
-    for ev in d["turning_points"][-3:]:
+    for ev in d["turning_points"][max(0, len(d["turning_points"]) - shown) :] if shown > 0 else []:
         extra = f" {ev.get('window')}-day SMA" if ev.get("window") else ""
         if ev.get("level") is not None:
             extra = f" ({ev.get('level_kind')} {ev['level']:.6g})"
@@ -246,6 +246,12 @@ def rotation(
     since: Annotated[
         list[str] | None, typer.Option("--since", help="Also report returns since this date (repeatable).")
     ] = None,
+    events: Annotated[
+        int,
+        typer.Option(
+            "--events", help="Most recent RS-line turning points per pair in JSON (table: up to 3)."
+        ),
+    ] = 20,
     basis: Annotated[
         list[str] | None,
         typer.Option("--basis", help="Declare a close column: SYMBOL=raw|adjusted|price_index (repeatable)."),
@@ -283,7 +289,7 @@ def rotation(
         out = {
             "as_of": str(day if day is not None else panel.dates[-1]),
             "source": source,
-            "pairs": [r.to_dict() for r in results],
+            "pairs": [r.to_dict(last_events=events) for r in results],
             "rrg": graph.to_dict() if graph is not None else None,
             "warnings": list(
                 dict.fromkeys([w for r in results for w in r.warnings] + (graph.warnings if graph else []))
@@ -295,6 +301,6 @@ def rotation(
         f"[bold]Rotation as of {day if day is not None else panel.dates[-1]}[/] ({source})", highlight=False
     )
     for r in results:
-        _render_pair(r)
+        _render_pair(r, min(events, 3))
     if graph is not None:
         _render_rrg(graph)
