@@ -123,6 +123,10 @@ def test_period_returns_ignore_nan_and_bad_low_window() -> None:
     assert ytd.start_date == D("2024-12-30") and ytd.value == pytest.approx(150 / 90 - 1, rel=1e-15)
     with pytest.raises(UsageError):
         rot.default_periods(low_window=0)
+    with pytest.raises(UsageError):
+        rot.period_returns(np.array(DATES, dtype="datetime64[D]"), np.full(len(DATES), np.nan))
+    before = rot.period_returns(np.array(DATES, dtype="datetime64[D]"), np.array(VALUES), "2020-01-01")
+    assert all(r.end_date is None and math.isnan(r.value) for r in before)
 
 
 # -- relative strength on a constructed pair ---------------------------------------------------------------------

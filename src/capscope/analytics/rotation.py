@@ -286,24 +286,26 @@ def period_returns(
     Returns
     -------
     list of PeriodReturn
+
+    Raises
+    ------
+    UsageError
+        When the series has no values.
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
     values = np.asarray(values, dtype=np.float64)
     keep = np.isfinite(values)
     dates, values = dates[keep], values[keep]
-    day = (
-        dates[-1]
-        if as_of is None and len(dates)
-        else to_datetime64(as_of if as_of is not None else "1970-01-01")
-    )
+    if len(dates) == 0:
+        raise UsageError("period_returns: the series has no values")
+    day = dates[-1] if as_of is None else to_datetime64(as_of)
     end = _last_on_or_before(dates, day)
     out = []
     for spec in periods if periods is not None else default_periods():
         b = base_index(dates, values, end, day, spec)
-        if end < 0 or b < 0:
-            out.append(
-                PeriodReturn(spec.label, None, np.nan, dates[end] if end >= 0 else None, np.nan, np.nan)
-            )
+        if b < 0:
+            end_date, end_value = (dates[end], values[end]) if end >= 0 else (None, np.nan)
+            out.append(PeriodReturn(spec.label, None, np.nan, end_date, end_value, np.nan))
             continue
         out.append(
             PeriodReturn(
