@@ -190,7 +190,8 @@ def describe(rec: dict[str, Any]) -> str:
             f"{rec['level_kind']} {_fmt(rec['level'])} ({rec['touches']} touches since {rec['first_touch']})"
         )
     if kind.endswith("_failed"):
-        return f"back through {rec['level_kind']} {_fmt(rec['level'])}, breakout of {rec['breakout_date']}"
+        what = "breakout" if kind == "breakout_failed" else "breakdown"
+        return f"back through {rec['level_kind']} {_fmt(rec['level'])}, {what} of {rec['breakout_date']}"
     return ", ".join(f"{k}={v}" for k, v in rec.items() if k not in ("symbol", "date", "kind", "price"))
 
 
@@ -323,7 +324,10 @@ def scan(
     records = events_to_records(sort_events(events, newest_first=True))
     n_sym = bars["symbol"].n_unique()
     span = f"since {since_day}" if since_day else "all history"
-    title = f"capscope scan: {len(records)} events, {n_sym} symbols, {span}, as of {report_day} ({source})"
+    title = (
+        f"capscope scan: {len(records)} events, {n_sym} symbol{'s' if n_sym != 1 else ''}, {span}, "
+        f"as of {report_day} ({source})"
+    )
     _print_table(records, title, limit)
 
 

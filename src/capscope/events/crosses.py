@@ -91,7 +91,7 @@ def cross_matrix(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """
     a2 = _as_2d(a)
     if np.ndim(b) == 0:
-        out = _cross_kernel(a2, a2[:1, :1], float(b), False)
+        out = _cross_kernel(a2, np.zeros((1, 1)), float(b), False)  # same compiled signature as below
     else:
         b2 = _as_2d(b)
         if b2.shape != a2.shape:
