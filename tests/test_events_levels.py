@@ -214,3 +214,31 @@ def test_breakout_kernel_equals_reference_sample(stocks_panel) -> None:  # type:
     panel = stocks_panel.select(list(stocks_panel.symbols[:40]))
     fast, ref = _breakouts_both(panel, LevelParams(), BreakoutParams())
     assert fast == ref and len(fast) > 100
+
+
+def test_no_look_ahead_random_panels_with_gaps() -> None:
+    """Random walks with late listings and halts (NaN gaps): events up to t never depend on bars after t."""
+    from capscope.events.scan import ScanParams
+
+    params = ScanParams(
+        ma_pairs=(("sma", 5, 20), ("ema", 5, 20)),
+        price_windows=(10,),
+        macd=(5, 10, 4),
+        levels=LevelParams(pivot_window=3, max_age=60),
+        breakouts=BreakoutParams(buffer=0.25, fail_window=5),
+    )
+    rng = np.random.default_rng(42)
+    for seed in range(3):
+        panel = _random_panel(100 + seed, n=300, m=4)
+        close = panel.close
+        for j in range(panel.n_symbols):  # a few halts: whole bars missing
+            for start in rng.integers(80, 280, size=2):
+                for name in ("open", "high", "low", "close", "volume"):
+                    panel.fields[name][start : start + int(rng.integers(1, 4)), j] = np.nan
+        assert np.isnan(close).any()
+        full = scan_panel(panel, params=params)
+        assert len(full) > 100 and full["kind"].nunique() >= 12
+        for t in rng.integers(30, panel.n_bars, size=6):
+            day = panel.dates[t]
+            trunc = scan_panel(panel.truncate(day), params=params)
+            pd.testing.assert_frame_equal(trunc, full[full.date <= pd.Timestamp(day)].reset_index(drop=True))
