@@ -146,7 +146,7 @@ KIND_OF_CODE: dict[str, str] = {
 }
 _BIT = {code: 1 << i for i, code in enumerate(CODES)}
 
-_BLOCK = 32  # columns per block of the panel kernel (state: 16 x 38 x 32 doubles = 156 KB, L2-resident)
+_BLOCK = 64  # columns per block of the panel kernel (state: 8 x 38 x 64 doubles = 156 KB, L2-resident)
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,8 @@ def _has_extremum_at(m: NDArray[np.float64], tau: int) -> bool:
 
 
 @njit(cache=True)
-def _find_extrema(
-    m: NDArray[np.float64],
+def _scan_extrema(
+    sign: NDArray[np.int8],
     y: NDArray[np.float64],
     last: int,
     pos: NDArray[np.int64],
@@ -229,13 +229,16 @@ def _find_extrema(
     price: NDArray[np.float64],
     at: NDArray[np.int64],
 ) -> int:
-    """Extrema of ``m`` on bars ``<= last``; fills position, kind (+1 max, -1 min), close and close bar."""
-    n = m.size
+    """Extrema on bars ``<= last`` from the slope signs (``sign[t]`` of ``m[t] - m[t-1]``; ``sign[0]`` unused).
+
+    Fills the smoothed extremum's position, its kind (+1 max, -1 min), the mapped close and the close's bar.
+    """
+    n = y.size
     count = 0
     prev_sign = 0
     prev_pos = -1
     for t in range(1, n):
-        sg = _slope_sign(m, t)
+        sg = sign[t]
         if sg == 0:
             continue
         if prev_sign != 0 and sg != prev_sign:
@@ -256,6 +259,23 @@ def _find_extrema(
         prev_sign = sg
         prev_pos = t
     return count
+
+
+@njit(cache=True)
+def _find_extrema(
+    m: NDArray[np.float64],
+    y: NDArray[np.float64],
+    last: int,
+    pos: NDArray[np.int64],
+    kind: NDArray[np.int64],
+    price: NDArray[np.float64],
+    at: NDArray[np.int64],
+) -> int:
+    """Extrema of the smoothed curve ``m`` on bars ``<= last`` (see ``_scan_extrema``)."""
+    sign = np.zeros(m.size, np.int8)
+    for t in range(1, m.size):
+        sign[t] = _slope_sign(m, t)
+    return _scan_extrema(sign, y, last, pos, kind, price, at)
 
 
 @njit(cache=True)
@@ -522,11 +542,12 @@ def _lmw_block(
     cv = np.empty((n_cand, width))
     best = np.empty(width, np.int64)
     lowest = np.empty(width)
-    used = np.zeros(n_cand, np.bool_)
+    users = np.zeros(n_cand, np.int64)
     acc = np.empty(width)
     msm = np.empty((n, width))
+    sgn = np.zeros((n, width), np.int8)
+    sgc = np.zeros(n, np.int8)
     slot = np.empty(n, np.int64)
-    m = np.empty(n)
     ywin = np.empty(n)
     pos = np.empty(n, np.int64)
     kind = np.empty(n, np.int64)
@@ -607,15 +628,15 @@ def _lmw_block(
             for c in range(width):
                 if cv[k, c] <= lowest[c]:
                     best[c] = k
-        # the chosen smoother (bandwidth factor * h*), vectorised across the block: one pass per smoothing
-        # bandwidth that some column chose (usually one or two), each column keeping its own
+        # the chosen smoother (bandwidth factor * h*): a vectorised pass over the block for a bandwidth that
+        # many columns chose (on most series one does), per column for the rest
         for k in range(n_cand):
-            used[k] = False
+            users[k] = 0
         for c in range(width):
             if run[c] >= n:
-                used[best[c]] = True
+                users[best[c]] += 1
         for k in range(n_cand):
-            if not used[k]:
+            if users[k] == 0 or 4 * users[k] < width:
                 continue
             fb = n_cand + k
             rb = reach[fb]
@@ -632,6 +653,23 @@ def _lmw_block(
                     if best[c] == k:
                         msm[i, c] = acc[c] * inv
         for c in range(width):
+            k = best[c]
+            if run[c] < n or 4 * users[k] >= width:
+                continue
+            fb = n_cand + k
+            rb = reach[fb]
+            for i in range(n):
+                a_i = 0.0
+                for j in range(max(0, i - rb), min(n - 1, i + rb) + 1):
+                    a_i += kern[fb, abs(i - j)] * xb[xrow[j + 1], c]
+                msm[i, c] = a_i * inv_final[k, i]
+        # slope signs of the smoothed curves (as _slope_sign), vectorised
+        for i in range(1, n):
+            for c in range(width):
+                d = msm[i, c] - msm[i - 1, c]
+                thr = FLAT_RTOL * (abs(msm[i, c]) + abs(msm[i - 1, c]))
+                sgn[i, c] = (d > thr) - (d < -thr)
+        for c in range(width):
             if run[c] < n:
                 continue
             col = c0 + c
@@ -639,16 +677,21 @@ def _lmw_block(
             if keep_smooth:
                 for i in range(n):
                     smooth_out[t, col, i] = msm[i, c]
-            # cheap test first: an extremum on bar `last`?  (needs the smoothed bars last - 1 .. n - 1)
-            for i in range(last - 1, n):
-                m[i] = msm[i, c]
-            if not _has_extremum_at(m, last):
+            # cheap test first: an extremum on bar `last`? (same rule as _has_extremum_at)
+            first = sgn[last, c]
+            if first == 0:
                 continue
-            for i in range(last - 1):
-                m[i] = msm[i, c]
+            turn = False
+            for i in range(last + 1, n):
+                if sgn[i, c] != 0:
+                    turn = sgn[i, c] != first
+                    break
+            if not turn:
+                continue
             for i in range(n):
+                sgc[i] = sgn[i, c]
                 ywin[i] = xb[xrow[i + 1], c]
-            count = _find_extrema(m, ywin, last, pos, kind, price, at)
+            count = _scan_extrema(sgc, ywin, last, pos, kind, price, at)
             mask_out[t, col] = _classify(pos, kind, price, count, last)
 
 
