@@ -85,9 +85,10 @@ def load_from_files(
             sources[sym] = str(path)
     if not paths:
         raise UsageError(f"none of {', '.join(symbols)} found under {prices_dir}; pass --data DIR")
-    prices = _truncate(Panel.from_bars(read_many(paths)), as_of)
+    full = Panel.from_bars(read_many(paths))
+    provenance = _provenance_of(full, sources)  # the files' own ranges, before the as-of cut
+    prices = _truncate(full, as_of)
     uni = read_universe(data_dir / UNIVERSE_DIR) if universe and (data_dir / UNIVERSE_DIR).is_dir() else None
-    provenance = _provenance_of(prices, sources)
     if uni is not None:
         uni = _truncate(uni, as_of).drop_empty_dates()
     return BriefInputs(prices, uni, UNIVERSE_DIR, provenance, f"files in {data_dir}")
@@ -102,6 +103,16 @@ def load_from_store(
     with Store(path, read_only=True) as store:
         table = store.symbols()
         stored = dict(zip(table["symbol"].to_list(), table["source"].to_list(), strict=True))
+        provenance = {
+            row["symbol"]: {
+                "first_date": _iso(row["first_date"]),
+                "last_date": _iso(row["last_date"]),
+                "rows": int(row["rows"]),
+                "source": str(row["source"]),
+            }
+            for row in table.iter_rows(named=True)
+            if row["symbol"] in symbols
+        }
         wanted = [s for s in dict.fromkeys(symbols) if s in stored]
         if not wanted:
             raise UsageError(
@@ -110,7 +121,6 @@ def load_from_store(
         prices = store.panel(wanted, end=as_of)
         uni_syms = [s for s, src in stored.items() if src and Path(str(src)).parent.name == UNIVERSE_DIR]
         uni = store.panel(uni_syms, end=as_of).drop_empty_dates() if uni_syms and universe else None
-    provenance = _provenance_of(prices, {s: str(stored[s]) for s in wanted})
     return BriefInputs(prices, uni, UNIVERSE_DIR, provenance, f"store {path}")
 
 

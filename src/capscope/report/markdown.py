@@ -24,20 +24,34 @@ def section_view(brief: dict[str, Any]) -> list[dict[str, Any]]:
     by_id = {fact["id"]: fact for fact in brief["facts"]}
     views = []
     for section in brief["sections"]:
-        table = section.get("table")
+        tables = [section["table"]] if section.get("table") else []
+        if section["id"] == "provenance" and brief.get("data", {}).get("symbols"):
+            # where each file came from (brief.json "data"; not part of the as-of comparison)
+            tables.append(
+                {
+                    "columns": ["symbol", "source", "first date in source", "last date in source", "rows"],
+                    "rows": [
+                        [
+                            d["symbol"],
+                            d.get("source", ""),
+                            d.get("first_date"),
+                            d.get("last_date"),
+                            d.get("rows"),
+                        ]
+                        for d in brief["data"]["symbols"]
+                    ],
+                }
+            )
         views.append(
             {
                 "id": section["id"],
                 "title": section["title"],
                 "facts": [by_id[fid] for fid in section["facts"]],
-                "table": (
-                    {
-                        "columns": table["columns"],
-                        "rows": [[cell_text(c) for c in row] for row in table["rows"]],
-                    }
-                    if table and table["rows"]
-                    else None
-                ),
+                "tables": [
+                    {"columns": t["columns"], "rows": [[cell_text(c) for c in row] for row in t["rows"]]}
+                    for t in tables
+                    if t["rows"]
+                ],
             }
         )
     return views
@@ -55,8 +69,7 @@ def render_markdown(brief: dict[str, Any]) -> str:
         lines += [f"## {view['title']}", ""]
         lines += [f"- {fact['text']}" for fact in view["facts"]]
         lines.append("")
-        table = view["table"]
-        if table:
+        for table in view["tables"]:
             lines.append("| " + " | ".join(_escape_cell(c) for c in table["columns"]) + " |")
             lines.append("|" + "---|" * len(table["columns"]))
             for row in table["rows"]:
