@@ -295,12 +295,13 @@ def breakout_arrays(
     level_params: LevelParams | None = None,
     *,
     cache: IndicatorCache | None = None,
+    history: LevelHistory | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Raw kernel output ``(t, j, code, level, touches, first, last, ref)`` for the whole panel."""
     params = params or BreakoutParams()
     level_params = level_params or LevelParams()
     c = cache if cache is not None else IndicatorCache(panel)
-    h = level_history(panel, level_params, cache=c)
+    h = history if history is not None else level_history(panel, level_params, cache=c)
     atr = c.atr(level_params.atr_window)
     return _breakout_kernel(
         panel.close,
@@ -320,10 +321,16 @@ def breakout_arrays(
 
 
 def breakout_parts(
-    panel: Panel, params: BreakoutParams, level_params: LevelParams, cache: IndicatorCache | None
+    panel: Panel,
+    params: BreakoutParams,
+    level_params: LevelParams,
+    cache: IndicatorCache | None,
+    history: LevelHistory | None = None,
 ) -> list[R.EventParts]:
-    """Raw parts of :func:`breakout_events`."""
-    t, j, code, level, touch, first, last, ref = breakout_arrays(panel, params, level_params, cache=cache)
+    """Raw parts of :func:`breakout_events` (``history``: a :func:`level_history` with ``level_params``)."""
+    t, j, code, level, touch, first, last, ref = breakout_arrays(
+        panel, params, level_params, cache=cache, history=history
+    )
     dates = panel.dates
     is_break = code < 2
     nat = np.datetime64("NaT", "D")

@@ -228,9 +228,11 @@ def _last_valid_close(panel: Panel, row: int) -> np.ndarray:
     return out
 
 
-def level_parts(panel: Panel, params: LevelParams, cache: IndicatorCache | None) -> list[R.EventParts]:
-    """Raw parts of :func:`level_events`."""
-    h = level_history(panel, params, cache=cache)
+def level_parts(
+    panel: Panel, params: LevelParams, cache: IndicatorCache | None, history: LevelHistory | None = None
+) -> list[R.EventParts]:
+    """Raw parts of :func:`level_events` (``history``: a :func:`level_history` already computed with ``params``)."""
+    h = history if history is not None else level_history(panel, params, cache=cache)
     sel = np.nonzero(h.touches == params.min_touches)[0]
     cols = np.repeat(np.arange(panel.n_symbols), np.diff(h.ptr))[sel]
     rows = h.confirm[sel]

@@ -12,7 +12,7 @@ import numpy as np
 from capscope.events import records as R
 from capscope.events.breakouts import BreakoutParams, breakout_parts
 from capscope.events.crosses import IndicatorCache, ma_cross_parts, macd_parts, price_cross_parts, rsi_parts
-from capscope.events.levels import LevelParams, level_parts
+from capscope.events.levels import LevelParams, level_history, level_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,10 +124,11 @@ def scan_panel(
             )
         if "rsi" in fam:
             parts += rsi_parts(panel, params.rsi_window, params.rsi_upper, params.rsi_lower, cache)
+        history = level_history(panel, params.levels, cache=cache) if fam & {"levels", "breakouts"} else None
         if "levels" in fam:
-            parts += level_parts(panel, params.levels, cache)
+            parts += level_parts(panel, params.levels, cache, history)
         if "breakouts" in fam:
-            parts += breakout_parts(panel, params.breakouts, params.levels, cache)
+            parts += breakout_parts(panel, params.breakouts, params.levels, cache, history)
     wanted_codes = R.kind_codes(wanted)
     for i, p in enumerate(parts):
         keep = np.isin(p.kind, wanted_codes)
