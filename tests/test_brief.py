@@ -209,3 +209,26 @@ def test_cli_brief_unknown_symbol_is_a_clean_error(full_dir: Path, tmp_path: Pat
     assert res.exit_code != 0
     assert isinstance(res.exception, Exception) and "NOPE" in str(res.exception)
     assert not isinstance(res.exception, (KeyError, IndexError, AttributeError))
+
+
+def test_store_and_files_give_the_same_brief(full_dir: Path, tmp_path: Path) -> None:
+    """`capscope ingest` then `capscope brief --store` says the same as reading the files (provenance aside)."""
+    from typer.testing import CliRunner
+
+    from capscope.cli.app import app
+
+    store = tmp_path / "s.duckdb"
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", str(full_dir), "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    outs = {}
+    for how, args in (("store", ["--store", str(store)]), ("files", ["--data", str(full_dir)])):
+        out = tmp_path / how
+        res = runner.invoke(app, ["brief", "--as-of", "2025-07-08", "--out", str(out), *args])
+        assert res.exit_code == 0, res.output
+        outs[how] = json.loads((out / "brief.json").read_text())
+    assert outs["store"]["data"]["origin"].startswith("store")
+    assert outs["files"]["data"]["origin"].startswith("files")
+    assert _without_provenance(outs["store"]) == _without_provenance(outs["files"])
+    by_id = {f["id"]: f for f in outs["store"]["facts"]}
+    assert by_id["provenance.universe"]["value"] == N_STOCKS  # the stocks folder became the breadth universe
