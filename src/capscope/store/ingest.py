@@ -159,15 +159,6 @@ class IngestConflictError(StoreError):
         super().__init__("\n".join(lines))
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders into bar files (sorted within a folder, duplicates removed, input order kept)."""
     from capscope.data.readers import iter_bar_files
