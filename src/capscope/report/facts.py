@@ -1289,8 +1289,15 @@ class _Builder:
                 f"{sym} is " + ", ".join(bits) + ".",
                 trend.get(self.params.slow),
                 "state",
-                {"facts": ["technical.sma50", "technical.sma200", "technical.macd"]},
+                {
+                    "facts": [
+                        f"technical.sma{self.params.fast}",
+                        f"technical.sma{self.params.slow}",
+                        "technical.macd",
+                    ]
+                },
             )
+        self._headline_context(facts)
         pat = facts.get("technical.pattern")
         if pat and pat["value"] is not None:
             rec = pat["inputs"]
@@ -1311,6 +1318,48 @@ class _Builder:
                 pat["value"],
                 "pattern",
                 {"facts": ["technical.pattern"]},
+            )
+
+    def _headline_context(self, facts: dict[str, dict[str, Any]]) -> None:
+        """One headline line each for leadership, growth vs value and breadth, restating their facts."""
+        p = self.params
+        lead = next(
+            (facts[k] for k in (f"small_vs_large.leadership{w}" for w in (63, 126, 21)) if k in facts), None
+        )
+        state = facts.get("small_vs_large.rs_state")
+        if lead and state:
+            i = lead["inputs"]
+            self.book.add(
+                "headline",
+                "headline.leadership",
+                f"{i['leader']} has led over rolling {i['window']}-session windows for {lead['value']} sessions; "
+                f"the {p.symbol}/{p.benchmark} line is {state['value']} its {state['inputs']['window']}-day SMA.",
+                i["leader"],
+                "state",
+                {"facts": [lead["id"], state["id"]]},
+            )
+        gv = next((facts[k] for k in ("growth_value.YTD", "growth_value.12M") if k in facts), None)
+        if gv:
+            i = gv["inputs"]
+            self.book.add(
+                "headline",
+                "headline.growth_value",
+                f"Within small caps, growth {p.growth} {fmt(i[p.growth], 'percent', sign=True)} vs value {p.value} "
+                f"{fmt(i[p.value], 'percent', sign=True)}, a {fmt(gv['value'], 'pp', sign=True)} gap ({i['start']} to {i['end']}).",
+                gv["value"],
+                "pp",
+                {"facts": [gv["id"]]},
+            )
+        br = facts.get(f"breadth.pct_above_{p.slow}")
+        if br:
+            i = br["inputs"]
+            self.book.add(
+                "headline",
+                "headline.breadth",
+                f"Breadth: {fmt(br['value'], 'percent')} of the {i['universe']} closed above their {i['window']}-day SMA on {i['date']}.",
+                br["value"],
+                "percent",
+                {"facts": [br["id"]]},
             )
 
 
