@@ -80,7 +80,7 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     min_touches,
     max_age,
 ):
-    n, m = close.shape
+    m, n = close.shape  # symbol-major copies: one symbol's bars are contiguous
     npiv = level_id.shape[0]
     lv_price = np.zeros(npiv)
     lv_touches = np.zeros(npiv, np.int64)
@@ -105,13 +105,15 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     e_last = np.empty(cap, np.int64)
     e_ref = np.empty(cap, np.int64)
     ne = 0
-    # column-major: each symbol's levels stay in cache while its bars stream by (columns are independent)
+    # symbol by symbol over symbol-major copies of close and ATR (the caller transposes once): each symbol's bars
+    # stream contiguously and its levels stay in cache; a time-major walk here would stride across symbols on
+    # every bar (columns are independent, so the order changes nothing but speed)
     for j in range(m):
         for t in range(n):
-            c = close[t, j]
+            c = close[j, t]
             lo = ptr[j]
             if c == c:
-                a = atr[t, j]
+                a = atr[j, t]
                 keep = 0
                 for q in range(lo, lo + nact[j]):
                     lv = act[q]
@@ -304,8 +306,8 @@ def breakout_arrays(
     h = history if history is not None else level_history(panel, level_params, cache=c)
     atr = c.atr(level_params.atr_window)
     return _breakout_kernel(
-        panel.close,
-        np.ascontiguousarray(atr),
+        np.ascontiguousarray(panel.close.T),
+        np.ascontiguousarray(atr.T),
         h.ptr,
         h.confirm,
         h.level_id,
