@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-_ZERO_EPS = 1e-8  # TA-Lib's TA_IS_ZERO threshold
+_ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
 _BLOCK = 512  # symbols per parallel block: a block's row segment is 4 KiB per array
 
 
@@ -238,6 +238,7 @@ def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     dead = np.zeros(m, dtype=np.bool_)
     gain = np.zeros(m)
     loss = np.zeros(m)
+    inv = 1.0 / window
     start = _starts(x, x, x)
     for b in nb.prange(_nblocks(m)):
         j0 = b * _BLOCK
@@ -259,18 +260,14 @@ def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
                 if k > window:
                     loss[j] *= window - 1
                     gain[j] *= window - 1
-                if d < 0:
-                    loss[j] -= d
-                else:
-                    gain[j] += d
+                gd = d if d > 0.0 else 0.0
+                gain[j] += gd
+                loss[j] += gd - d
                 if k >= window:
-                    loss[j] /= window
-                    gain[j] /= window
+                    loss[j] *= inv
+                    gain[j] *= inv
                     s = gain[j] + loss[j]
-                    if -_ZERO_EPS < s < _ZERO_EPS:
-                        out[t, j] = 0.0
-                    else:
-                        out[t, j] = 100.0 * (gain[j] / s)
+                    out[t, j] = 100.0 * (gain[j] / s) if s > 0.0 else 0.0
     return out, irregular
 
 
@@ -312,8 +309,7 @@ def bbands_kernel(
     lo = np.empty((n, m))
     irregular = np.zeros(m, dtype=np.bool_)
     dead = np.zeros(m, dtype=np.bool_)
-    total = np.zeros(m)
-    total2 = np.zeros(m)
+    bb = np.zeros((5, m))
     start = _starts(x, x, x)
     for b in nb.prange(_nblocks(m)):
         j0 = b * _BLOCK
@@ -330,30 +326,79 @@ def bbands_kernel(
                     continue
                 if dead[j]:
                     irregular[j] = True
-                total[j] += v
-                total2[j] += v * v
-                if t - start[j] < window - 1:
+                k = t - start[j]
+                bb_add(bb, j, v, k, window)
+                if k < window - 1:
                     continue
-                mean = total[j] / window
-                mean2 = total2[j] / window
-                old = x[t - window + 1, j]
-                total[j] -= old
-                total2[j] -= old * old
-                mean2 -= mean * mean
-                sd = np.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
-                u, d = _band_offsets(sd, nbdev_up, nbdev_dn)
+                mean, variance, reseed = bb_emit(bb, j, x[t - window + 1, j], window)
+                if reseed:
+                    variance = bb_reseed(bb, j, x[t - window + 1 : t + 1, j], window)
+                sd = np.sqrt(variance) if variance != 0.0 else 0.0
                 mid[t, j] = mean
-                up[t, j] = mean + u
-                lo[t, j] = mean - d
+                up[t, j] = mean + sd * nbdev_up
+                lo[t, j] = mean - sd * nbdev_dn
     return up, mid, lo, irregular
 
 
 @nb.njit(cache=True, inline="always")
-def _band_offsets(sd: float, nbdev_up: float, nbdev_dn: float) -> tuple[float, float]:
-    """Distances of the bands from the middle, multiplied the way TA-Lib ``BBANDS`` does (1.0 skips it)."""
-    u = sd if nbdev_up == 1.0 else sd * nbdev_up
-    d = sd if nbdev_dn == 1.0 else sd * nbdev_dn
-    return u, d
+def bb_add(bb: np.ndarray, j: int, v: float, k: int, window: int) -> None:
+    """Add bar ``k`` (0-based, of the column's own bars) to the Bollinger state ``bb[:, j]``.
+
+    ``bb`` rows: SMA running total, shift ``K``, sum of ``x - K``, sum of ``(x - K)^2``, bars until the next
+    periodic re-anchoring (TA-Lib 0.8's shifted-data variance, see ``reference.bbands_1d``).
+    """
+    if k == 0:
+        bb[1, j] = v
+        bb[4, j] = 32 * window
+    bb[0, j] += v
+    d = v - bb[1, j]
+    bb[2, j] += d
+    bb[3, j] += d * d
+
+
+@nb.njit(cache=True, inline="always")
+def bb_emit(bb: np.ndarray, j: int, old: float, window: int) -> tuple[float, float, bool]:
+    """Mean and variance of the full window, then drop its oldest value ``old``; ``True`` = re-anchor now."""
+    inv = 1.0 / window
+    mean1 = bb[2, j] * inv
+    variance = bb[3, j] * inv - mean1 * mean1
+    mid = bb[0, j] / window
+    bb[0, j] -= old
+    d = old - bb[1, j]
+    bb[2, j] -= d
+    d2 = d * d
+    bb[3, j] -= d2
+    bb[4, j] -= 1
+    reseed = variance < 1e-6 * (bb[3, j] * inv) or d2 > 1e6 * bb[3, j] or bb[4, j] <= 0
+    return mid, variance, reseed
+
+
+@nb.njit(cache=True)
+def bb_reseed(bb: np.ndarray, j: int, win: np.ndarray, window: int) -> float:
+    """Re-anchor the shift on the mean of the window ``win`` (oldest first) and return its variance."""
+    inv = 1.0 / window
+    bb[4, j] = 32 * window
+    total = 0.0
+    for i in range(win.shape[0]):
+        total += win[i]
+    shift = total * inv
+    vt1 = 0.0
+    vt2 = 0.0
+    for i in range(win.shape[0]):
+        d = win[i] - shift
+        vt1 += d
+        vt2 += d * d
+    mean1 = vt1 * inv
+    variance = vt2 * inv - mean1 * mean1
+    if variance < 1e-12 * (vt2 * inv):
+        variance = 0.0
+    d = win[0] - shift
+    vt1 -= d
+    vt2 -= d * d
+    bb[1, j] = shift
+    bb[2, j] = vt1
+    bb[3, j] = vt2
+    return variance
 
 
 # -- high/low/close kernels --------------------------------------------------------------------------------
@@ -490,7 +535,8 @@ def stoch_kernel(
                     if low[i, j] < ll:
                         ll = low[i, j]
                 diff = (hh - ll) / 100.0
-                f = (c - ll) / diff if diff != 0.0 else 0.0
+                flat = abs(hh - ll) <= _ZERO_EPS * (abs(hh) + abs(ll))
+                f = 0.0 if flat else (c - ll) / diff
                 fk_buf[t, j] = f
                 ksum[j] += f
                 if k < d0:
@@ -568,7 +614,7 @@ def adx_kernel(
                 pdm[j] += p
                 trs[j] = trs[j] - (trs[j] / window) + tr
                 dx = np.nan
-                if -_ZERO_EPS < trs[j] < _ZERO_EPS:
+                if not trs[j] > 0.0:
                     out_p[t, j] = 0.0
                     out_m[t, j] = 0.0
                 else:
@@ -670,6 +716,7 @@ def core_kernel(
     irregular = np.zeros(m, dtype=np.bool_)
     # per-symbol state, one row per quantity: keeps the state of a block of symbols together
     st = np.zeros((12, m))
+    bb = np.zeros((5, m))
     dead = np.zeros(m, dtype=np.bool_)
     start = _starts(close, close, close)
     k_e = 2.0 / (ema_window + 1)
@@ -678,6 +725,7 @@ def core_kernel(
     k_g = 2.0 / (macd_signal + 1)
     m_first = macd_slow - 1
     m_look = m_first + macd_signal - 1
+    rsi_inv = 1.0 / rsi_window
     nan = np.nan
     for b in nb.prange(_nblocks(m)):
         j0 = b * _BLOCK
@@ -691,8 +739,6 @@ def core_kernel(
         s_gain = st[6]
         s_loss = st[7]
         s_atr = st[8]
-        s_b1 = st[9]
-        s_b2 = st[10]
         for t in range(n):
             for j in range(j0, j1):
                 c = close[t, j]
@@ -732,20 +778,15 @@ def core_kernel(
                 else:
                     o_sb[t, j] = nan
                 # Bollinger
-                s_b1[j] += c
-                s_b2[j] += c * c
+                bb_add(bb, j, c, k, bb_window)
                 if k >= bb_window - 1:
-                    mean = s_b1[j] / bb_window
-                    mean2 = s_b2[j] / bb_window
-                    old = close[t - bb_window + 1, j]
-                    s_b1[j] -= old
-                    s_b2[j] -= old * old
-                    mean2 -= mean * mean
-                    sd = np.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
-                    u, d = _band_offsets(sd, bb_up, bb_dn)
+                    mean, variance, reseed = bb_emit(bb, j, close[t - bb_window + 1, j], bb_window)
+                    if reseed:
+                        variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+                    sd = np.sqrt(variance) if variance != 0.0 else 0.0
                     o_bm[t, j] = mean
-                    o_bu[t, j] = mean + u
-                    o_bl[t, j] = mean - d
+                    o_bu[t, j] = mean + sd * bb_up
+                    o_bl[t, j] = mean - sd * bb_dn
                 else:
                     o_bm[t, j] = nan
                     o_bu[t, j] = nan
@@ -800,18 +841,14 @@ def core_kernel(
                     if k > rsi_window:
                         s_loss[j] *= rsi_window - 1
                         s_gain[j] *= rsi_window - 1
-                    if dlt < 0:
-                        s_loss[j] -= dlt
-                    else:
-                        s_gain[j] += dlt
+                    gd = dlt if dlt > 0.0 else 0.0
+                    s_gain[j] += gd
+                    s_loss[j] += gd - dlt
                     if k >= rsi_window:
-                        s_loss[j] /= rsi_window
-                        s_gain[j] /= rsi_window
+                        s_loss[j] *= rsi_inv
+                        s_gain[j] *= rsi_inv
                         tot = s_gain[j] + s_loss[j]
-                        if -_ZERO_EPS < tot < _ZERO_EPS:
-                            o_r[t, j] = 0.0
-                        else:
-                            o_r[t, j] = 100.0 * (s_gain[j] / tot)
+                        o_r[t, j] = 100.0 * (s_gain[j] / tot) if tot > 0.0 else 0.0
                     tr = _true_range(h, lo, pc)
                     if k < atr_window:
                         s_atr[j] += tr

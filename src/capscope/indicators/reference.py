@@ -5,7 +5,8 @@ the same length with NaN before the indicator's lookback. The loops mirror the T
 (``ta_SMA.c``, ``ta_EMA.c``, ``ta_MACD.c``, ``ta_RSI.c``, ``ta_ATR.c``, ``ta_TRANGE.c``, ``ta_BBANDS.c``,
 ``ta_ROC.c``, ``ta_WMA.c``, ``ta_STOCH.c``, ``ta_ADX.c``, ``ta_PLUS_DI.c``, ``ta_MINUS_DI.c``, ``ta_OBV.c`` of
 TA-Lib 0.6, https://github.com/TA-Lib/ta-lib) operation by operation, so results agree with TA-Lib to the last
-bits, including its small-denominator guards (``TA_IS_ZERO``: ``|v| < 1e-8``).
+bits, including its small-denominator guards (TA-Lib 0.8: exact ``> 0`` tests on sums of magnitudes,
+``TA_IS_ZERO``: ``|v| < 1e-14``, and the scale-relative ``TA_IS_ZERO_SCALED``).
 
 :func:`apply_columns` gives the NaN policy shared with the kernels: every column is computed on its own bars
 (the rows where all inputs are finite); rows without a bar get NaN and do not advance the indicator.
@@ -22,7 +23,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 NAN = math.nan
-_ZERO_EPS = 1e-8  # TA-Lib's TA_IS_ZERO / TA_IS_ZERO_OR_NEG threshold (ta_utility.h)
+_ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO: |v| < TA_EPSILON, ta_utility.h)
+_EPS_SCALED = 1e-14  # TA_IS_ZERO_SCALED(v, scale): |v| <= TA_EPSILON * scale
 
 
 def _is_zero(v: float) -> bool:
@@ -124,35 +126,35 @@ def macd_1d(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarra
 
 
 def rsi_1d(x: np.ndarray, window: int) -> np.ndarray:
-    """Wilder's RSI (TA-Lib): first value at index ``window``; 0 when average gain + loss is ~0."""
+    """Wilder's RSI as TA-Lib 0.8 ``rsi.c``: first value at index ``window``; the averages are scaled by a
+    hoisted ``1 / window`` (issue #410); 0 when the average gain + loss is exactly 0 (issue #253)."""
     n = len(x)
     out = _nans(n)
     if n <= window:
         return out
+    inv = 1.0 / window
     gain = 0.0
     loss = 0.0
     for i in range(1, window + 1):
         d = x[i] - x[i - 1]
-        if d < 0:
-            loss -= d
-        else:
-            gain += d
-    gain /= window
-    loss /= window
+        gd = d if d > 0.0 else 0.0
+        gain += gd
+        loss += gd - d
+    gain *= inv
+    loss *= inv
     s = gain + loss
-    out[window] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
+    out[window] = 100.0 * (gain / s) if s > 0.0 else 0.0
     for i in range(window + 1, n):
         d = x[i] - x[i - 1]
         loss *= window - 1
         gain *= window - 1
-        if d < 0:
-            loss -= d
-        else:
-            gain += d
-        loss /= window
-        gain /= window
+        gd = d if d > 0.0 else 0.0
+        gain += gd
+        loss += gd - d
+        loss *= inv
+        gain *= inv
         s = gain + loss
-        out[i] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
+        out[i] = 100.0 * (gain / s) if s > 0.0 else 0.0
     return out
 
 
@@ -204,39 +206,62 @@ def bbands_1d(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bollinger bands around the SMA with the *population* standard deviation (TA-Lib ``BBANDS``, SMA).
 
-    The variance is TA-Lib's running ``mean(x^2) - mean^2``; below ``1e-8`` the deviation is taken as 0.
+    TA-Lib 0.8 (``ta_codegen/input/bbands/bbands.c``, issues #118 and #243) computes the variance from running
+    sums of deviations from a shift ``K`` (first the window's first value), ``E[(x-K)^2] - E[x-K]^2``, and
+    re-anchors ``K`` on the window mean with a fresh two-pass sum when the running sums go stale (variance
+    below 1e-6 of ``E[(x-K)^2]``, a dropped squared deviation above 1e6 times the sum, or every
+    ``32 * window`` bars); a re-anchored variance below 1e-12 of ``E[(x-K)^2]`` is 0.
     """
     n = len(x)
-    mid = sma_1d(x, window)
-    up, lo = _nans(n), _nans(n)
-    total2 = 0.0
-    for i in range(min(window - 1, n)):
-        total2 += x[i] * x[i]
+    up, mid, lo = _nans(n), _nans(n), _nans(n)
+    if n < window:
+        return up, mid, lo
+    inv = 1.0 / window
+    shift = x[0]
+    ma_total = vt1 = vt2 = 0.0
+    for i in range(window - 1):
+        ma_total += x[i]
+        d = x[i] - shift
+        vt1 += d
+        vt2 += d * d
+    bars = 32 * window
     for i in range(window - 1, n):
-        total2 += x[i] * x[i]
-        mean2 = total2 / window
-        trailing = x[i - window + 1]
-        total2 -= trailing * trailing
-        mean = mid[i]
-        mean2 -= mean * mean
-        sd = math.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
-        if nbdev_up == nbdev_dn:
-            if nbdev_up == 1.0:
-                up[i] = mean + sd
-                lo[i] = mean - sd
-            else:
-                d = sd * nbdev_up
-                up[i] = mean + d
-                lo[i] = mean - d
-        elif nbdev_up == 1.0:
-            up[i] = mean + sd
-            lo[i] = mean - sd * nbdev_dn
-        elif nbdev_dn == 1.0:
-            up[i] = mean + sd * nbdev_up
-            lo[i] = mean - sd
-        else:
-            up[i] = mean + sd * nbdev_up
-            lo[i] = mean - sd * nbdev_dn
+        ma_total += x[i]
+        d = x[i] - shift
+        vt1 += d
+        vt2 += d * d
+        mean1 = vt1 * inv
+        variance = vt2 * inv - mean1 * mean1
+        mid[i] = ma_total / window
+        old = x[i - window + 1]
+        ma_total -= old
+        d = old - shift
+        vt1 -= d
+        d2 = d * d
+        vt2 -= d2
+        bars -= 1
+        if variance < 1e-6 * (vt2 * inv) or d2 > 1e6 * vt2 or bars <= 0:
+            bars = 32 * window
+            win = x[i - window + 1 : i + 1]
+            total = 0.0
+            for v in win:
+                total += v
+            shift = total * inv
+            vt1 = vt2 = 0.0
+            for v in win:
+                d = v - shift
+                vt1 += d
+                vt2 += d * d
+            mean1 = vt1 * inv
+            variance = vt2 * inv - mean1 * mean1
+            if variance < 1e-12 * (vt2 * inv):
+                variance = 0.0
+            d = win[0] - shift
+            vt1 -= d
+            vt2 -= d * d
+        sd = math.sqrt(variance) if variance != 0.0 else 0.0
+        up[i] = mid[i] + sd * nbdev_up
+        lo[i] = mid[i] - sd * nbdev_dn
     return up, mid, lo
 
 
@@ -271,7 +296,9 @@ def stoch_1d(
             if low[j] < ll:
                 ll = low[j]
         diff = (hh - ll) / 100.0
-        fastk[i] = (close[i] - ll) / diff if diff != 0.0 else 0.0
+        # TA-Lib 0.8 TA_IS_ZERO_SCALED: a range within 1e-14 of the extremes' magnitude is flat
+        flat = abs(hh - ll) <= _EPS_SCALED * (abs(hh) + abs(ll))
+        fastk[i] = 0.0 if flat else (close[i] - ll) / diff
     k0 = fastk_window - 1
     slowk = _nans(n)
     if k0 < n:
@@ -302,7 +329,7 @@ def adx_1d(
 
     +DM/-DM and TR are summed over the first ``window - 1`` moves and then smoothed with
     ``prev - prev / window + new``; the DIs are first defined at index ``window``, the ADX (mean of the first
-    ``window`` DX values, then Wilder-smoothed) at ``2 * window - 1``. DI is 0 and DX is skipped when TR ~ 0.
+    ``window`` DX values, then Wilder-smoothed) at ``2 * window - 1``. DI is 0 and DX is skipped when TR is 0.
     """
     n = len(close)
     adx, pdi, mdi = _nans(n), _nans(n), _nans(n)
@@ -324,7 +351,7 @@ def adx_1d(
         pdm += p
         tr = tr - (tr / window) + _true_range(high[i], low[i], close[i - 1])
         dx = NAN
-        if not _is_zero(tr):
+        if tr > 0.0:
             minus = 100.0 * (mdm / tr)
             plus = 100.0 * (pdm / tr)
             pdi[i] = plus

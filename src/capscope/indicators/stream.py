@@ -36,12 +36,11 @@ import numpy as np
 
 from capscope.errors import UsageError
 from capscope.indicators.api import Core
-
-_ZERO_EPS = 1e-8
+from capscope.indicators.kernels import bb_add, bb_emit, bb_reseed
 
 # rows of CoreState.values
-_SA, _SB, _E, _F, _S, _G, _GAIN, _LOSS, _ATR, _B1, _B2, _PREV_C, _PREV_A = range(13)
-_N_VALUES = 13
+_SA, _SB, _E, _F, _S, _G, _GAIN, _LOSS, _ATR, _PREV_C, _PREV_A, _BB0 = range(12)
+_N_VALUES = _BB0 + 5  # the last five rows are the Bollinger state of kernels.bb_add
 # rows of CoreState.counts
 _CNT_C, _CNT_A = 0, 1
 
@@ -80,7 +79,7 @@ class CoreState:
     params
         Indicator parameters (names as in :func:`capscope.indicators.api.core`).
     values
-        ``(13, n_symbols)`` float64: running sums / averages carried between bars.
+        ``(17, n_symbols)`` float64: running sums / averages carried between bars.
     counts
         ``(2, n_symbols)`` int64: bars seen with a close, and bars seen with high, low and close.
     ring
@@ -249,6 +248,7 @@ def _step(
     k_g = 2.0 / (mg + 1)
     m_first = ms - 1
     m_look = m_first + mg - 1
+    rsi_inv = 1.0 / rsi_w
     for j in range(m):
         for q in range(11):
             out[q, j] = np.nan
@@ -267,21 +267,19 @@ def _step(
             out[1, j] = vals[_SB, j] / sma_slow
             vals[_SB, j] -= ring[(k - sma_slow + 1) % size, j]
         # Bollinger
-        vals[_B1, j] += c
-        vals[_B2, j] += c * c
+        bb = vals[_BB0:]
+        bb_add(bb, j, c, k, bb_w)
         if k >= bb_w - 1:
-            mean = vals[_B1, j] / bb_w
-            mean2 = vals[_B2, j] / bb_w
-            old = ring[(k - bb_w + 1) % size, j]
-            vals[_B1, j] -= old
-            vals[_B2, j] -= old * old
-            mean2 -= mean * mean
-            sd = np.sqrt(mean2) if mean2 >= _ZERO_EPS else 0.0
-            u = sd if bb_up == 1.0 else sd * bb_up
-            d = sd if bb_dn == 1.0 else sd * bb_dn
-            out[8, j] = mean + u
+            mean, variance, reseed = bb_emit(bb, j, ring[(k - bb_w + 1) % size, j], bb_w)
+            if reseed:
+                win = np.empty(bb_w)
+                for i in range(bb_w):
+                    win[i] = ring[(k - bb_w + 1 + i) % size, j]
+                variance = bb_reseed(bb, j, win, bb_w)
+            sd = np.sqrt(variance) if variance != 0.0 else 0.0
+            out[8, j] = mean + sd * bb_up
             out[9, j] = mean
-            out[10, j] = mean - d
+            out[10, j] = mean - sd * bb_dn
         # EMA
         if k >= ema_w:
             vals[_E, j] = (c - vals[_E, j]) * k_e + vals[_E, j]
@@ -314,18 +312,14 @@ def _step(
             if k > rsi_w:
                 vals[_LOSS, j] *= rsi_w - 1
                 vals[_GAIN, j] *= rsi_w - 1
-            if dlt < 0:
-                vals[_LOSS, j] -= dlt
-            else:
-                vals[_GAIN, j] += dlt
+            gd = dlt if dlt > 0.0 else 0.0
+            vals[_GAIN, j] += gd
+            vals[_LOSS, j] += gd - dlt
             if k >= rsi_w:
-                vals[_LOSS, j] /= rsi_w
-                vals[_GAIN, j] /= rsi_w
+                vals[_LOSS, j] *= rsi_inv
+                vals[_GAIN, j] *= rsi_inv
                 tot = vals[_GAIN, j] + vals[_LOSS, j]
-                if -_ZERO_EPS < tot < _ZERO_EPS:
-                    out[6, j] = 0.0
-                else:
-                    out[6, j] = 100.0 * (vals[_GAIN, j] / tot)
+                out[6, j] = 100.0 * (vals[_GAIN, j] / tot) if tot > 0.0 else 0.0
         vals[_PREV_C, j] = c
         counts[_CNT_C, j] = k + 1
         # ATR (needs high, low and close)
