@@ -304,3 +304,79 @@ def test_cli_strict_exit_code(tmp_path: Path) -> None:
     res = runner.invoke(app, [*args, "--strict", "--json"])
     assert res.exit_code == 1
     assert '"verdict": "contradicted"' in res.output
+
+
+@pytest.mark.sample
+def test_example_claims_against_independent_computations(sample_dir: Path) -> None:
+    """Run the shipped story claims on the sample data and recompute what each verdict rests on independently
+    (TA-Lib for the averages and MACD, plain NumPy for returns and crossings)."""
+    talib = pytest.importorskip("talib")
+    from capscope.report.loading import load_from_files
+
+    claims, as_of = V.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
+    panel = load_from_files(sample_dir, V.claim_symbols(claims), as_of, universe=False).prices
+    verdicts = {v.id: v for v in V.verify_claims(panel, claims, as_of)}
+    assert set(verdicts) == {c["id"] for c in claims}
+    claim = {c["id"]: c for c in claims}
+
+    def closes(symbol: str) -> tuple[np.ndarray, np.ndarray]:
+        col = panel.close[:, panel.column(symbol)]
+        keep = np.isfinite(col)
+        return panel.dates[keep], col[keep]
+
+    def window(c: dict[str, Any], dates: np.ndarray) -> np.ndarray:
+        return (dates >= np.datetime64(str(c["start"]))) & (dates <= np.datetime64(str(c["end"])))
+
+    dates, close = closes("RUT")
+    # golden cross: TA-Lib SMAs
+    c = claim["rut-golden-cross"]
+    f, s = talib.SMA(close, c["fast"]), talib.SMA(close, c["slow"])
+    up = np.flatnonzero((f[:-1] <= s[:-1]) & (f[1:] > s[1:])) + 1
+    expected = [str(dates[t]) for t in up if window(c, dates)[t]]
+    v = verdicts["rut-golden-cross"]
+    assert v.measured["events_in_window"] == expected
+    assert v.verdict == (V.SUPPORTED if expected else V.CONTRADICTED)
+    # MACD bullish crossovers above zero: TA-Lib MACD
+    c = claim["rut-macd-bullish-above-zero"]
+    macd, sig, _ = talib.MACD(close, 12, 26, 9)
+    d = macd - sig
+    bull = np.flatnonzero((d[:-1] <= 0) & (d[1:] > 0)) + 1
+    expected = [str(dates[t]) for t in bull if window(c, dates)[t] and macd[t] > 0]
+    v = verdicts["rut-macd-bullish-above-zero"]
+    assert [x["date"] for x in v.measured["crosses_in_window"] if x["above_zero"]] == expected
+    assert v.verdict == (V.SUPPORTED if expected else V.CONTRADICTED)
+    # the level: first close crossing above it in the window
+    c = claim["rut-neckline-breakout"]
+    lvl = float(c["level"])
+    cross = np.flatnonzero((close[:-1] <= lvl) & (close[1:] > lvl)) + 1
+    first = [t for t in cross if window(c, dates)[t]]
+    v = verdicts["rut-neckline-breakout"]
+    if first:
+        assert v.measured["level_cross"]["date"] == str(dates[first[0]])
+        assert v.verdict == V.SUPPORTED
+    # growth vs value: plain returns over the common dates
+    c = claim["growth-twice-value"]
+    (dg, g), (dv, val) = closes("IWO"), closes("IWN")
+    common = np.intersect1d(dg, dv)
+    common = common[common <= np.datetime64(str(c["end"]))]
+    base = common[common <= np.datetime64(str(c["start"]))][-1]
+    end = common[-1]
+    rg = g[dg == end][0] / g[dg == base][0] - 1
+    rv = val[dv == end][0] / val[dv == base][0] - 1
+    v = verdicts["growth-twice-value"]
+    assert v.measured["return_ratio"] == pytest.approx(rg / rv, abs=1e-4)
+    ok = abs((rg / rv) / c["approx_ratio"] - 1) <= c["tolerance"]
+    assert v.verdict == (V.SUPPORTED if ok else V.CONTRADICTED)
+    # small caps lagging: share of sessions with RUT's return since the base below GSPC's
+    c = claim["small-lagging-large"]
+    db, bench = closes("GSPC")
+    common = np.intersect1d(dates, db)
+    common = common[common <= np.datetime64(str(c["end"]))]
+    b0 = common[common <= np.datetime64(str(c["start"]))][-1]
+    after = common[common > b0]
+    ra = close[np.isin(dates, after)] / close[dates == b0][0]
+    rb = bench[np.isin(db, after)] / bench[db == b0][0]
+    share = float(np.mean(ra < rb))
+    v = verdicts["small-lagging-large"]
+    assert v.measured["share_behind"] == pytest.approx(share, abs=1e-4)
+    assert v.verdict == (V.SUPPORTED if share >= c["share_at_least"] else V.CONTRADICTED)
