@@ -232,3 +232,15 @@ def test_store_and_files_give_the_same_brief(full_dir: Path, tmp_path: Path) -> 
     assert _without_provenance(outs["store"]) == _without_provenance(outs["files"])
     by_id = {f["id"]: f for f in outs["store"]["facts"]}
     assert by_id["provenance.universe"]["value"] == N_STOCKS  # the stocks folder became the breadth universe
+
+
+def test_every_markdown_sentence_is_a_fact(brief_2025: dict[str, Any]) -> None:
+    """brief.md holds headings, table rows and bullets; every bullet is exactly one fact's text, in order."""
+    md = render_markdown(brief_2025)
+    bullets = [ln[2:] for ln in md.splitlines() if ln.startswith("- ")]
+    other = [ln for ln in md.splitlines() if ln and not ln.startswith(("- ", "#", "|"))]
+    assert other == []
+    order = [fid for s in brief_2025["sections"] for fid in s["facts"]]
+    by_id = {f["id"]: f for f in brief_2025["facts"]}
+    assert bullets == [by_id[fid]["text"] for fid in order]
+    assert sorted(order) == sorted(by_id)  # every fact is shown exactly once
