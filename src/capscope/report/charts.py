@@ -80,17 +80,22 @@ def _pattern_traces(pattern: dict[str, Any], suffix: str, end: str) -> list[dict
     neck = pattern.get("neckline")
     if not neck:
         return data
+    x_neck, y_neck = [neck["date0"], neck["date1"]], [neck["price0"], neck["price1"]]
+    breakout = pattern.get("breakout")
+    if breakout and pattern.get("neckline_at_breakout") is not None and breakout["date"] > neck["date1"]:
+        # extend the neckline to the breakout bar, at the level the detector compared the close with
+        x_neck.append(breakout["date"])
+        y_neck.append(pattern["neckline_at_breakout"])
     data.append(
         _line(
             f"neckline{suffix}",
             f"{name} neckline",
-            [neck["date0"], neck["date1"]],
-            [neck["price0"], neck["price1"]],
+            x_neck,
+            y_neck,
             _COLORS["neckline"],
             line={"color": _COLORS["neckline"], "width": 2, "dash": "dash"},
         )
     )
-    breakout = pattern.get("breakout")
     if breakout:
         data.append(
             {

@@ -779,7 +779,12 @@ class _Builder:
         if first_date is None:
             return []
         keys = ("kind", "status", "points", "neckline", "breakout", "target", "invalidation")
-        return [{k: rec.get(k) for k in keys} for rec in getattr(self, "shown_patterns", [])]
+        out = []
+        for rec in getattr(self, "shown_patterns", []):
+            item = {k: rec.get(k) for k in keys}
+            item["neckline_at_breakout"] = (rec.get("extra") or {}).get("neckline_at_breakout")
+            out.append(item)
+        return out
 
     # -- small vs large and growth vs value (capscope.analytics.rotation) ------------------------------------
     def _pair(self, section: str, num: str, den: str, label_num: str, label_den: str) -> Any:
