@@ -58,8 +58,14 @@ def _open(browser: Any, html_path: Path) -> dict[str, Any]:
 
 
 def _artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshot is kept: ``$CAPSCOPE_ARTIFACTS``, else ``tests/artifacts/`` (git-ignored)."""
     env = os.environ.get("CAPSCOPE_ARTIFACTS")
-    return Path(env) if env else tmp_path_factory.mktemp("artifacts")
+    path = Path(env) if env else Path(__file__).resolve().parents[1] / "artifacts"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:  # read-only checkout: fall back to the test's temp dir
+        path = tmp_path_factory.mktemp("artifacts")
+    return path
 
 
 def test_sample_brief_in_browser(
