@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from capscope.data.panel import Panel
 from capscope.events import records as R
 from capscope.events.crosses import (
+    cross_events,
     cross_matrix,
     cross_matrix_reference,
     ma_crosses,
@@ -93,6 +94,9 @@ def test_kernel_equals_reference_and_sign_changes(pairs: list[tuple[float, float
     b2 = np.repeat(b[:, None], m, axis=1)
     fast = cross_matrix(a2, b2)
     np.testing.assert_array_equal(fast, cross_matrix_reference(a2, b2))
+    rows, cols, dirs = cross_events(a2, b2)  # the events-only kernel: the same cells, in C order
+    np.testing.assert_array_equal(np.stack(np.nonzero(fast)), np.stack([rows, cols]))
+    np.testing.assert_array_equal(dirs, fast[rows, cols])
     events = [(int(t), int(fast[t, 0])) for t in np.nonzero(fast[:, 0])[0]]
     assert events == _independent_sign_changes(a - b)
 

@@ -16,8 +16,9 @@ Each symbol keeps a *state*: the sign of ``d`` on the last bar on which ``d`` wa
 Because the state at ``t`` depends only on bars ``<= t`` and the indicators are causal, the events up to a date
 are the same whether or not later data exists (no look-ahead).
 
-All detection runs over the whole time-major panel at once in one numba kernel (:func:`cross_matrix`), with a
-plain-Python reference twin (:func:`cross_matrix_reference`) that the tests hold equal.
+All detection runs over the whole time-major panel at once in one numba pass (:func:`cross_events` emits only
+the crossing cells; :func:`cross_matrix` the full direction matrix), with a plain-Python reference twin
+(:func:`cross_matrix_reference`) that the tests hold equal.
 
 Indicator definitions follow TA-Lib through :mod:`capscope.indicators.api` (SMA, EMA seeded with an SMA,
 MACD(12, 26, 9), Wilder RSI). The golden cross (50-day above 200-day moving average) and death cross are the
@@ -48,20 +49,67 @@ MA_KINDS = ("sma", "ema")
 def _cross_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool) -> np.ndarray:  # pragma: no cover
     n, m = a.shape
     out = np.zeros((n, m), dtype=np.int8)
-    state = np.zeros(m, dtype=np.int8)
+    state = np.zeros(m, dtype=np.int64)
     for t in range(n):  # time-major: rows are contiguous
         for j in range(m):
             d = a[t, j] - (b[t, j] if use_b else level)
-            if d > 0.0:
-                s = 1
-            elif d < 0.0:
-                s = -1
-            else:  # zero or NaN: no event, state kept
-                continue
-            if state[j] != 0 and state[j] != s:
+            s = np.int64(d > 0.0) - np.int64(d < 0.0)  # zero or NaN -> 0: no event, state kept
+            st = state[j]
+            state[j] = s if s != 0 else st
+            if s * st < 0:
                 out[t, j] = s
-            state[j] = s
     return out
+
+
+@njit(cache=True)
+def _cross_events_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Same rule as ``_cross_kernel``, emitting only the events: flat C-order cell indices and directions."""
+    n, m = a.shape
+    cap = 256
+    idx = np.empty(cap, np.int64)
+    dirs = np.empty(cap, np.int8)
+    ne = 0
+    state = np.zeros(m, dtype=np.int64)
+    for t in range(n):
+        for j in range(m):
+            d = a[t, j] - (b[t, j] if use_b else level)
+            # branch-free sign (NaN -> 0): signs differ from one symbol to the next, so branches would mispredict
+            s = np.int64(d > 0.0) - np.int64(d < 0.0)
+            st = state[j]
+            state[j] = s if s != 0 else st
+            if s * st < 0:  # both non-zero and opposite: rare, so this branch predicts well
+                if ne == cap:
+                    cap *= 2
+                    idx2 = np.empty(cap, np.int64)
+                    idx2[:ne] = idx[:ne]
+                    idx = idx2
+                    dirs2 = np.empty(cap, np.int8)
+                    dirs2[:ne] = dirs[:ne]
+                    dirs = dirs2
+                idx[ne] = t * m + j
+                dirs[ne] = s
+                ne += 1
+    return idx[:ne], dirs[:ne]
+
+
+def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of :func:`cross_matrix` that hold a cross, without building the matrix.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(rows, cols, directions)`` in C order (by date, then symbol); ``directions`` is ``+1`` / ``-1``.
+    """
+    a2 = _as_2d(a)
+    if np.ndim(b) == 0:
+        flat, dirs = _cross_events_kernel(a2, np.zeros((1, 1)), float(b), False)
+    else:
+        b2 = _as_2d(b)
+        if b2.shape != a2.shape:
+            raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
+        flat, dirs = _cross_events_kernel(a2, b2, 0.0, True)
+    rows, cols = np.divmod(flat, a2.shape[1])
+    return rows, cols, dirs
 
 
 def _as_2d(x: Any) -> np.ndarray:
@@ -179,30 +227,25 @@ class IndicatorCache:
 
 
 # -- events ----------------------------------------------------------------------------------------------------
-def parts_from_matrix(
-    crosses: np.ndarray, up_kind: str, down_kind: str, fields: Mapping[str, np.ndarray | Any]
+def cross_parts(
+    a: np.ndarray, b: np.ndarray | float, up_kind: str, down_kind: str, fields: Mapping[str, np.ndarray | Any]
 ) -> R.EventParts:
-    """Turn a cross matrix into raw event parts (:class:`capscope.events.records.EventParts`).
+    """Crosses of ``a`` against ``b`` as raw event parts (:class:`capscope.events.records.EventParts`).
 
     Parameters
     ----------
-    crosses
-        ``int8`` matrix ``(n_bars, n_symbols)`` of ``+1`` / ``-1`` / ``0``.
+    a, b
+        Time-major 2-D arrays (``b`` may be a scalar threshold), see :func:`cross_events`.
     up_kind, down_kind
-        Event kinds of ``+1`` and ``-1`` cells.
+        Event kinds of crosses above and below.
     fields
         Kind fields: 2-D arrays (sampled at each event's cell) or scalars.
     """
-    flat = np.flatnonzero(crosses)  # C order: sorted by (date, symbol)
-    rows, cols = np.divmod(flat, crosses.shape[1])
-    up = crosses.ravel()[flat] > 0
-    kinds = np.where(up, R.KIND_CODES[up_kind], R.KIND_CODES[down_kind])
+    rows, cols, dirs = cross_events(a, b)
+    kinds = np.where(dirs > 0, R.KIND_CODES[up_kind], R.KIND_CODES[down_kind])
     columns: dict[str, Any] = {}
     for name, value in fields.items():
-        if isinstance(value, np.ndarray) and value.ndim == 2:
-            columns[name] = value.ravel()[flat]
-        else:
-            columns[name] = value
+        columns[name] = value[rows, cols] if isinstance(value, np.ndarray) and value.ndim == 2 else value
     return R.EventParts(rows, cols, kinds, columns)
 
 
@@ -219,9 +262,8 @@ def ma_cross_parts(
         if not 0 < fast < slow:
             raise ValueError(f"moving-average pair needs 0 < fast < slow, got {fast}/{slow}")
         fast_v, slow_v = cache.ma(ma, fast), cache.ma(ma, slow)
-        m = cross_matrix(fast_v, slow_v)
         fields = {"ma": ma, "fast": fast, "slow": slow, "fast_value": fast_v, "slow_value": slow_v}
-        out.append(parts_from_matrix(m, R.GOLDEN_CROSS, R.DEATH_CROSS, fields))
+        out.append(cross_parts(fast_v, slow_v, R.GOLDEN_CROSS, R.DEATH_CROSS, fields))
     return out
 
 
@@ -258,9 +300,8 @@ def price_cross_parts(
     out = []
     for window in windows:
         ma_v = cache.ma(ma, window)
-        m = cross_matrix(panel.close, ma_v)
         fields = {"ma": ma, "window": int(window), "ma_value": ma_v}
-        out.append(parts_from_matrix(m, R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW, fields))
+        out.append(cross_parts(panel.close, ma_v, R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW, fields))
     return out
 
 
@@ -293,13 +334,11 @@ def macd_parts(
     base = {"fast": fast, "slow": slow, "signal": signal, "macd": macd_v, "signal_value": signal_v}
     out = []
     if signal_line:
-        m = cross_matrix(macd_v, signal_v)
-        parts = parts_from_matrix(m, R.MACD_BULLISH_CROSS, R.MACD_BEARISH_CROSS, base)
+        parts = cross_parts(macd_v, signal_v, R.MACD_BULLISH_CROSS, R.MACD_BEARISH_CROSS, base)
         parts.fields["above_zero"] = (parts.fields["macd"] > 0.0).astype(np.float64)
         out.append(parts)
     if zero_line:
-        z = cross_matrix(macd_v, 0.0)
-        out.append(parts_from_matrix(z, R.MACD_ZERO_CROSS_UP, R.MACD_ZERO_CROSS_DOWN, base))
+        out.append(cross_parts(macd_v, 0.0, R.MACD_ZERO_CROSS_UP, R.MACD_ZERO_CROSS_DOWN, base))
     return out
 
 
@@ -332,14 +371,20 @@ def rsi_parts(
     if not lower < upper:
         raise ValueError(f"RSI thresholds need lower < upper, got {lower}/{upper}")
     rsi_v = cache.rsi(window)
-    up = cross_matrix(rsi_v, upper)
-    down = cross_matrix(rsi_v, lower)
     return [
-        parts_from_matrix(
-            up, R.RSI_OVERBOUGHT, R.RSI_OVERBOUGHT_EXIT, {"window": window, "rsi": rsi_v, "threshold": upper}
+        cross_parts(
+            rsi_v,
+            upper,
+            R.RSI_OVERBOUGHT,
+            R.RSI_OVERBOUGHT_EXIT,
+            {"window": window, "rsi": rsi_v, "threshold": upper},
         ),
-        parts_from_matrix(
-            down, R.RSI_OVERSOLD_EXIT, R.RSI_OVERSOLD, {"window": window, "rsi": rsi_v, "threshold": lower}
+        cross_parts(
+            rsi_v,
+            lower,
+            R.RSI_OVERSOLD_EXIT,
+            R.RSI_OVERSOLD,
+            {"window": window, "rsi": rsi_v, "threshold": lower},
         ),
     ]
 

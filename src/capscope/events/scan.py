@@ -111,6 +111,23 @@ def scan_panel(
             cache = None
     if cache is None or cache.panel is not panel:
         cache = IndicatorCache(panel)
+    return R.assemble(panel, scan_parts(panel, wanted, since=since, params=params, cache=cache))
+
+
+def scan_parts(
+    panel: Panel,
+    kinds: Iterable[str] | None = None,
+    *,
+    since: str | date | np.datetime64 | None = None,
+    params: ScanParams | None = None,
+    cache: IndicatorCache | None = None,
+) -> list[R.EventParts]:
+    """The events of :func:`scan_panel` as raw arrays (:class:`capscope.events.records.EventParts`), before the
+    DataFrame is built; :func:`capscope.events.records.assemble` turns them into the event frame."""
+    params = params or ScanParams()
+    wanted = R.resolve_kinds(kinds)
+    if cache is None or cache.panel is not panel:
+        cache = IndicatorCache(panel)
     fam = _families(wanted)
     parts: list[R.EventParts] = []
     if panel.n_bars:
@@ -143,7 +160,7 @@ def scan_panel(
                 p.kind[keep],
                 {k: v[keep] if np.ndim(v) else v for k, v in p.fields.items()},
             )
-    return R.assemble(panel, parts)
+    return parts
 
 
 def pattern_records(panel: Panel, *, since: str | date | np.datetime64 | None = None) -> list[dict[str, Any]]:
