@@ -62,34 +62,37 @@ def _cross_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool) -> np
 
 
 @njit(cache=True)
-def _cross_events_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Same rule as ``_cross_kernel``, emitting only the events: flat C-order cell indices and directions."""
+def _cross_pass(a, b, out_idx, out_dir, fill):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """One pass of the cross rule: count the events, or (``fill``) also write their flat C-order cells and signs.
+
+    Branch-free signs and state (NaN -> 0) keep the symbol loop free of unpredictable branches; only the rare
+    event branch remains. ``b`` may be a zero-stride broadcast of a scalar threshold.
+    """
     n, m = a.shape
-    cap = 256
-    idx = np.empty(cap, np.int64)
-    dirs = np.empty(cap, np.int8)
+    state = np.zeros(m, np.int64)
     ne = 0
-    state = np.zeros(m, dtype=np.int64)
     for t in range(n):
         for j in range(m):
-            d = a[t, j] - (b[t, j] if use_b else level)
-            # branch-free sign (NaN -> 0): signs differ from one symbol to the next, so branches would mispredict
+            d = a[t, j] - b[t, j]
             s = np.int64(d > 0.0) - np.int64(d < 0.0)
             st = state[j]
             state[j] = s if s != 0 else st
-            if s * st < 0:  # both non-zero and opposite: rare, so this branch predicts well
-                if ne == cap:
-                    cap *= 2
-                    idx2 = np.empty(cap, np.int64)
-                    idx2[:ne] = idx[:ne]
-                    idx = idx2
-                    dirs2 = np.empty(cap, np.int8)
-                    dirs2[:ne] = dirs[:ne]
-                    dirs = dirs2
-                idx[ne] = t * m + j
-                dirs[ne] = s
+            if s * st < 0:  # both non-zero and opposite
+                if fill:
+                    out_idx[ne] = t * m + j
+                    out_dir[ne] = s
                 ne += 1
-    return idx[:ne], dirs[:ne]
+    return ne
+
+
+@njit(cache=True)
+def _cross_events_kernel(a, b):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Cells and directions of every cross: a counting pass sizes the output, a second pass fills it."""
+    ne = _cross_pass(a, b, np.empty(0, np.int64), np.empty(0, np.int8), False)
+    idx = np.empty(ne, np.int64)
+    dirs = np.empty(ne, np.int8)
+    _cross_pass(a, b, idx, dirs, True)
+    return idx, dirs
 
 
 def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,12 +105,12 @@ def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.n
     """
     a2 = _as_2d(a)
     if np.ndim(b) == 0:
-        flat, dirs = _cross_events_kernel(a2, np.zeros((1, 1)), float(b), False)
+        b2 = np.broadcast_to(np.float64(b), a2.shape)  # zero-stride view, no copy
     else:
         b2 = _as_2d(b)
         if b2.shape != a2.shape:
             raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
-        flat, dirs = _cross_events_kernel(a2, b2, 0.0, True)
+    flat, dirs = _cross_events_kernel(a2, b2)
     rows, cols = np.divmod(flat, a2.shape[1])
     return rows, cols, dirs
 
