@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -60,6 +61,21 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         times.append(time.process_time() - t0)
     return min(times), out
+
+
+def _paired(ind: Callable[[], Any], ev: Callable[[Any], Any], repeat: int) -> dict[str, float]:
+    """Indicators then events, alternately, ``repeat`` times: the median of the per-run ratios, in CPU time and
+    in wall time (each pair ran back to back, so both saw the same machine load)."""
+    cpu, wall = [], []
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        cache = ind()
+        c1, w1 = time.process_time(), time.perf_counter()
+        ev(cache)
+        c2, w2 = time.process_time(), time.perf_counter()
+        cpu.append((c2 - c1) / (c1 - c0))
+        wall.append((w2 - w1) / (w1 - w0))
+    return {"ratio_cpu_median": statistics.median(cpu), "ratio_wall_median": statistics.median(wall)}
 
 
 def _talib_indicators(panel: Panel) -> None:
@@ -122,6 +138,16 @@ def main() -> None:
         t_raw, parts = _timed(lambda panel=panel, cache=cache: scan_parts(panel, cache=cache), args.repeat)
         t_frame, _ = _timed(lambda panel=panel, parts=parts: assemble(panel, parts), args.repeat)
         t_talib, _ = _timed(lambda panel=panel: _talib_indicators(panel), args.repeat)
+        paired = _paired(
+            lambda panel=panel: precompute_indicators(panel),
+            lambda c, panel=panel: scan_panel(panel, cache=c),
+            args.repeat,
+        )
+        paired_x = _paired(
+            lambda panel=panel: precompute_indicators(panel, CROSS_KINDS),
+            lambda c, panel=panel: scan_panel(panel, CROSS_KINDS, cache=c),
+            args.repeat,
+        )
         split = _family_split(panel, cache, max(1, args.repeat - 1))
         # the cross families alone (MA, price, MACD, RSI) against only the indicators they need
         t_ind_x, cache_x = _timed(lambda panel=panel: precompute_indicators(panel, CROSS_KINDS), args.repeat)
@@ -145,6 +171,8 @@ def main() -> None:
             "talib_indicators_s": t_talib,
             "ratio_events_to_indicators": t_ev / t_ind,
             "families_s": split,
+            "paired_all_kinds": paired,
+            "paired_crosses_only": paired_x,
             "crosses_only": {
                 "indicators_s": t_ind_x,
                 "events_s": t_ev_x,
@@ -187,6 +215,13 @@ def main() -> None:
         print(
             f"{name} all kinds, raw (kernels -> arrays) {r['events_raw_s']:.3f} s = {r['ratio_raw_to_indicators']:.2f} "
             f"x indicators; frame building {r['frame_s']:.3f} s"
+        )
+    for name, r in results["panels"].items():
+        a, x = r["paired_all_kinds"], r["paired_crosses_only"]
+        print(
+            f"{name} paired runs, median events/indicators: all kinds CPU {a['ratio_cpu_median']:.2f} "
+            f"wall {a['ratio_wall_median']:.2f}; crosses only CPU {x['ratio_cpu_median']:.2f} "
+            f"wall {x['ratio_wall_median']:.2f}"
         )
     for name, r in results["panels"].items():
         fam = ", ".join(f"{k} {v:.3f}" for k, v in r["families_s"].items())
