@@ -726,6 +726,9 @@ def core_kernel(
     m_first = macd_slow - 1
     m_look = m_first + macd_signal - 1
     rsi_inv = 1.0 / rsi_window
+    warm = max(
+        sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
+    )
     nan = np.nan
     for b in nb.prange(_nblocks(m)):
         j0 = b * _BLOCK
@@ -739,7 +742,33 @@ def core_kernel(
         s_gain = st[6]
         s_loss = st[7]
         s_atr = st[8]
+        # bar from which every column of the block is past every warm-up (the branch-free fast path)
+        ready = 0
+        for j in range(j0, j1):
+            ready = max(ready, start[j] + warm)
+        flags = np.zeros(j1 - j0, dtype=np.bool_)
+        block_dead = False  # a column of the block lost its bars: keep the checking loop from here on
         for t in range(n):
+            fast = t >= ready and not block_dead
+            if fast:
+                for j in range(j0, j1):
+                    if close[t, j] != close[t, j] or high[t, j] != high[t, j] or low[t, j] != low[t, j]:
+                        fast = False
+                        break
+            if fast:
+                _core_row_fast(
+                    t, j0, j1, high, low, close, st, bb, flags, sma_fast, sma_slow, bb_window, bb_up, bb_dn,
+                    k_e, k_f, k_s, k_g, rsi_window, rsi_inv, atr_window,
+                    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl,
+                )  # fmt: skip
+                for q in range(j1 - j0):
+                    if flags[q]:
+                        j = j0 + q
+                        variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+                        sd = np.sqrt(variance) if variance != 0.0 else 0.0
+                        o_bu[t, j] = o_bm[t, j] + sd * bb_up
+                        o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+                continue
             for j in range(j0, j1):
                 c = close[t, j]
                 h = high[t, j]
@@ -747,6 +776,7 @@ def core_kernel(
                 if c != c or h != h or lo != lo:
                     if t >= start[j]:
                         dead[j] = True
+                        block_dead = True
                     if c == c or h == h or lo == lo:
                         irregular[j] = True  # close and high/low missing on different rows
                     o_sa[t, j] = nan
@@ -862,6 +892,119 @@ def core_kernel(
                         s_atr[j] = pa
                         o_a[t, j] = pa
     return o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl, irregular
+
+
+@nb.njit(cache=True)
+def _core_row_fast(
+    t: int,
+    j0: int,
+    j1: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    st: np.ndarray,
+    bb: np.ndarray,
+    reseed: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    bb_window: int,
+    bb_up: float,
+    bb_dn: float,
+    k_e: float,
+    k_f: float,
+    k_s: float,
+    k_g: float,
+    rsi_window: int,
+    rsi_inv: float,
+    atr_window: int,
+    o_sa: np.ndarray,
+    o_sb: np.ndarray,
+    o_e: np.ndarray,
+    o_m: np.ndarray,
+    o_s: np.ndarray,
+    o_h: np.ndarray,
+    o_r: np.ndarray,
+    o_a: np.ndarray,
+    o_bu: np.ndarray,
+    o_bm: np.ndarray,
+    o_bl: np.ndarray,
+) -> None:
+    """One row of ``core_kernel`` for a block whose columns all have a bar and are past every warm-up.
+
+    The same operations as the general loop, without its per-element branches (selects only), so the
+    compiler can keep it tight. A Bollinger re-anchoring is only flagged in ``reseed``; the caller applies it.
+    """
+    bb_inv = 1.0 / bb_window
+    rw1 = float(rsi_window - 1)
+    aw1 = float(atr_window - 1)
+    for j in range(j0, j1):
+        c = close[t, j]
+        h = high[t, j]
+        lo = low[t, j]
+        pc = close[t - 1, j]
+        # SMA
+        a = st[0, j] + c
+        o_sa[t, j] = a / sma_fast
+        st[0, j] = a - close[t - sma_fast + 1, j]
+        a = st[1, j] + c
+        o_sb[t, j] = a / sma_slow
+        st[1, j] = a - close[t - sma_slow + 1, j]
+        # Bollinger (TA-Lib 0.8 shifted-data variance)
+        shift = bb[1, j]
+        total = bb[0, j] + c
+        d = c - shift
+        vt1 = bb[2, j] + d
+        vt2 = bb[3, j] + d * d
+        mean1 = vt1 * bb_inv
+        variance = vt2 * bb_inv - mean1 * mean1
+        mid = total / bb_window
+        old = close[t - bb_window + 1, j]
+        bb[0, j] = total - old
+        d = old - shift
+        bb[2, j] = vt1 - d
+        d2 = d * d
+        vt2 -= d2
+        bb[3, j] = vt2
+        bars = bb[4, j] - 1
+        bb[4, j] = bars
+        reseed[j - j0] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
+        sd = np.sqrt(variance) if variance > 0.0 else 0.0
+        o_bm[t, j] = mid
+        o_bu[t, j] = mid + sd * bb_up
+        o_bl[t, j] = mid - sd * bb_dn
+        # EMA and MACD
+        e = (c - st[2, j]) * k_e + st[2, j]
+        st[2, j] = e
+        o_e[t, j] = e
+        f = (c - st[3, j]) * k_f + st[3, j]
+        sl = (c - st[4, j]) * k_s + st[4, j]
+        st[3, j] = f
+        st[4, j] = sl
+        line = f - sl
+        g = (line - st[5, j]) * k_g + st[5, j]
+        st[5, j] = g
+        o_m[t, j] = line
+        o_s[t, j] = g
+        o_h[t, j] = line - g
+        # RSI
+        dlt = c - pc
+        gd = dlt if dlt > 0.0 else 0.0
+        gain = (st[6, j] * rw1 + gd) * rsi_inv
+        loss = (st[7, j] * rw1 + (gd - dlt)) * rsi_inv
+        st[6, j] = gain
+        st[7, j] = loss
+        tot = gain + loss
+        o_r[t, j] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+        # ATR
+        tr = h - lo
+        v2 = abs(pc - h)
+        tr = v2 if v2 > tr else tr
+        v3 = abs(lo - pc)
+        tr = v3 if v3 > tr else tr
+        pa = st[8, j] * aw1
+        pa += tr
+        o_a[t, j] = pa / atr_window
+        st[8, j] = pa / atr_window
 
 
 # -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
