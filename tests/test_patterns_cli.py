@@ -149,3 +149,21 @@ def test_min_quality_filter(tmp_path: Path) -> None:
     assert kept == [r for r in everything if r["quality"] >= cut]
     res = CliRunner().invoke(_app(), [*base, "--min-quality", "1.5"])
     assert res.exit_code != 0
+
+
+def test_scan_json_carries_pattern_records(tmp_path: Path) -> None:
+    """`capscope scan --format json` puts the chartist records beside the events (same records as `patterns`)."""
+    _write_ihs(tmp_path / "prices")
+    args = ["--data", str(tmp_path), "--format", "json"]
+    from capscope.cli.app import app as full_app
+
+    scan = CliRunner().invoke(full_app, ["scan", "XYZ", "--since", "all", *args])
+    assert scan.exit_code == 0, scan.output
+    payload = json.loads(scan.output)
+    kinds = {p["kind"] for p in payload["patterns"]}
+    assert "inverse_head_and_shoulders" in kinds
+    pats = CliRunner().invoke(_app(), ["patterns", "XYZ", "--all", *args])
+    assert pats.exit_code == 0, pats.output
+    assert sorted(json.dumps(p, sort_keys=True) for p in payload["patterns"]) == sorted(
+        json.dumps(p, sort_keys=True) for p in json.loads(pats.output)["patterns"]
+    )

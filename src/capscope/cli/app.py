@@ -30,33 +30,31 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from capscope.cli import doctor as _doctor_cli  # noqa: E402
-from capscope.cli import ingest as _ingest_cli  # noqa: E402
-from capscope.cli import overview as _overview_cli  # noqa: E402
-from capscope.cli import show as _show_cli  # noqa: E402
-from capscope.cli import symbols as _symbols_cli  # noqa: E402
+# One module per command. Each module imports only typer/rich at top level and its heavy dependencies
+# inside the command, so `capscope --help` stays fast.
+from capscope.cli import breadth as _breadth  # noqa: E402
+from capscope.cli import brief as _brief  # noqa: E402
+from capscope.cli import doctor as _doctor  # noqa: E402
+from capscope.cli import ingest as _ingest  # noqa: E402
+from capscope.cli import overview as _overview  # noqa: E402
+from capscope.cli import patterns as _patterns  # noqa: E402
+from capscope.cli import rotation as _rotation  # noqa: E402
+from capscope.cli import scan as _scan  # noqa: E402
+from capscope.cli import show as _show  # noqa: E402
+from capscope.cli import symbols as _symbols  # noqa: E402
+from capscope.cli import verify as _verify  # noqa: E402
 
-app.command("ingest")(_ingest_cli.ingest)
-app.command("symbols")(_symbols_cli.symbols)
-app.command("show")(_show_cli.show)
-app.command("doctor")(_doctor_cli.doctor)
-app.command("overview")(_overview_cli.overview)
-from capscope.cli import breadth as _breadth_cli  # noqa: E402
-from capscope.cli import rotation as _rotation_cli  # noqa: E402
-
-app.command("rotation")(_rotation_cli.rotation)
-app.command("breadth")(_breadth_cli.breadth)
-from capscope.cli import patterns as _patterns_cli  # noqa: E402
-
-app.command("patterns")(_patterns_cli.patterns)
-from capscope.cli import scan as _scan_cli  # noqa: E402
-
-app.command("scan")(_scan_cli.scan)
-from capscope.cli import brief as _brief_cli  # noqa: E402
-from capscope.cli import verify as _verify_cli  # noqa: E402
-
-app.command("brief")(_brief_cli.brief)
-app.command("verify")(_verify_cli.verify)
+app.command("ingest")(_ingest.ingest)
+app.command("symbols")(_symbols.symbols)
+app.command("show")(_show.show)
+app.command("doctor")(_doctor.doctor)
+app.command("overview")(_overview.overview)
+app.command("scan")(_scan.scan)
+app.command("patterns")(_patterns.patterns)
+app.command("rotation")(_rotation.rotation)
+app.command("breadth")(_breadth.breadth)
+app.command("brief")(_brief.brief)
+app.command("verify")(_verify.verify)
 
 
 def main() -> None:

@@ -128,7 +128,8 @@ def run_scan(
 
     from capscope.data.panel import Panel
     from capscope.events.records import concat_events
-    from capscope.events.scan import pattern_records, scan_panel
+    from capscope.events.scan import scan_panel
+    from capscope.patterns.api import records_json
 
     batches = _batches(bars, BATCH_SIZE)
     frames = []
@@ -138,7 +139,7 @@ def run_scan(
         panel = Panel.from_bars(bars.filter(pl.col("symbol").is_in(batch)))
         frames.append(scan_panel(panel, kinds, since=since))
         if patterns:
-            found.extend(pattern_records(panel, since=since))
+            found.extend(records_json(panel, since=since))
 
     if show_progress and len(batches) > 1:
         from rich.progress import Progress

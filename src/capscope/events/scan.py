@@ -163,14 +163,6 @@ def scan_parts(
     return parts
 
 
-def pattern_records(panel: Panel, *, since: str | date | np.datetime64 | None = None) -> list[dict[str, Any]]:
-    """Chart-pattern records for the scan JSON's ``patterns`` key.
-
-    Hook for :mod:`capscope.patterns` (H4a wires its detector here); until then there are none.
-    """
-    return []
-
-
 def scan_json(
     panel: Panel,
     kinds: Iterable[str] | None = None,
@@ -178,11 +170,12 @@ def scan_json(
     as_of: str | date | np.datetime64 | None = None,
     since: str | date | np.datetime64 | None = None,
     params: ScanParams | None = None,
-    patterns: bool = True,
 ) -> dict[str, Any]:
-    """The scan as a JSON-ready dict: ``{"as_of": "YYYY-MM-DD", "events": [...], "patterns": [...]}``.
+    """The scan as a JSON-ready dict: ``{"as_of": "YYYY-MM-DD", "events": [...]}``.
 
     ``as_of`` is the last date used (the requested date, or the panel's last date when none is given).
+    Chart patterns live in a later stage (:mod:`capscope.patterns`); ``capscope scan`` adds them under a
+    ``"patterns"`` key.
     """
     from capscope.data.panel import to_datetime64
 
@@ -197,5 +190,4 @@ def scan_json(
     return {
         "as_of": None if day is None else str(day),
         "events": R.events_to_records(events),
-        "patterns": pattern_records(panel, since=since) if patterns else [],
     }
