@@ -67,6 +67,7 @@ matrices); tests check both give the same masks, bandwidth choices and smoothed 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -384,6 +385,13 @@ class WindowDetail:
     price_positions: NDArray[np.int64]
 
 
+@functools.lru_cache(maxsize=64)
+def _smoother(n: int, h: float) -> NDArray[np.float64]:
+    weights = nw_weight_matrix(n, h)
+    weights.setflags(write=False)
+    return weights
+
+
 def window_detail(
     y: ArrayLike, params: LmwParams | None = None, *, band_index: int | None = None
 ) -> WindowDetail:
@@ -413,14 +421,16 @@ def window_detail(
     if band_index is None:
         band_index = int(select_min_index(loo_cv_scores_reference(values, hs), noise_floor(values)))
     bandwidth = float(hs[band_index]) * p.factor
-    smoothed = nw_weight_matrix(p.window, bandwidth) @ values
+    smoothed = _smoother(p.window, bandwidth) @ values
     n = p.window
     pos = np.zeros(n, np.int64)
     kind = np.zeros(n, np.int64)
     price = np.zeros(n)
     at = np.zeros(n, np.int64)
-    count = _find_extrema.py_func(smoothed, values, p.last_position, pos, kind, price, at)
-    mask = _classify.py_func(pos, kind, price, count, p.last_position)
+    # the extrema rule and the ten definitions are shared with the panel kernel (compiled); the smoothing and
+    # the bandwidth choice above are the independent NumPy computation the kernel is tested against
+    count = _find_extrema(smoothed, values, p.last_position, pos, kind, price, at)
+    mask = _classify(pos, kind, price, count, p.last_position)
     return WindowDetail(
         mask=int(mask),
         band_index=band_index,
@@ -915,13 +925,15 @@ def lmw_patterns(
     if len(names) != x.shape[1]:
         raise ValueError(f"{len(names)} symbols for {x.shape[1]} columns")
     mask, band = lmw_mask(x, p)
+    # datetime.date objects once, not one numpy conversion per point
+    py_dates = np.array([as_date(d) for d in day], dtype=object) if mask.any() else day
     records: list[PatternRecord] = []
     for t, col in zip(*np.nonzero(mask), strict=True):
         y = x[t - p.window + 1 : t + 1, col]
         detail = window_detail(y, p, band_index=int(band[t, col]))
         if detail.mask == 0:  # a near-tie resolved differently by rounding: keep what the records can show
             continue
-        records.extend(_records_for_window(names[col], day, x[:, col], int(t), detail, p))
+        records.extend(_records_for_window(names[col], py_dates, x[:, col], int(t), detail, p))
     records.sort(key=lambda r: (r.date, r.symbol, r.kind))
     return records
 
