@@ -229,6 +229,30 @@ def test_fast_kernel_equals_reference_on_gbm_panel_with_gaps() -> None:
             np.testing.assert_allclose(smoothed[t, col], detail.smoothed, rtol=1e-12)
 
 
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_bars=st.integers(38, 90),
+    vol=st.sampled_from([0.002, 0.02, 0.08]),
+    holes=st.integers(0, 3),
+    flat=st.booleans(),
+)
+@settings(max_examples=25, deadline=None)
+def test_fast_kernel_equals_reference_property(
+    seed: int, n_bars: int, vol: float, holes: int, flat: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    close = 10 * np.exp(np.cumsum(rng.normal(0, vol, (n_bars, 3)), axis=0))
+    for _ in range(holes):
+        close[int(rng.integers(n_bars)), int(rng.integers(3))] = np.nan
+    if flat:
+        start = int(rng.integers(n_bars))
+        close[start : start + 45, 0] = close[start, 0]
+    mask, band = lmw.lmw_mask(close)
+    ref_mask, ref_band = lmw.lmw_mask_reference(close)
+    np.testing.assert_array_equal(band, ref_band)
+    np.testing.assert_array_equal(mask, ref_mask)
+
+
 def test_one_dimensional_input_matches_panel_column() -> None:
     rng = np.random.default_rng(5)
     close = 20 * np.exp(np.cumsum(rng.normal(0, 0.02, (200, 3)), axis=0))
