@@ -156,31 +156,54 @@ def stock_panel() -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
 def bench_panel(
     label: str, h: np.ndarray, lo: np.ndarray, c: np.ndarray, repeat: int, pta_symbols: int
 ) -> None:
+    """Time every variant, interleaved round by round (so machine load hits all alike); min per variant."""
     import numba
 
     from capscope.indicators import kernels
 
     kernels.core_2d(h[:300, :4].copy(), lo[:300, :4].copy(), c[:300, :4].copy())  # compile / load cache
     n, m = c.shape
-    res: dict[str, float] = {}
-    for threads in (1, 2):
-        numba.set_num_threads(threads)
-        res[f"capscope_fused_{threads}t"] = best(lambda: kernels.core_2d(h, lo, c), repeat)
-    res["floor_numpy"] = best(lambda: floor(h, lo, c), repeat)
     hf, lf, cf = (np.asfortranarray(a) for a in (h, lo, c))
-    res["talib_column_major"] = best(lambda: talib_loop(hf, lf, cf, True), max(1, repeat // 2))
-    res["talib_time_major"] = best(lambda: talib_loop(h, lo, c, False), max(1, repeat // 2))
-    res["pandas_frame"] = best(lambda: pandas_frame(h, lo, c), max(1, repeat // 2))
+
+    def fused(threads: int) -> Callable[[], object]:
+        def run() -> object:
+            numba.set_num_threads(threads)
+            return kernels.core_2d(h, lo, c)
+
+        return run
+
+    variants: dict[str, Callable[[], object]] = {
+        "floor_numpy": lambda: floor(h, lo, c),
+        "capscope_fused_1t": fused(1),
+        "capscope_fused_2t": fused(2),
+        "talib_column_major": lambda: talib_loop(hf, lf, cf, True),
+        "talib_time_major": lambda: talib_loop(h, lo, c, False),
+        "pandas_frame": lambda: pandas_frame(h, lo, c),
+    }
+    wall: dict[str, list[float]] = {k: [] for k in variants}
+    cpu: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(repeat):
+        for name, fn in variants.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    numba.set_num_threads(2)
     k = min(pta_symbols, m)
-    t_pta = best(lambda: pandas_ta_loop(h[:, :k], lo[:, :k], c[:, :k]), 1)
-    res["pandas_ta_classic"] = t_pta * m / k
-    print(f"\n### {label}: {n} bars x {m} symbols\n")
-    print("| variant | seconds | vs floor | time-major TA-Lib / this |")
-    print("|---|---|---|---|")
-    for name, sec in res.items():
+    t0, c0 = time.perf_counter(), time.process_time()
+    pandas_ta_loop(h[:, :k], lo[:, :k], c[:, :k])
+    wall["pandas_ta_classic"] = [(time.perf_counter() - t0) * m / k]
+    cpu["pandas_ta_classic"] = [(time.process_time() - c0) * m / k]
+    w = {name: min(v) for name, v in wall.items()}
+    cp = {name: min(v) for name, v in cpu.items()}
+    print(f"\n### {label}: {n} bars x {m} symbols (min of {repeat} interleaved rounds)\n")
+    print("| variant | wall s | CPU s | wall vs floor | time-major TA-Lib wall / this |")
+    print("|---|---|---|---|---|")
+    for name in w:
         note = f" (extrapolated from {k} symbols)" if name == "pandas_ta_classic" and k < m else ""
         print(
-            f"| {name}{note} | {sec:.3f} | {sec / res['floor_numpy']:.2f}x | {res['talib_time_major'] / sec:.2f}x |"
+            f"| {name}{note} | {w[name]:.3f} | {cp[name]:.3f} | {w[name] / w['floor_numpy']:.2f}x"
+            f" | {w['talib_time_major'] / w[name]:.2f}x |"
         )
 
 

@@ -72,7 +72,7 @@ def _inputs(kind: str, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarr
     return {"c": [c], "hlc": [h, lo, c], "cv": [c, v]}[kind]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(ragged_panels())
 def test_kernels_equal_reference_twins(panel: tuple[np.ndarray, ...]) -> None:
     h, lo, c, v = panel
@@ -83,7 +83,7 @@ def test_kernels_equal_reference_twins(panel: tuple[np.ndarray, ...]) -> None:
             np.testing.assert_array_equal(g, w, err_msg=f"{name}[{k}]")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(ragged_panels())
 def test_core_equals_single_indicators(panel: tuple[np.ndarray, ...]) -> None:
     h, lo, c, _ = panel

@@ -37,7 +37,7 @@ def _stream_equals_batch(h: np.ndarray, lo: np.ndarray, c: np.ndarray, split: in
             np.testing.assert_array_equal(got, want[t], err_msg=f"{name} at bar {t}")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(ragged_panels(max_cols=4, max_bars=60), st.data())
 def test_stream_equals_batch_generated(panel: tuple[np.ndarray, ...], data: st.DataObject) -> None:
     h, lo, c, _ = panel

@@ -214,14 +214,14 @@ def test_stock_panel_matches_talib_per_column(stocks_panel) -> None:  # type: ig
                 assert_matches(o[:, j], expected, f"{stocks_panel.symbols[j]} {label}[{k}]")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(ohlc_arrays(min_size=0, max_size=260))
 def test_generated_series_match_talib(arrays: tuple[np.ndarray, ...]) -> None:
     h, lo, c, v = arrays
     check_all(h, lo, c, v, "generated", close_only=False)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(ohlc_arrays(min_size=1, max_size=120), ohlc_arrays(min_size=0, max_size=60))
 def test_leading_nan_column_equals_talib_shifted(
     a: tuple[np.ndarray, ...], pad: tuple[np.ndarray, ...]

@@ -2,7 +2,7 @@
 
 Every ``*_kernel`` takes 2-D C-contiguous ``float64`` arrays ``(n_bars, n_symbols)`` and loops over bars in the
 outer loop and over symbols in the inner loop (rows are contiguous in memory), with the symbols split into
-blocks that run in parallel (``prange``). Per-symbol state (running sums, previous EMA, Wilder averages) lives
+one block per thread (``prange``). Per-symbol state (running sums, previous EMA, Wilder averages) lives
 in small arrays indexed by symbol, so one pass over the inputs produces the outputs. The arithmetic follows the
 TA-Lib C source operation by operation (see :mod:`capscope.indicators.reference`, the plain twins).
 
@@ -29,12 +29,19 @@ import numba as nb
 import numpy as np
 
 _ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
-_BLOCK = 512  # symbols per parallel block: a block's row segment is 4 KiB per array
+_MIN_BLOCK = 64  # fewest symbols per parallel block
+
+
+def block_size(m: int) -> int:
+    """Symbols per parallel block: one block per numba thread (measured fastest: long contiguous row
+    segments keep the hardware prefetchers streaming; see benchmarks/RESULTS.md)."""
+    threads = nb.get_num_threads()
+    return max(_MIN_BLOCK, (m + threads - 1) // threads)
 
 
 @nb.njit(cache=True, inline="always")
-def _nblocks(m: int) -> int:
-    return (m + _BLOCK - 1) // _BLOCK
+def _nblocks(m: int, block: int) -> int:
+    return (m + block - 1) // block
 
 
 @nb.njit(cache=True)
@@ -57,7 +64,7 @@ def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def sma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def sma_kernel(x: np.ndarray, window: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """SMA (TA-Lib running total). Returns ``(out, irregular)``."""
     n, m = x.shape
     out = np.empty((n, m))
@@ -65,9 +72,9 @@ def sma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     dead = np.zeros(m, dtype=np.bool_)
     total = np.zeros(m)
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -89,7 +96,7 @@ def sma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, parallel=True)
-def ema_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def ema_kernel(x: np.ndarray, window: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """EMA seeded with the SMA of the first ``window`` bars (TA-Lib ``INT_EMA``)."""
     n, m = x.shape
     out = np.empty((n, m))
@@ -98,9 +105,9 @@ def ema_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     prev = np.zeros(m)
     kf = 2.0 / (window + 1)
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -128,7 +135,7 @@ def ema_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, parallel=True)
-def wma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def wma_kernel(x: np.ndarray, window: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """WMA with TA-Lib's running weighted sum (``periodSum``/``periodSub``)."""
     n, m = x.shape
     out = np.empty((n, m))
@@ -138,9 +145,9 @@ def wma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     psub = np.zeros(m)
     divider = window * (window + 1) / 2.0
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -167,7 +174,11 @@ def wma_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 @nb.njit(cache=True, parallel=True)
 def macd_kernel(
-    x: np.ndarray, fast: int, slow: int, signal: int
+    x: np.ndarray,
+    fast: int,
+    slow: int,
+    signal: int,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MACD line, signal, histogram (TA-Lib ``INT_MACD``; ``fast <= slow`` expected)."""
     n, m = x.shape
@@ -185,9 +196,9 @@ def macd_kernel(
     first = slow - 1
     look = first + signal - 1
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -230,7 +241,7 @@ def macd_kernel(
 
 
 @nb.njit(cache=True, parallel=True)
-def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def rsi_kernel(x: np.ndarray, window: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Wilder RSI (TA-Lib ``RSI``, unstable period 0)."""
     n, m = x.shape
     out = np.empty((n, m))
@@ -240,9 +251,9 @@ def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     loss = np.zeros(m)
     inv = 1.0 / window
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -272,16 +283,16 @@ def rsi_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, parallel=True)
-def roc_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def roc_kernel(x: np.ndarray, window: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Rate of change in percent (TA-Lib ``ROC``; 0 when the old value is 0)."""
     n, m = x.shape
     out = np.empty((n, m))
     irregular = np.zeros(m, dtype=np.bool_)
     dead = np.zeros(m, dtype=np.bool_)
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -300,7 +311,11 @@ def roc_kernel(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 @nb.njit(cache=True, parallel=True)
 def bbands_kernel(
-    x: np.ndarray, window: int, nbdev_up: float, nbdev_dn: float
+    x: np.ndarray,
+    window: int,
+    nbdev_up: float,
+    nbdev_dn: float,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Bollinger bands: SMA middle, population deviation from TA-Lib's running ``E[x^2] - E[x]^2``."""
     n, m = x.shape
@@ -311,9 +326,9 @@ def bbands_kernel(
     dead = np.zeros(m, dtype=np.bool_)
     bb = np.zeros((5, m))
     start = _starts(x, x, x)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 v = x[t, j]
@@ -417,16 +432,18 @@ def _true_range(h: float, lo: float, prev_close: float) -> float:
 
 
 @nb.njit(cache=True, parallel=True)
-def trange_kernel(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def trange_kernel(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, block: int
+) -> tuple[np.ndarray, np.ndarray]:
     """True range (TA-Lib ``TRANGE``), from a column's second bar."""
     n, m = close.shape
     out = np.empty((n, m))
     irregular = np.zeros(m, dtype=np.bool_)
     dead = np.zeros(m, dtype=np.bool_)
     start = _starts(high, low, close)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 h = high[t, j]
@@ -446,7 +463,11 @@ def trange_kernel(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple
 
 @nb.njit(cache=True, parallel=True)
 def atr_kernel(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    window: int,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilder ATR (TA-Lib ``ATR``): SMA of the first ``window`` true ranges, then Wilder smoothing."""
     n, m = close.shape
@@ -455,9 +476,9 @@ def atr_kernel(
     dead = np.zeros(m, dtype=np.bool_)
     prev = np.zeros(m)
     start = _starts(high, low, close)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 h = high[t, j]
@@ -492,7 +513,13 @@ def atr_kernel(
 
 @nb.njit(cache=True, parallel=True)
 def stoch_kernel(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, slowk: int, slowd: int
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    fastk: int,
+    slowk: int,
+    slowd: int,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slow stochastic (TA-Lib ``STOCH``, SMA smoothing)."""
     n, m = close.shape
@@ -508,9 +535,9 @@ def stoch_kernel(
     d0 = k0 + slowk - 1
     look = d0 + slowd - 1
     start = _starts(high, low, close)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 h = high[t, j]
@@ -566,7 +593,11 @@ def _dm(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, floa
 
 @nb.njit(cache=True, parallel=True)
 def adx_kernel(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    window: int,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Wilder ADX, +DI, -DI (TA-Lib ``ADX``, ``PLUS_DI``, ``MINUS_DI``)."""
     n, m = close.shape
@@ -581,9 +612,9 @@ def adx_kernel(
     sum_dx = np.zeros(m)
     prev_adx = np.zeros(m)
     start = _starts(high, low, close)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 h = high[t, j]
@@ -640,7 +671,7 @@ def adx_kernel(
 
 
 @nb.njit(cache=True, parallel=True)
-def obv_kernel(close: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def obv_kernel(close: np.ndarray, volume: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     """On-balance volume (TA-Lib ``OBV``)."""
     n, m = close.shape
     out = np.empty((n, m))
@@ -648,9 +679,9 @@ def obv_kernel(close: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray, np.nd
     dead = np.zeros(m, dtype=np.bool_)
     acc = np.zeros(m)
     start = _starts(close, volume, volume)
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         for t in range(n):
             for j in range(j0, j1):
                 c = close[t, j]
@@ -693,6 +724,7 @@ def core_kernel(
     bb_window: int,
     bb_up: float,
     bb_dn: float,
+    block: int,
 ) -> tuple[np.ndarray, ...]:
     """The seven core indicators in one pass.
 
@@ -730,9 +762,9 @@ def core_kernel(
         sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
     )
     nan = np.nan
-    for b in nb.prange(_nblocks(m)):
-        j0 = b * _BLOCK
-        j1 = min(m, j0 + _BLOCK)
+    for b in nb.prange(_nblocks(m, block)):
+        j0 = b * block
+        j1 = min(m, j0 + block)
         s_sa = st[0]
         s_sb = st[1]
         s_e = st[2]
@@ -1033,7 +1065,7 @@ def _recompute_irregular(
         rows = np.flatnonzero(valid[:, q])
         for p, s in zip(packed, subs, strict=True):
             p[: rows.size, q] = s[rows, q]
-    res = kernel(*packed, *params)[:-1]
+    res = kernel(*packed, *params, block_size(cols.size))[:-1]
     for o, r in zip(outs, res, strict=True):
         for q, j in enumerate(cols):
             rows = np.flatnonzero(valid[:, q])
@@ -1045,7 +1077,7 @@ def _recompute_irregular(
 def _run(
     kernel: Callable[..., tuple[np.ndarray, ...]], inputs: list[np.ndarray], *params: float
 ) -> tuple[np.ndarray, ...]:
-    res = kernel(*inputs, *params)
+    res = kernel(*inputs, *params, block_size(inputs[0].shape[1]))
     outs, irregular = res[:-1], res[-1]
     _recompute_irregular(kernel, inputs, params, outs, irregular)
     return outs
@@ -1168,6 +1200,7 @@ def core_2d(
         bb_window,
         bb_up,
         bb_dn,
+        block_size(close.shape[1]),
     )
     outs, irregular = res[:-1], res[-1]
     cols = np.flatnonzero(irregular)
