@@ -19,10 +19,12 @@ Method (LMW Sections I-II)
    and counts as zero when smaller than ``1e-10`` of the level (rounding noise, e.g. in a window of equal
    closes).  Each extremum is mapped back to the actual close: the highest (for a maximum) or lowest (for a
    minimum) close within ``tau - 1 .. tau + 1`` (LMW p. 1720).
-4. Only extrema in the first ``l = 35`` bars count, and the extremum that completes the pattern must be on
-   bar ``l - 1 = 34`` of the window, the last 3 bars (``d``) confirming it; the detection date is the window's
-   last bar (LMW p. 1719: the lag ``d`` between completion and detection).  Each completed pattern is
-   therefore reported once, on the bar ``d = 3`` bars after its last extremum.
+4. A pattern must be completed within the first ``l = 35`` bars and is detected ``d = 3`` bars later, on the
+   window's last bar (LMW p. 1719: ``d`` is "the number of days following the completion of a pattern that
+   must pass before the pattern is detected").  Only extrema in the first 35 bars count, and -- our reading,
+   so that each occurrence is reported exactly once rather than in every later window that still contains
+   it -- the extremum that completes the pattern must be on bar ``l - 1 = 34``; a pattern is therefore
+   reported on the bar 3 bars after its last extremum.
 5. The pattern definitions (LMW Definitions 1-5, pp. 1716-1718), on consecutive extrema ``E1 .. E5`` (the last
    five, ending on bar 34):
 
