@@ -789,9 +789,13 @@ def core_kernel(
                         break
             if fast:
                 _core_row_fast(
-                    t, j0, j1, high, low, close, st, bb, flags, sma_fast, sma_slow, bb_window, bb_up, bb_dn,
-                    k_e, k_f, k_s, k_g, rsi_window, rsi_inv, atr_window,
-                    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl,
+                    j0, j1, high[t], low[t], close[t], close[t - 1],
+                    close[t - sma_fast + 1], close[t - sma_slow + 1], close[t - bb_window + 1],
+                    st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8],
+                    bb[0], bb[1], bb[2], bb[3], bb[4], flags,
+                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
+                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
+                    o_sa[t], o_sb[t], o_e[t], o_m[t], o_s[t], o_h[t], o_r[t], o_a[t], o_bu[t], o_bm[t], o_bl[t],
                 )  # fmt: skip
                 for q in range(j1 - j0):
                     if flags[q]:
@@ -926,29 +930,44 @@ def core_kernel(
     return o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl, irregular
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _core_row_fast(
-    t: int,
     j0: int,
     j1: int,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    st: np.ndarray,
-    bb: np.ndarray,
-    reseed: np.ndarray,
-    sma_fast: int,
-    sma_slow: int,
-    bb_window: int,
+    h_row: np.ndarray,
+    lo_row: np.ndarray,
+    c_row: np.ndarray,
+    prev_row: np.ndarray,
+    old_fast: np.ndarray,
+    old_slow: np.ndarray,
+    old_bb: np.ndarray,
+    s_sa: np.ndarray,
+    s_sb: np.ndarray,
+    s_e: np.ndarray,
+    s_f: np.ndarray,
+    s_s: np.ndarray,
+    s_g: np.ndarray,
+    s_gain: np.ndarray,
+    s_loss: np.ndarray,
+    s_atr: np.ndarray,
+    b_total: np.ndarray,
+    b_shift: np.ndarray,
+    b_vt1: np.ndarray,
+    b_vt2: np.ndarray,
+    b_bars: np.ndarray,
+    flags: np.ndarray,
+    sma_fast: float,
+    sma_slow: float,
+    bb_window: float,
     bb_up: float,
     bb_dn: float,
     k_e: float,
     k_f: float,
     k_s: float,
     k_g: float,
-    rsi_window: int,
+    rsi_w1: float,
     rsi_inv: float,
-    atr_window: int,
+    atr_window: float,
     o_sa: np.ndarray,
     o_sb: np.ndarray,
     o_e: np.ndarray,
@@ -963,80 +982,81 @@ def _core_row_fast(
 ) -> None:
     """One row of ``core_kernel`` for a block whose columns all have a bar and are past every warm-up.
 
-    The same operations as the general loop, without its per-element branches (selects only), so the
-    compiler can keep it tight. A Bollinger re-anchoring is only flagged in ``reseed``; the caller applies it.
+    The same operations as the general loop (windows as floats: ``x / 50.0`` is ``x / 50``), on 1-D row
+    views and without per-element branches, so the compiler keeps it tight. A Bollinger re-anchoring is only
+    flagged in ``flags``; the caller applies it.
     """
     bb_inv = 1.0 / bb_window
-    rw1 = float(rsi_window - 1)
-    aw1 = float(atr_window - 1)
+    atr_w1 = atr_window - 1.0
     for j in range(j0, j1):
-        c = close[t, j]
-        h = high[t, j]
-        lo = low[t, j]
-        pc = close[t - 1, j]
+        c = c_row[j]
+        h = h_row[j]
+        lo = lo_row[j]
+        pc = prev_row[j]
         # SMA
-        a = st[0, j] + c
-        o_sa[t, j] = a / sma_fast
-        st[0, j] = a - close[t - sma_fast + 1, j]
-        a = st[1, j] + c
-        o_sb[t, j] = a / sma_slow
-        st[1, j] = a - close[t - sma_slow + 1, j]
+        a = s_sa[j] + c
+        o_sa[j] = a / sma_fast
+        s_sa[j] = a - old_fast[j]
+        a = s_sb[j] + c
+        o_sb[j] = a / sma_slow
+        s_sb[j] = a - old_slow[j]
         # Bollinger (TA-Lib 0.8 shifted-data variance)
-        shift = bb[1, j]
-        total = bb[0, j] + c
+        shift = b_shift[j]
+        total = b_total[j] + c
         d = c - shift
-        vt1 = bb[2, j] + d
-        vt2 = bb[3, j] + d * d
+        vt1 = b_vt1[j] + d
+        vt2 = b_vt2[j] + d * d
         mean1 = vt1 * bb_inv
         variance = vt2 * bb_inv - mean1 * mean1
         mid = total / bb_window
-        old = close[t - bb_window + 1, j]
-        bb[0, j] = total - old
+        old = old_bb[j]
+        b_total[j] = total - old
         d = old - shift
-        bb[2, j] = vt1 - d
+        b_vt1[j] = vt1 - d
         d2 = d * d
         vt2 -= d2
-        bb[3, j] = vt2
-        bars = bb[4, j] - 1
-        bb[4, j] = bars
-        reseed[j - j0] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
+        b_vt2[j] = vt2
+        bars = b_bars[j] - 1
+        b_bars[j] = bars
+        flags[j - j0] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
         sd = np.sqrt(variance) if variance > 0.0 else 0.0
-        o_bm[t, j] = mid
-        o_bu[t, j] = mid + sd * bb_up
-        o_bl[t, j] = mid - sd * bb_dn
+        o_bm[j] = mid
+        o_bu[j] = mid + sd * bb_up
+        o_bl[j] = mid - sd * bb_dn
         # EMA and MACD
-        e = (c - st[2, j]) * k_e + st[2, j]
-        st[2, j] = e
-        o_e[t, j] = e
-        f = (c - st[3, j]) * k_f + st[3, j]
-        sl = (c - st[4, j]) * k_s + st[4, j]
-        st[3, j] = f
-        st[4, j] = sl
+        e = (c - s_e[j]) * k_e + s_e[j]
+        s_e[j] = e
+        o_e[j] = e
+        f = (c - s_f[j]) * k_f + s_f[j]
+        sl = (c - s_s[j]) * k_s + s_s[j]
+        s_f[j] = f
+        s_s[j] = sl
         line = f - sl
-        g = (line - st[5, j]) * k_g + st[5, j]
-        st[5, j] = g
-        o_m[t, j] = line
-        o_s[t, j] = g
-        o_h[t, j] = line - g
+        g = (line - s_g[j]) * k_g + s_g[j]
+        s_g[j] = g
+        o_m[j] = line
+        o_s[j] = g
+        o_h[j] = line - g
         # RSI
         dlt = c - pc
         gd = dlt if dlt > 0.0 else 0.0
-        gain = (st[6, j] * rw1 + gd) * rsi_inv
-        loss = (st[7, j] * rw1 + (gd - dlt)) * rsi_inv
-        st[6, j] = gain
-        st[7, j] = loss
+        gain = (s_gain[j] * rsi_w1 + gd) * rsi_inv
+        loss = (s_loss[j] * rsi_w1 + (gd - dlt)) * rsi_inv
+        s_gain[j] = gain
+        s_loss[j] = loss
         tot = gain + loss
-        o_r[t, j] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+        o_r[j] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
         # ATR
         tr = h - lo
         v2 = abs(pc - h)
         tr = v2 if v2 > tr else tr
         v3 = abs(lo - pc)
         tr = v3 if v3 > tr else tr
-        pa = st[8, j] * aw1
+        pa = s_atr[j] * atr_w1
         pa += tr
-        o_a[t, j] = pa / atr_window
-        st[8, j] = pa / atr_window
+        pa = pa / atr_window
+        o_a[j] = pa
+        s_atr[j] = pa
 
 
 # -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
