@@ -788,14 +788,16 @@ def core_kernel(
                         fast = False
                         break
             if fast:
+                bk = slice(j0, j1)
                 _core_row_fast(
-                    j0, j1, high[t], low[t], close[t], close[t - 1],
-                    close[t - sma_fast + 1], close[t - sma_slow + 1], close[t - bb_window + 1],
-                    st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8],
-                    bb[0], bb[1], bb[2], bb[3], bb[4], flags,
+                    high[t, bk], low[t, bk], close[t, bk], close[t - 1, bk],
+                    close[t - sma_fast + 1, bk], close[t - sma_slow + 1, bk], close[t - bb_window + 1, bk],
+                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
                     float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
                     k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                    o_sa[t], o_sb[t], o_e[t], o_m[t], o_s[t], o_h[t], o_r[t], o_a[t], o_bu[t], o_bm[t], o_bl[t],
+                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
                 )  # fmt: skip
                 for q in range(j1 - j0):
                     if flags[q]:
@@ -932,8 +934,6 @@ def core_kernel(
 
 @nb.njit(cache=True, error_model="numpy")
 def _core_row_fast(
-    j0: int,
-    j1: int,
     h_row: np.ndarray,
     lo_row: np.ndarray,
     c_row: np.ndarray,
@@ -988,75 +988,79 @@ def _core_row_fast(
     """
     bb_inv = 1.0 / bb_window
     atr_w1 = atr_window - 1.0
-    for j in range(j0, j1):
-        c = c_row[j]
-        h = h_row[j]
-        lo = lo_row[j]
-        pc = prev_row[j]
-        # SMA
-        a = s_sa[j] + c
-        o_sa[j] = a / sma_fast
-        s_sa[j] = a - old_fast[j]
-        a = s_sb[j] + c
-        o_sb[j] = a / sma_slow
-        s_sb[j] = a - old_slow[j]
-        # Bollinger (TA-Lib 0.8 shifted-data variance)
-        shift = b_shift[j]
-        total = b_total[j] + c
-        d = c - shift
-        vt1 = b_vt1[j] + d
-        vt2 = b_vt2[j] + d * d
-        mean1 = vt1 * bb_inv
-        variance = vt2 * bb_inv - mean1 * mean1
-        mid = total / bb_window
-        old = old_bb[j]
-        b_total[j] = total - old
-        d = old - shift
-        b_vt1[j] = vt1 - d
-        d2 = d * d
-        vt2 -= d2
-        b_vt2[j] = vt2
-        bars = b_bars[j] - 1
-        b_bars[j] = bars
-        flags[j - j0] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
-        sd = np.sqrt(variance) if variance > 0.0 else 0.0
-        o_bm[j] = mid
-        o_bu[j] = mid + sd * bb_up
-        o_bl[j] = mid - sd * bb_dn
-        # EMA and MACD
-        e = (c - s_e[j]) * k_e + s_e[j]
-        s_e[j] = e
-        o_e[j] = e
-        f = (c - s_f[j]) * k_f + s_f[j]
-        sl = (c - s_s[j]) * k_s + s_s[j]
-        s_f[j] = f
-        s_s[j] = sl
+    # the caller passes the block's slices: indices from 0 let the compiler drop negative-index handling
+    nn = c_row.shape[0]
+    for i in range(nn):  # SMA fast
+        a = s_sa[i] + c_row[i]
+        o_sa[i] = a / sma_fast
+        s_sa[i] = a - old_fast[i]
+    for i in range(nn):  # SMA slow
+        a = s_sb[i] + c_row[i]
+        o_sb[i] = a / sma_slow
+        s_sb[i] = a - old_slow[i]
+    for i in range(nn):  # EMA
+        e = (c_row[i] - s_e[i]) * k_e + s_e[i]
+        s_e[i] = e
+        o_e[i] = e
+    for i in range(nn):  # MACD
+        c = c_row[i]
+        f = (c - s_f[i]) * k_f + s_f[i]
+        sl = (c - s_s[i]) * k_s + s_s[i]
+        s_f[i] = f
+        s_s[i] = sl
         line = f - sl
-        g = (line - s_g[j]) * k_g + s_g[j]
-        s_g[j] = g
-        o_m[j] = line
-        o_s[j] = g
-        o_h[j] = line - g
-        # RSI
-        dlt = c - pc
+        g = (line - s_g[i]) * k_g + s_g[i]
+        s_g[i] = g
+        o_m[i] = line
+        o_s[i] = g
+        o_h[i] = line - g
+    for i in range(nn):  # RSI
+        dlt = c_row[i] - prev_row[i]
         gd = dlt if dlt > 0.0 else 0.0
-        gain = (s_gain[j] * rsi_w1 + gd) * rsi_inv
-        loss = (s_loss[j] * rsi_w1 + (gd - dlt)) * rsi_inv
-        s_gain[j] = gain
-        s_loss[j] = loss
+        gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
+        loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
+        s_gain[i] = gain
+        s_loss[i] = loss
         tot = gain + loss
-        o_r[j] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        # ATR
+        o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+    for i in range(nn):  # ATR
+        h = h_row[i]
+        lo = lo_row[i]
+        pc = prev_row[i]
         tr = h - lo
         v2 = abs(pc - h)
         tr = v2 if v2 > tr else tr
         v3 = abs(lo - pc)
         tr = v3 if v3 > tr else tr
-        pa = s_atr[j] * atr_w1
+        pa = s_atr[i] * atr_w1
         pa += tr
         pa = pa / atr_window
-        o_a[j] = pa
-        s_atr[j] = pa
+        o_a[i] = pa
+        s_atr[i] = pa
+    for i in range(nn):  # Bollinger (TA-Lib 0.8 shifted-data variance)
+        c = c_row[i]
+        shift = b_shift[i]
+        total = b_total[i] + c
+        d = c - shift
+        vt1 = b_vt1[i] + d
+        vt2 = b_vt2[i] + d * d
+        mean1 = vt1 * bb_inv
+        variance = vt2 * bb_inv - mean1 * mean1
+        mid = total / bb_window
+        old = old_bb[i]
+        b_total[i] = total - old
+        d = old - shift
+        b_vt1[i] = vt1 - d
+        d2 = d * d
+        vt2 -= d2
+        b_vt2[i] = vt2
+        bars = b_bars[i] - 1
+        b_bars[i] = bars
+        flags[i] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
+        sd = np.sqrt(variance) if variance > 0.0 else 0.0
+        o_bm[i] = mid
+        o_bu[i] = mid + sd * bb_up
+        o_bl[i] = mid - sd * bb_dn
 
 
 # -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
