@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+
+if TYPE_CHECKING:
+    from capscope.report.facts import BriefParams
 
 
 def brief(
@@ -30,19 +34,39 @@ def brief(
 
     Example: capscope brief --as-of 2025-12-31 --symbol RUT --benchmark GSPC --out brief-out
     """
+    # One-shot command: the ~10^6 objects created by importing pandas/numba/polars live until exit, so the
+    # cyclic collector only rescans them. Pause it during the work, then freeze what is alive (moved out of the
+    # collected generations) so the interpreter's exit-time collections skip it too: ~0.5-0.8 s CPU less per
+    # run, results unchanged. The collector is re-enabled afterwards (for in-process callers such as tests).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        from capscope.report.facts import BriefParams
+
+        params = BriefParams(symbol=symbol, benchmark=benchmark, growth=growth, value=value)
+        _run(params, as_of, out, data, store)
+    finally:
+        gc.freeze()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run(params: BriefParams, as_of: str | None, out: Path, data: Path | None, store: Path | None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from capscope.report.assets import plotly_js
-    from capscope.report.facts import BriefParams, build_brief
+    from capscope.report.facts import build_brief
     from capscope.report.html import render_html
     from capscope.report.jsonio import dumps
     from capscope.report.loading import load_inputs
     from capscope.report.markdown import render_markdown
 
-    params = BriefParams(symbol=symbol, benchmark=benchmark, growth=growth, value=value)
+    symbol = params.symbol
     with console.status("loading data ...") as status:
-        inputs = load_inputs([symbol, benchmark, growth, value], data=data, store=store, as_of=as_of)
+        inputs = load_inputs(
+            [symbol, params.benchmark, params.growth, params.value], data=data, store=store, as_of=as_of
+        )
         status.update("computing facts ...")
         result = build_brief(inputs, params, as_of)
         status.update("rendering ...")
