@@ -238,3 +238,23 @@ def test_script_json_roundtrip_any_text(text: str) -> None:
 def test_dumps_never_writes_nan(x: float) -> None:
     out = json.loads(jsonio.dumps({"x": x}))
     assert out["x"] is None or abs(out["x"] - round(x, jsonio.FLOAT_DIGITS)) == 0
+
+
+def test_store_symbol_rows_match_symbols_table(tmp_path):
+    """The polars-free summary the brief's loader reads equals ``Store.symbols()`` row for row."""
+    from capscope.store import Store
+
+    header = "date,open,high,low,close,adj_close,volume\n"
+    (tmp_path / "stocks").mkdir()
+    (tmp_path / "stocks" / "AAA.csv").write_text(
+        header + "2024-01-02,1,2,0.5,1.5,1.5,100\n2024-01-03,1.5,2,1,1.8,1.8,200\n"
+    )
+    (tmp_path / "BBB.csv").write_text(header + "2024-01-05,3,4,2,3.5,3.5,50\n")
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ingest([tmp_path / "stocks" / "AAA.csv", tmp_path / "BBB.csv"])
+        rows = store.symbol_rows()
+        table = store.symbols()
+    assert rows == [tuple(r) for r in table.iter_rows()]
+    assert [r[0] for r in rows] == ["AAA", "BBB"]
+    assert rows[0][1:4] == (dt.date(2024, 1, 2), dt.date(2024, 1, 3), 2)
+    assert rows[1][4].endswith("BBB.csv")

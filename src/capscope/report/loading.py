@@ -101,17 +101,17 @@ def load_from_store(
     from capscope.store import Store
 
     with Store(path, read_only=True) as store:
-        table = store.symbols()
-        stored = dict(zip(table["symbol"].to_list(), table["source"].to_list(), strict=True))
+        table = store.symbol_rows()  # plain tuples: the brief never needs polars
+        stored = {sym: source for sym, _, _, _, source in table}
         provenance = {
-            row["symbol"]: {
-                "first_date": _iso(row["first_date"]),
-                "last_date": _iso(row["last_date"]),
-                "rows": int(row["rows"]),
-                "source": str(row["source"]),
+            sym: {
+                "first_date": _iso(first),
+                "last_date": _iso(last),
+                "rows": int(rows),
+                "source": str(source),
             }
-            for row in table.iter_rows(named=True)
-            if row["symbol"] in symbols
+            for sym, first, last, rows, source in table
+            if sym in symbols
         }
         wanted = [s for s in dict.fromkeys(symbols) if s in stored]
         if not wanted:

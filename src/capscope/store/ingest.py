@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from capscope.data.readers import symbol_from_path
 from capscope.errors import DataError, StoreError, UsageError
 from capscope.store import bulk
 from capscope.store._duck import run
@@ -306,6 +305,8 @@ def ingest_files(
         A file changes stored bars, or two files disagree (nothing written).
     """
     import polars as pl
+
+    from capscope.data.readers import symbol_from_path  # imports polars: keep `capscope.store` light
 
     started = datetime.now()
     t0 = time.perf_counter()

@@ -114,16 +114,8 @@ def bars(
     return frame.cast(BAR_SCHEMA)  # type: ignore[arg-type]
 
 
-def symbols_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """One row per stored symbol: ``symbol, first_date, last_date, rows, source`` (sorted by symbol).
-
-    ``source`` is the most recently ingested file that added bars for the symbol.
-    """
-    import polars as pl
-
-    table = arrow(
-        con,
-        """WITH agg AS (
+#: One row per stored symbol: ``symbol, first_date, last_date, rows, source``, sorted by symbol.
+SYMBOLS_SUMMARY_SQL = """WITH agg AS (
                SELECT symbol_id, min(date) AS first_date, max(date) AS last_date, count(*) AS rows
                FROM bars GROUP BY symbol_id),
            src AS (
@@ -131,8 +123,22 @@ def symbols_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                FROM ingest_files WHERE rows_new > 0 GROUP BY symbol)
            SELECT s.symbol, a.first_date, a.last_date, a.rows, src.source
            FROM agg a JOIN symbols s USING (symbol_id) LEFT JOIN src USING (symbol)
-           ORDER BY s.symbol""",
-    )
+           ORDER BY s.symbol"""
+
+
+def symbols_summary_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date, date, int, str | None]]:
+    """:func:`symbols_summary` as plain tuples (no polars import: the light path for ``capscope brief``)."""
+    return [(str(s), f, t, int(n), src) for s, f, t, n, src in run(con, SYMBOLS_SUMMARY_SQL)]
+
+
+def symbols_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """One row per stored symbol: ``symbol, first_date, last_date, rows, source`` (sorted by symbol).
+
+    ``source`` is the most recently ingested file that added bars for the symbol.
+    """
+    import polars as pl
+
+    table = arrow(con, SYMBOLS_SUMMARY_SQL)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.cast({"rows": pl.Int64})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -155,6 +156,10 @@ class Store:
     def symbols(self) -> pl.DataFrame:
         """Stored symbols: ``symbol, first_date, last_date, rows, source``, sorted by symbol."""
         return query.symbols_summary(self.con)
+
+    def symbol_rows(self) -> list[tuple[str, date, date, int, str | None]]:
+        """:meth:`symbols` as plain ``(symbol, first_date, last_date, rows, source)`` tuples, without polars."""
+        return query.symbols_summary_rows(self.con)
 
     def panel(
         self,
