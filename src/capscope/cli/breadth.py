@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
-from capscope.cli.rotation import check_as_of, check_format, load_panel
+from capscope.cli.loading import load_panel
+from capscope.cli.rotation import check_as_of, check_format
 from capscope.errors import UsageError
 
 

@@ -8,7 +8,6 @@ directory (any ``SYMBOL.csv`` under it).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,60 +16,9 @@ from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, er
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
-    from capscope.data.panel import Panel
     from capscope.patterns.records import PatternRecord
 
 FORMATS = ("table", "json")
-
-
-def _bar_files(data_dir: Path) -> dict[str, Path]:
-    from capscope.data.readers import iter_bar_files, symbol_from_path
-
-    index: dict[str, Path] = {}
-    for path in iter_bar_files(data_dir):
-        index.setdefault(symbol_from_path(path), path)
-    return index
-
-
-def load_symbols(symbols: list[str], *, data: Path | None, store: Path | None) -> tuple[Panel, str]:
-    """Panel of ``symbols`` from the store (when it holds them all and ``--data`` is not given) or the files."""
-    from capscope.data.sources import resolve_data_dir, resolve_store_path
-
-    store_path = resolve_store_path(store)
-    if data is None and store_path.exists():
-        from capscope.store import Store
-
-        with Store(store_path, read_only=True) as st:
-            stored = set(st.symbols()["symbol"].to_list())
-            if set(symbols) <= stored:
-                return st.panel(symbols), f"store {store_path}"
-        if store is not None:
-            missing = sorted(set(symbols) - stored)
-            raise UsageError(
-                f"store {store_path} lacks {', '.join(missing)}; run `capscope ingest` or pass --data"
-            )
-    data_dir = resolve_data_dir(data).path
-    index = _bar_files(data_dir)
-    missing = [s for s in symbols if s not in index]
-    if missing:
-        import difflib
-
-        hints = [
-            f"{m}: did you mean {', '.join(h)}?"
-            for m in missing
-            if (h := difflib.get_close_matches(m, list(index), 3))
-        ]
-        raise UsageError(
-            f"no bar file for {', '.join(missing)} under {data_dir}"
-            + (f" ({'; '.join(hints)})" if hints else "")
-        )
-    import polars as pl
-
-    from capscope.data.panel import Panel
-    from capscope.data.readers import read_bars
-
-    bars = pl.concat([read_bars(index[s]) for s in symbols], how="vertical_relaxed").sort(["symbol", "date"])
-    return Panel.from_bars(bars), f"files under {data_dir}"
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -194,7 +142,9 @@ def patterns(
     syms = _split(symbols)
     if not syms:
         raise UsageError("give at least one symbol, e.g. capscope patterns RUT")
-    panel, source = load_symbols(syms, data=data, store=store)
+    from capscope.cli.loading import load_panel
+
+    panel, source = load_panel(syms, data=data, store=store)
     if as_of is not None:
         day = to_datetime64(as_of)
         if panel.n_bars and day < panel.dates[0]:
