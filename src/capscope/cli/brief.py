@@ -34,10 +34,10 @@ def brief(
 
     Example: capscope brief --as-of 2025-12-31 --symbol RUT --benchmark GSPC --out brief-out
     """
-    # One-shot command: the ~10^6 objects created by importing pandas/numba/polars live until exit, so the
-    # cyclic collector only rescans them. Pause it during the work, then freeze what is alive (moved out of the
-    # collected generations) so the interpreter's exit-time collections skip it too: ~0.5-0.8 s CPU less per
-    # run, results unchanged. The collector is re-enabled afterwards (for in-process callers such as tests).
+    # The ~10^6 objects created by importing pandas/numba/polars live until exit, so the cyclic collector
+    # only rescans them: pause it during the work (~0.5 s CPU less, results unchanged) and re-enable it
+    # afterwards for in-process callers such as tests. The console script's main() also freezes what is
+    # alive before the interpreter exits, so exit-time collections skip it too.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -46,7 +46,6 @@ def brief(
         params = BriefParams(symbol=symbol, benchmark=benchmark, growth=growth, value=value)
         _run(params, as_of, out, data, store)
     finally:
-        gc.freeze()
         if gc_was_enabled:
             gc.enable()
 
