@@ -55,8 +55,9 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
 
+# Every benchmark on the sample data; each prints its results (recorded by hand in benchmarks/RESULTS.md).
 bench: $(VENV)/.test
-	$(PY) benchmarks/run_all.py
+	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
