@@ -126,7 +126,9 @@ def test_known_values() -> None:
     assert np.all(ind.rsi(up, 14)[14:] == 100.0)
     assert np.all(ind.rsi(np.full(30, 5.0), 14)[14:] == 0.0)
     bands = ind.bbands(np.full(30, 7.25), 20)
-    np.testing.assert_array_equal(bands.upper[19:], bands.lower[19:])
+    for band in bands:
+        np.testing.assert_array_equal(band[19:], 7.25)
+    assert np.isnan(bands.upper[:19]).all()
     tr = ind.trange(np.array([10.0, 15.0]), np.array([9.0, 14.0]), np.array([9.5, 14.5]))
     np.testing.assert_array_equal(tr, [np.nan, 5.5])
     macd = ind.macd(np.linspace(1, 2, 60))

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import talib  # a declared test dependency: a missing TA-Lib must fail, not skip
 from hypothesis import given, settings
 
 from capscope.indicators import api as ind
 from tests.strategies import ohlc_arrays
-
-talib = pytest.importorskip("talib")
 
 Arrays = tuple[np.ndarray, ...]
 Fn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Arrays]

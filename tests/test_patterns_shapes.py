@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import talib  # a declared test dependency: a missing TA-Lib must fail, not skip
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from capscope.patterns.api import find_patterns
 from capscope.patterns.records import PatternRecord
-
-talib = pytest.importorskip("talib")
 
 SPREAD = 0.004  # high = close * (1 + SPREAD), low = close * (1 - SPREAD)
 BREAKOUT_ATR = 0.25
