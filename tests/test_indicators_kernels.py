@@ -103,6 +103,70 @@ def test_core_equals_single_indicators(panel: tuple[np.ndarray, ...]) -> None:
         np.testing.assert_array_equal(g, w, err_msg=name)
 
 
+def _walk_panel(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = 20.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (n, m)), axis=0))
+    spread = np.abs(rng.normal(0.0, 0.01, (n, m)))
+    return c * (1 + spread), c * (1 - spread), c
+
+
+@pytest.mark.parametrize("layout", ["uniform", "uniform_late", "mixed", "halt"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_core_row_paths_equal_single_indicators(layout: str, threads: int) -> None:
+    """The fused kernel's row paths (all columns past the warm-up; all columns started on the same bar, in
+    their warm-up; per element) give what the single-indicator kernels and the plain twins give, on panels
+    wide enough for several blocks, with default and short windows. Flat columns make the Bollinger state
+    re-anchor during and after the warm-up."""
+    import numba
+
+    h, lo, c = _walk_panel(300, 150, seed=len(layout))
+    c[:, 3] = 12.5  # flat: zero variance, re-anchoring on every bar
+    h[:, 3] = lo[:, 3] = 12.5
+    c[150:, 4] = 7.0
+    if layout == "uniform_late":
+        for a in (h, lo, c):
+            a[:17] = np.nan
+    elif layout == "mixed":
+        for j in range(0, 150, 3):
+            for a in (h, lo, c):
+                a[: j % 40, j] = np.nan
+    elif layout == "halt":
+        for a in (h, lo, c):
+            a[220:224, 7] = np.nan
+            a[280:, 9] = np.nan  # delisted
+    short = {"sma_fast": 3, "sma_slow": 7, "ema_window": 4, "macd_fast": 3, "macd_slow": 6, "macd_signal": 3}
+    short |= {"rsi_window": 4, "atr_window": 5, "bb_window": 4, "bb_nbdev_up": 2.5, "bb_nbdev_dn": 1.0}
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        for params in ({}, short):
+            p = {"sma_fast": 50, "sma_slow": 200, "ema_window": 20, "macd_fast": 12, "macd_slow": 26}
+            p |= {"macd_signal": 9, "rsi_window": 14, "atr_window": 14, "bb_window": 20}
+            p |= {"bb_nbdev_up": 2.0, "bb_nbdev_dn": 2.0} | params
+            got = ind.core(h, lo, c, **p)
+            want = (
+                ind.sma(c, p["sma_fast"]),
+                ind.sma(c, p["sma_slow"]),
+                ind.ema(c, p["ema_window"]),
+                *ind.macd(c, p["macd_fast"], p["macd_slow"], p["macd_signal"]),
+                ind.rsi(c, p["rsi_window"]),
+                ind.atr(h, lo, c, p["atr_window"]),
+                *ind.bbands(c, p["bb_window"], p["bb_nbdev_up"], p["bb_nbdev_dn"]),
+            )
+            twins = (
+                *ref.apply_columns(ref.sma_1d, [c], 1, p["sma_fast"]),
+                *ref.apply_columns(ref.bbands_1d, [c], 3, p["bb_window"], p["bb_nbdev_up"], p["bb_nbdev_dn"]),
+            )
+            for name, g, w in zip(got._fields, got, want, strict=True):
+                np.testing.assert_array_equal(g, w, err_msg=f"{layout} {params and 'short'} {name}")
+            np.testing.assert_array_equal(got.sma_fast, twins[0])
+            for g, w in zip(got[8:], twins[1:], strict=True):
+                np.testing.assert_array_equal(g, w)
+            assert np.isfinite(got.bb_middle[-1]).sum() >= 140  # the panel was really computed
+    finally:
+        numba.set_num_threads(before)
+
+
 def test_nan_policy_hand_computed() -> None:
     """Rows without a bar give NaN and do not advance the state (computed by hand)."""
     x = np.array([np.nan, 1.0, 2.0, np.nan, np.nan, 3.0, 4.0, np.nan])

@@ -758,32 +758,54 @@ def core_kernel(
         s_gain = st[6]
         s_loss = st[7]
         s_atr = st[8]
-        # bar from which every column of the block is past every warm-up (the branch-free fast path)
-        ready = 0
+        # Row paths, fastest first: (1) every column past every warm-up, (2) every column started on the same
+        # bar, so the warm-up phase is the same for the whole row; both need a complete row and branch per row,
+        # not per element; (3) otherwise the per-element loop below.
+        ready = 0  # bar from which every column of the block is past every warm-up
+        s0 = start[j0]  # the block's common first bar, or -1 when its columns start on different bars
         for j in range(j0, j1):
             ready = max(ready, start[j] + warm)
+            if start[j] != s0:
+                s0 = -1
         flags = np.zeros(j1 - j0, dtype=np.bool_)
         block_dead = False  # a column of the block lost its bars: keep the checking loop from here on
+        bk = slice(j0, j1)
         for t in range(n):
-            fast = t >= ready and not block_dead
+            k = t - s0
+            fast = (t >= ready or (s0 >= 0 and k >= 0)) and not block_dead
             if fast:
-                for j in range(j0, j1):
-                    if close[t, j] != close[t, j] or high[t, j] != high[t, j] or low[t, j] != low[t, j]:
-                        fast = False
-                        break
+                fast = _row_complete(high[t, bk], low[t, bk], close[t, bk])
             if fast:
-                bk = slice(j0, j1)
-                _core_row_fast(
-                    high[t, bk], low[t, bk], close[t, bk], close[t - 1, bk],
-                    close[t - sma_fast + 1, bk], close[t - sma_slow + 1, bk], close[t - bb_window + 1, bk],
-                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
-                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                )  # fmt: skip
-                for q in range(j1 - j0):
+                # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
+                prev, r_fast, r_slow, r_bb = (
+                    max(t - 1, 0),
+                    max(t - sma_fast + 1, 0),
+                    max(t - sma_slow + 1, 0),
+                    max(t - bb_window + 1, 0),
+                )
+                if t >= ready:
+                    flagged = _core_row_fast(
+                        high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                        close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                        st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                        st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                        float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
+                        k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
+                        o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                        o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                    )  # fmt: skip
+                else:
+                    flagged = _core_row_warm(
+                        k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                        close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                        st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                        st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
+                        atr_window, bb_window, bb_up, bb_dn,
+                        o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                        o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                    )  # fmt: skip
+                for q in range(j1 - j0 if flagged else 0):
                     if flags[q]:
                         j = j0 + q
                         variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
@@ -843,33 +865,30 @@ def core_kernel(
                     o_bm[t, j] = nan
                     o_bu[t, j] = nan
                     o_bl[t, j] = nan
-                # EMA
+                # EMA; the seed (SMA of the first bars) is summed as the bars arrive, in TA-Lib's order
                 if k >= ema_window:
                     p = (c - s_e[j]) * k_e + s_e[j]
                     s_e[j] = p
                     o_e[t, j] = p
-                elif k == ema_window - 1:
-                    acc = 0.0
-                    for i in range(t - ema_window + 1, t + 1):
-                        acc += close[i, j]
-                    s_e[j] = acc / ema_window
-                    o_e[t, j] = s_e[j]
                 else:
-                    o_e[t, j] = nan
-                # MACD
+                    s_e[j] += c
+                    if k == ema_window - 1:
+                        s_e[j] = s_e[j] / ema_window
+                        o_e[t, j] = s_e[j]
+                    else:
+                        o_e[t, j] = nan
+                # MACD (seeds summed as the bars arrive: slow over bars 0..slow-1, fast over its last `fast`)
                 o_m[t, j] = nan
                 o_s[t, j] = nan
                 o_h[t, j] = nan
+                if k <= m_first:
+                    s_s[j] += c
+                    if k >= macd_slow - macd_fast:
+                        s_f[j] += c
                 if k >= m_first:
                     if k == m_first:
-                        acc = 0.0
-                        for i in range(t - macd_slow + 1, t + 1):
-                            acc += close[i, j]
-                        s_s[j] = acc / macd_slow
-                        acc = 0.0
-                        for i in range(t - macd_fast + 1, t + 1):
-                            acc += close[i, j]
-                        s_f[j] = acc / macd_fast
+                        s_s[j] = s_s[j] / macd_slow
+                        s_f[j] = s_f[j] / macd_fast
                     else:
                         s_f[j] = (c - s_f[j]) * k_f + s_f[j]
                         s_s[j] = (c - s_s[j]) * k_s + s_s[j]
@@ -963,31 +982,32 @@ def _core_row_fast(
     o_bu: np.ndarray,
     o_bm: np.ndarray,
     o_bl: np.ndarray,
-) -> None:
+) -> int:
     """One row of ``core_kernel`` for a block whose columns all have a bar and are past every warm-up.
 
     The same operations as the general loop (windows as floats: ``x / 50.0`` is ``x / 50``), on 1-D row
-    views and without per-element branches, so the compiler keeps it tight. A Bollinger re-anchoring is only
-    flagged in ``flags``; the caller applies it.
+    views and without per-element branches, so the compiler vectorises each loop across symbols. Indicators
+    that read the same inputs share a loop (fewer passes over the row), few enough arrays per loop that the
+    vectoriser's aliasing checks stay cheap. A Bollinger re-anchoring is only flagged in ``flags``; the
+    caller applies it. Returns the number of flags set.
     """
     bb_inv = 1.0 / bb_window
     atr_w1 = atr_window - 1.0
     # the caller passes the block's slices: indices from 0 let the compiler drop negative-index handling
     nn = c_row.shape[0]
-    for i in range(nn):  # SMA fast
-        a = s_sa[i] + c_row[i]
+    for i in range(nn):  # SMAs
+        c = c_row[i]
+        a = s_sa[i] + c
         o_sa[i] = a / sma_fast
         s_sa[i] = a - old_fast[i]
-    for i in range(nn):  # SMA slow
-        a = s_sb[i] + c_row[i]
+        a = s_sb[i] + c
         o_sb[i] = a / sma_slow
         s_sb[i] = a - old_slow[i]
-    for i in range(nn):  # EMA
-        e = (c_row[i] - s_e[i]) * k_e + s_e[i]
+    for i in range(nn):  # EMA + MACD
+        c = c_row[i]
+        e = (c - s_e[i]) * k_e + s_e[i]
         s_e[i] = e
         o_e[i] = e
-    for i in range(nn):  # MACD
-        c = c_row[i]
         f = (c - s_f[i]) * k_f + s_f[i]
         sl = (c - s_s[i]) * k_s + s_s[i]
         s_f[i] = f
@@ -998,8 +1018,9 @@ def _core_row_fast(
         o_m[i] = line
         o_s[i] = g
         o_h[i] = line - g
-    for i in range(nn):  # RSI
-        dlt = c_row[i] - prev_row[i]
+    for i in range(nn):  # RSI + ATR
+        pc = prev_row[i]
+        dlt = c_row[i] - pc
         gd = dlt if dlt > 0.0 else 0.0
         gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
         loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
@@ -1007,10 +1028,8 @@ def _core_row_fast(
         s_loss[i] = loss
         tot = gain + loss
         o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-    for i in range(nn):  # ATR
         h = h_row[i]
         lo = lo_row[i]
-        pc = prev_row[i]
         tr = h - lo
         v2 = abs(pc - h)
         tr = v2 if v2 > tr else tr
@@ -1021,7 +1040,8 @@ def _core_row_fast(
         pa = pa / atr_window
         o_a[i] = pa
         s_atr[i] = pa
-    for i in range(nn):  # Bollinger (TA-Lib 0.8 shifted-data variance)
+    nflag = 0
+    for i in range(nn):  # Bollinger
         c = c_row[i]
         shift = b_shift[i]
         total = b_total[i] + c
@@ -1040,11 +1060,242 @@ def _core_row_fast(
         b_vt2[i] = vt2
         bars = b_bars[i] - 1
         b_bars[i] = bars
-        flags[i] = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
+        fl = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
+        flags[i] = fl
+        nflag += fl
         sd = np.sqrt(variance) if variance > 0.0 else 0.0
         o_bm[i] = mid
         o_bu[i] = mid + sd * bb_up
         o_bl[i] = mid - sd * bb_dn
+    return nflag
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _core_row_warm(
+    k: int,
+    h_row: np.ndarray,
+    lo_row: np.ndarray,
+    c_row: np.ndarray,
+    prev_row: np.ndarray,
+    old_fast: np.ndarray,
+    old_slow: np.ndarray,
+    old_bb: np.ndarray,
+    s_sa: np.ndarray,
+    s_sb: np.ndarray,
+    s_e: np.ndarray,
+    s_f: np.ndarray,
+    s_s: np.ndarray,
+    s_g: np.ndarray,
+    s_gain: np.ndarray,
+    s_loss: np.ndarray,
+    s_atr: np.ndarray,
+    b_total: np.ndarray,
+    b_shift: np.ndarray,
+    b_vt1: np.ndarray,
+    b_vt2: np.ndarray,
+    b_bars: np.ndarray,
+    flags: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    ema_window: int,
+    macd_fast: int,
+    macd_slow: int,
+    macd_signal: int,
+    rsi_window: int,
+    atr_window: int,
+    bb_window: int,
+    bb_up: float,
+    bb_dn: float,
+    o_sa: np.ndarray,
+    o_sb: np.ndarray,
+    o_e: np.ndarray,
+    o_m: np.ndarray,
+    o_s: np.ndarray,
+    o_h: np.ndarray,
+    o_r: np.ndarray,
+    o_a: np.ndarray,
+    o_bu: np.ndarray,
+    o_bm: np.ndarray,
+    o_bl: np.ndarray,
+) -> int:
+    """One complete row of ``core_kernel`` for a block whose columns all started ``k`` bars ago.
+
+    The per-element loop's operations, with each indicator's warm-up phase chosen once for the row (it depends
+    on ``k`` only), so the loops over symbols have no branches. ``old_*``/``prev_row`` are only read once the
+    phase needs them. Bollinger re-anchorings are flagged as in :func:`_core_row_fast`; returns their count.
+    """
+    nn = c_row.shape[0]
+    nan = np.nan
+    _sma_row(k, sma_fast, c_row, old_fast, s_sa, o_sa)
+    _sma_row(k, sma_slow, c_row, old_slow, s_sb, o_sb)
+    # EMA, seeded with the sum of its first bars (TA-Lib's order)
+    if k >= ema_window:
+        k_e = 2.0 / (ema_window + 1)
+        for i in range(nn):
+            e = (c_row[i] - s_e[i]) * k_e + s_e[i]
+            s_e[i] = e
+            o_e[i] = e
+    else:
+        for i in range(nn):
+            s_e[i] += c_row[i]
+        if k == ema_window - 1:
+            for i in range(nn):
+                s_e[i] = s_e[i] / ema_window
+                o_e[i] = s_e[i]
+        else:
+            o_e[:] = nan
+    # MACD
+    m_first = macd_slow - 1
+    m_look = m_first + macd_signal - 1
+    if k <= m_first:
+        for i in range(nn):
+            s_s[i] += c_row[i]
+        if k >= macd_slow - macd_fast:
+            for i in range(nn):
+                s_f[i] += c_row[i]
+    if k < m_first:
+        o_m[:] = nan
+        o_s[:] = nan
+        o_h[:] = nan
+    else:
+        if k == m_first:
+            for i in range(nn):
+                s_s[i] = s_s[i] / macd_slow
+                s_f[i] = s_f[i] / macd_fast
+        else:
+            k_f = 2.0 / (macd_fast + 1)
+            k_s = 2.0 / (macd_slow + 1)
+            for i in range(nn):
+                c = c_row[i]
+                s_f[i] = (c - s_f[i]) * k_f + s_f[i]
+                s_s[i] = (c - s_s[i]) * k_s + s_s[i]
+        if k < m_look:
+            for i in range(nn):
+                s_g[i] += s_f[i] - s_s[i]
+            o_m[:] = nan
+            o_s[:] = nan
+            o_h[:] = nan
+        else:
+            k_g = 2.0 / (macd_signal + 1)
+            for i in range(nn):
+                line = s_f[i] - s_s[i]
+                g = (s_g[i] + line) / macd_signal if k == m_look else (line - s_g[i]) * k_g + s_g[i]
+                s_g[i] = g
+                o_m[i] = line
+                o_s[i] = g
+                o_h[i] = line - g
+    # RSI and ATR
+    if k == 0:
+        o_r[:] = nan
+        o_a[:] = nan
+    else:
+        rsi_w1 = float(rsi_window - 1)
+        rsi_inv = 1.0 / rsi_window
+        for i in range(nn):
+            dlt = c_row[i] - prev_row[i]
+            gain = s_gain[i]
+            loss = s_loss[i]
+            if k > rsi_window:
+                gain *= rsi_w1
+                loss *= rsi_w1
+            gd = dlt if dlt > 0.0 else 0.0
+            gain += gd
+            loss += gd - dlt
+            if k >= rsi_window:
+                gain *= rsi_inv
+                loss *= rsi_inv
+                tot = gain + loss
+                o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+            else:
+                o_r[i] = nan
+            s_gain[i] = gain
+            s_loss[i] = loss
+        for i in range(nn):
+            h = h_row[i]
+            lo = lo_row[i]
+            pc = prev_row[i]
+            tr = h - lo
+            v2 = abs(pc - h)
+            tr = v2 if v2 > tr else tr
+            v3 = abs(lo - pc)
+            tr = v3 if v3 > tr else tr
+            if k < atr_window:
+                s_atr[i] += tr
+                o_a[i] = nan
+            elif k == atr_window:
+                pa = (s_atr[i] + tr) / atr_window
+                s_atr[i] = pa
+                o_a[i] = pa
+            else:
+                pa = s_atr[i] * (atr_window - 1)
+                pa += tr
+                pa /= atr_window
+                s_atr[i] = pa
+                o_a[i] = pa
+    # Bollinger (same state as bb_add / bb_emit)
+    if k == 0:
+        for i in range(nn):
+            b_shift[i] = c_row[i]
+            b_bars[i] = 32 * bb_window
+    for i in range(nn):
+        c = c_row[i]
+        b_total[i] += c
+        d = c - b_shift[i]
+        b_vt1[i] += d
+        b_vt2[i] += d * d
+    if k < bb_window - 1:
+        o_bu[:] = nan
+        o_bm[:] = nan
+        o_bl[:] = nan
+        return 0
+    nflag = 0
+    inv = 1.0 / bb_window
+    for i in range(nn):
+        mean1 = b_vt1[i] * inv
+        variance = b_vt2[i] * inv - mean1 * mean1
+        mid = b_total[i] / bb_window
+        old = old_bb[i]
+        b_total[i] -= old
+        d = old - b_shift[i]
+        b_vt1[i] -= d
+        d2 = d * d
+        vt2 = b_vt2[i] - d2
+        b_vt2[i] = vt2
+        bars = b_bars[i] - 1
+        b_bars[i] = bars
+        fl = variance < 1e-6 * (vt2 * inv) or d2 > 1e6 * vt2 or bars <= 0
+        flags[i] = fl
+        nflag += fl
+        sd = np.sqrt(variance) if variance > 0.0 else 0.0
+        o_bm[i] = mid
+        o_bu[i] = mid + sd * bb_up
+        o_bl[i] = mid - sd * bb_dn
+    return nflag
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sma_row(
+    k: int, window: int, c_row: np.ndarray, old: np.ndarray, total: np.ndarray, out: np.ndarray
+) -> None:
+    """SMA running total for one row of columns that all started ``k`` bars ago (``core_kernel``)."""
+    if k >= window - 1:
+        for i in range(c_row.shape[0]):
+            a = total[i] + c_row[i]
+            out[i] = a / window
+            total[i] = a - old[i]
+    else:
+        for i in range(c_row.shape[0]):
+            total[i] += c_row[i]
+        out[:] = np.nan
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _row_complete(h_row: np.ndarray, lo_row: np.ndarray, c_row: np.ndarray) -> bool:
+    """True when no value of the three rows is NaN (a branch-free count the compiler vectorises)."""
+    missing = 0
+    for i in range(c_row.shape[0]):
+        missing += (h_row[i] != h_row[i]) | (lo_row[i] != lo_row[i]) | (c_row[i] != c_row[i])
+    return missing == 0
 
 
 # -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
