@@ -30,6 +30,10 @@ import numpy as np
 
 _ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
 _MIN_BLOCK = 64  # fewest symbols per parallel block
+# fewest symbols per block of the fused kernel: its row loops make ~45 array views per row, and the reference
+# counts of those views are shared by the threads, so narrower blocks on two threads are slower than one
+# (real stock panel, 701 symbols: 10 ms on one block, 17-45 ms as two or more; benchmarks/RESULTS.md)
+_CORE_MIN_BLOCK = 1024
 
 
 def block_size(m: int) -> int:
@@ -701,6 +705,161 @@ def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: in
 # -- the fused core kernel ---------------------------------------------------------------------------------
 
 
+@nb.njit(cache=True)
+def _core_element(
+    t: int,
+    j: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    st: np.ndarray,
+    bb: np.ndarray,
+    start: np.ndarray,
+    dead: np.ndarray,
+    irregular: np.ndarray,
+    outs: tuple[np.ndarray, ...],
+    sma_fast: int,
+    sma_slow: int,
+    ema_window: int,
+    macd_fast: int,
+    macd_slow: int,
+    macd_signal: int,
+    rsi_window: int,
+    atr_window: int,
+    bb_window: int,
+    bb_up: float,
+    bb_dn: float,
+) -> None:
+    """Bar ``t`` of column ``j`` of ``core_kernel``, element by element: any warm-up phase, missing bars (NaN
+    outputs, the state does not advance; a bar after a gap marks the column ``irregular``)."""
+    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
+    k_e = 2.0 / (ema_window + 1)
+    k_f = 2.0 / (macd_fast + 1)
+    k_s = 2.0 / (macd_slow + 1)
+    k_g = 2.0 / (macd_signal + 1)
+    m_first = macd_slow - 1
+    m_look = m_first + macd_signal - 1
+    rsi_inv = 1.0 / rsi_window
+    nan = np.nan
+    c = close[t, j]
+    h = high[t, j]
+    lo = low[t, j]
+    if c != c or h != h or lo != lo:
+        if t >= start[j]:
+            dead[j] = True
+        if c == c or h == h or lo == lo:
+            irregular[j] = True  # close and high/low missing on different rows
+        o_sa[t, j] = nan
+        o_sb[t, j] = nan
+        o_e[t, j] = nan
+        o_m[t, j] = nan
+        o_s[t, j] = nan
+        o_h[t, j] = nan
+        o_r[t, j] = nan
+        o_a[t, j] = nan
+        o_bu[t, j] = nan
+        o_bm[t, j] = nan
+        o_bl[t, j] = nan
+        return
+    if dead[j]:
+        irregular[j] = True
+    k = t - start[j]
+    # SMA (fast, slow)
+    st[0, j] += c
+    if k >= sma_fast - 1:
+        o_sa[t, j] = st[0, j] / sma_fast
+        st[0, j] -= close[t - sma_fast + 1, j]
+    else:
+        o_sa[t, j] = nan
+    st[1, j] += c
+    if k >= sma_slow - 1:
+        o_sb[t, j] = st[1, j] / sma_slow
+        st[1, j] -= close[t - sma_slow + 1, j]
+    else:
+        o_sb[t, j] = nan
+    # Bollinger
+    bb_add(bb, j, c, k, bb_window)
+    if k >= bb_window - 1:
+        mean, variance, reseed = bb_emit(bb, j, close[t - bb_window + 1, j], bb_window)
+        if reseed:
+            variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+        sd = np.sqrt(variance) if variance != 0.0 else 0.0
+        o_bm[t, j] = mean
+        o_bu[t, j] = mean + sd * bb_up
+        o_bl[t, j] = mean - sd * bb_dn
+    else:
+        o_bm[t, j] = nan
+        o_bu[t, j] = nan
+        o_bl[t, j] = nan
+    # EMA; the seed (SMA of the first bars) is summed as the bars arrive, in TA-Lib's order
+    if k >= ema_window:
+        p = (c - st[2, j]) * k_e + st[2, j]
+        st[2, j] = p
+        o_e[t, j] = p
+    else:
+        st[2, j] += c
+        if k == ema_window - 1:
+            st[2, j] = st[2, j] / ema_window
+            o_e[t, j] = st[2, j]
+        else:
+            o_e[t, j] = nan
+    # MACD (seeds summed as the bars arrive: slow over bars 0..slow-1, fast over its last `fast`)
+    o_m[t, j] = nan
+    o_s[t, j] = nan
+    o_h[t, j] = nan
+    if k <= m_first:
+        st[4, j] += c
+        if k >= macd_slow - macd_fast:
+            st[3, j] += c
+    if k >= m_first:
+        if k == m_first:
+            st[4, j] = st[4, j] / macd_slow
+            st[3, j] = st[3, j] / macd_fast
+        else:
+            st[3, j] = (c - st[3, j]) * k_f + st[3, j]
+            st[4, j] = (c - st[4, j]) * k_s + st[4, j]
+        line = st[3, j] - st[4, j]
+        if k < m_look:
+            st[5, j] += line
+        else:
+            if k == m_look:
+                st[5, j] = (st[5, j] + line) / macd_signal
+            else:
+                st[5, j] = (line - st[5, j]) * k_g + st[5, j]
+            o_m[t, j] = line
+            o_s[t, j] = st[5, j]
+            o_h[t, j] = line - st[5, j]
+    # RSI and ATR
+    o_r[t, j] = nan
+    o_a[t, j] = nan
+    if k > 0:
+        pc = close[t - 1, j]
+        dlt = c - pc
+        if k > rsi_window:
+            st[7, j] *= rsi_window - 1
+            st[6, j] *= rsi_window - 1
+        gd = dlt if dlt > 0.0 else 0.0
+        st[6, j] += gd
+        st[7, j] += gd - dlt
+        if k >= rsi_window:
+            st[7, j] *= rsi_inv
+            st[6, j] *= rsi_inv
+            tot = st[6, j] + st[7, j]
+            o_r[t, j] = 100.0 * (st[6, j] / tot) if tot > 0.0 else 0.0
+        tr = _true_range(h, lo, pc)
+        if k < atr_window:
+            st[8, j] += tr
+        elif k == atr_window:
+            st[8, j] = (st[8, j] + tr) / atr_window
+            o_a[t, j] = st[8, j]
+        else:
+            pa = st[8, j] * (atr_window - 1)
+            pa += tr
+            pa /= atr_window
+            st[8, j] = pa
+            o_a[t, j] = pa
+
+
 @nb.njit(cache=True, parallel=True)
 def core_kernel(
     high: np.ndarray,
@@ -723,15 +882,23 @@ def core_kernel(
     """The seven core indicators in one pass.
 
     Writes ``outs = (sma_fast, sma_slow, ema, macd, macd_signal, macd_hist, rsi, atr, bb_upper, bb_middle,
-    bb_lower)`` and returns the ``irregular`` mask. A column is irregular (recompute it per indicator) when it has an interior gap or
-    when close and high/low are missing on different rows. ``macd_fast <= macd_slow`` and all windows >= 2
-    are expected.
+    bb_lower)`` and returns the ``irregular`` mask. A column is irregular (recompute it per indicator) when it
+    has an interior gap or when close and high/low are missing on different rows. ``macd_fast <= macd_slow``
+    and all windows >= 2 are expected.
+
+    Each block of columns runs whole rows through branch-free loops: :func:`_core_row_warm` while the block's
+    columns are in their warm-up (the phase depends only on the bars since the block's first bar ``s0``, the
+    first bar most of its columns share), then :func:`_core_row_fast`. Columns that started on another bar
+    ("exceptional") are carried through those rows with their state saved and restored, then advanced by
+    :func:`_core_element` until they too are past every warm-up. A column missing on a row gets NaN outputs
+    there; once it has lost its bars its state is no longer used (it stays NaN, or comes back and is marked
+    irregular).
     """
     n, m = close.shape
     o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
     irregular = np.zeros(m, dtype=np.bool_)
     # per-symbol state, one row per quantity: keeps the state of a block of symbols together
-    st = np.zeros((12, m))
+    st = np.zeros((9, m))
     bb = np.zeros((5, m))
     dead = np.zeros(m, dtype=np.bool_)
     start = _starts(close, close, close)
@@ -739,8 +906,7 @@ def core_kernel(
     k_f = 2.0 / (macd_fast + 1)
     k_s = 2.0 / (macd_slow + 1)
     k_g = 2.0 / (macd_signal + 1)
-    m_first = macd_slow - 1
-    m_look = m_first + macd_signal - 1
+    m_look = macd_slow - 1 + macd_signal - 1
     rsi_inv = 1.0 / rsi_window
     warm = max(
         sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
@@ -749,189 +915,112 @@ def core_kernel(
     for b in nb.prange(_nblocks(m, block)):
         j0 = b * block
         j1 = min(m, j0 + block)
-        s_sa = st[0]
-        s_sb = st[1]
-        s_e = st[2]
-        s_f = st[3]
-        s_s = st[4]
-        s_g = st[5]
-        s_gain = st[6]
-        s_loss = st[7]
-        s_atr = st[8]
-        # Row paths, fastest first: (1) every column past every warm-up, (2) every column started on the same
-        # bar, so the warm-up phase is the same for the whole row; both need a complete row and branch per row,
-        # not per element; (3) otherwise the per-element loop below.
-        ready = 0  # bar from which every column of the block is past every warm-up
-        s0 = start[j0]  # the block's common first bar, or -1 when its columns start on different bars
-        for j in range(j0, j1):
-            ready = max(ready, start[j] + warm)
-            if start[j] != s0:
-                s0 = -1
-        flags = np.zeros(j1 - j0, dtype=np.bool_)
-        block_dead = False  # a column of the block lost its bars: keep the checking loop from here on
         bk = slice(j0, j1)
+        # the first bar most columns share (Boyer-Moore majority vote), and the columns that started elsewhere
+        s0 = start[j0]
+        votes = 0
+        for j in range(j0, j1):
+            if votes == 0:
+                s0 = start[j]
+            votes += 1 if start[j] == s0 else -1
+        exc = np.empty(j1 - j0, dtype=np.int64)
+        n_exc = 0
+        for j in range(j0, j1):
+            if start[j] != s0:
+                exc[n_exc] = j
+                n_exc += 1
+        active = np.empty(n_exc, dtype=np.int64)
+        saved = np.empty((n_exc, 14))
+        flags = np.zeros(j1 - j0, dtype=np.bool_)
+        any_dead = False
         for t in range(n):
             k = t - s0
-            fast = (t >= ready or (s0 >= 0 and k >= 0)) and not block_dead
-            if fast:
-                fast = _row_complete(high[t, bk], low[t, bk], close[t, bk])
-            if fast:
-                # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
-                prev, r_fast, r_slow, r_bb = (
-                    max(t - 1, 0),
-                    max(t - sma_fast + 1, 0),
-                    max(t - sma_slow + 1, 0),
-                    max(t - bb_window + 1, 0),
-                )
-                if t >= ready:
-                    flagged = _core_row_fast(
-                        high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                        close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                        st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                        st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                        float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
-                        k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                        o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                        o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+            if k < 0:  # before the block's first bar: element by element
+                for j in range(j0, j1):
+                    _core_element(
+                        t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
+                        ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
                     )  # fmt: skip
-                else:
-                    flagged = _core_row_warm(
-                        k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                        close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                        st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                        st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
-                        atr_window, bb_window, bb_up, bb_dn,
-                        o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                        o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                    )  # fmt: skip
-                for q in range(j1 - j0 if flagged else 0):
-                    if flags[q]:
-                        j = j0 + q
-                        variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
-                        sd = np.sqrt(variance) if variance != 0.0 else 0.0
-                        o_bu[t, j] = o_bm[t, j] + sd * bb_up
-                        o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+                    any_dead = any_dead or dead[j]
                 continue
-            for j in range(j0, j1):
-                c = close[t, j]
-                h = high[t, j]
-                lo = low[t, j]
-                if c != c or h != h or lo != lo:
-                    if t >= start[j]:
-                        dead[j] = True
-                        block_dead = True
-                    if c == c or h == h or lo == lo:
-                        irregular[j] = True  # close and high/low missing on different rows
-                    o_sa[t, j] = nan
-                    o_sb[t, j] = nan
-                    o_e[t, j] = nan
-                    o_m[t, j] = nan
-                    o_s[t, j] = nan
-                    o_h[t, j] = nan
-                    o_r[t, j] = nan
-                    o_a[t, j] = nan
-                    o_bu[t, j] = nan
-                    o_bm[t, j] = nan
-                    o_bl[t, j] = nan
-                    continue
-                if dead[j]:
-                    irregular[j] = True
-                k = t - start[j]
-                # SMA (fast, slow)
-                s_sa[j] += c
-                if k >= sma_fast - 1:
-                    o_sa[t, j] = s_sa[j] / sma_fast
-                    s_sa[j] -= close[t - sma_fast + 1, j]
-                else:
-                    o_sa[t, j] = nan
-                s_sb[j] += c
-                if k >= sma_slow - 1:
-                    o_sb[t, j] = s_sb[j] / sma_slow
-                    s_sb[j] -= close[t - sma_slow + 1, j]
-                else:
-                    o_sb[t, j] = nan
-                # Bollinger
-                bb_add(bb, j, c, k, bb_window)
-                if k >= bb_window - 1:
-                    mean, variance, reseed = bb_emit(bb, j, close[t - bb_window + 1, j], bb_window)
-                    if reseed:
-                        variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+            n_act = 0
+            for e in range(n_exc):
+                j = exc[e]
+                if t < max(start[j], s0) + warm:
+                    active[n_act] = j
+                    saved[n_act, :9] = st[:, j]
+                    saved[n_act, 9:] = bb[:, j]
+                    n_act += 1
+            missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
+            # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
+            prev, r_fast, r_slow, r_bb = (
+                max(t - 1, 0),
+                max(t - sma_fast + 1, 0),
+                max(t - sma_slow + 1, 0),
+                max(t - bb_window + 1, 0),
+            )
+            if k >= warm:
+                flagged = _core_row_fast(
+                    high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
+                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
+                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                )  # fmt: skip
+            else:
+                flagged = _core_row_warm(
+                    k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
+                    atr_window, bb_window, bb_up, bb_dn,
+                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                )  # fmt: skip
+            for q in range(j1 - j0 if flagged else 0):
+                if flags[q]:
+                    j = j0 + q
+                    variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
                     sd = np.sqrt(variance) if variance != 0.0 else 0.0
-                    o_bm[t, j] = mean
-                    o_bu[t, j] = mean + sd * bb_up
-                    o_bl[t, j] = mean - sd * bb_dn
-                else:
-                    o_bm[t, j] = nan
-                    o_bu[t, j] = nan
-                    o_bl[t, j] = nan
-                # EMA; the seed (SMA of the first bars) is summed as the bars arrive, in TA-Lib's order
-                if k >= ema_window:
-                    p = (c - s_e[j]) * k_e + s_e[j]
-                    s_e[j] = p
-                    o_e[t, j] = p
-                else:
-                    s_e[j] += c
-                    if k == ema_window - 1:
-                        s_e[j] = s_e[j] / ema_window
-                        o_e[t, j] = s_e[j]
-                    else:
+                    o_bu[t, j] = o_bm[t, j] + sd * bb_up
+                    o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+            if missing or any_dead:  # missing bars: NaN outputs; a bar after a gap marks the column irregular
+                for j in range(j0, j1):
+                    c = close[t, j]
+                    h = high[t, j]
+                    lo = low[t, j]
+                    if c != c or h != h or lo != lo:
+                        if t >= start[j]:
+                            dead[j] = True
+                            any_dead = True
+                        if c == c or h == h or lo == lo:
+                            irregular[j] = True
+                        o_sa[t, j] = nan
+                        o_sb[t, j] = nan
                         o_e[t, j] = nan
-                # MACD (seeds summed as the bars arrive: slow over bars 0..slow-1, fast over its last `fast`)
-                o_m[t, j] = nan
-                o_s[t, j] = nan
-                o_h[t, j] = nan
-                if k <= m_first:
-                    s_s[j] += c
-                    if k >= macd_slow - macd_fast:
-                        s_f[j] += c
-                if k >= m_first:
-                    if k == m_first:
-                        s_s[j] = s_s[j] / macd_slow
-                        s_f[j] = s_f[j] / macd_fast
-                    else:
-                        s_f[j] = (c - s_f[j]) * k_f + s_f[j]
-                        s_s[j] = (c - s_s[j]) * k_s + s_s[j]
-                    line = s_f[j] - s_s[j]
-                    if k < m_look:
-                        s_g[j] += line
-                    else:
-                        if k == m_look:
-                            s_g[j] = (s_g[j] + line) / macd_signal
-                        else:
-                            s_g[j] = (line - s_g[j]) * k_g + s_g[j]
-                        o_m[t, j] = line
-                        o_s[t, j] = s_g[j]
-                        o_h[t, j] = line - s_g[j]
-                # RSI and ATR
-                o_r[t, j] = nan
-                o_a[t, j] = nan
-                if k > 0:
-                    pc = close[t - 1, j]
-                    dlt = c - pc
-                    if k > rsi_window:
-                        s_loss[j] *= rsi_window - 1
-                        s_gain[j] *= rsi_window - 1
-                    gd = dlt if dlt > 0.0 else 0.0
-                    s_gain[j] += gd
-                    s_loss[j] += gd - dlt
-                    if k >= rsi_window:
-                        s_loss[j] *= rsi_inv
-                        s_gain[j] *= rsi_inv
-                        tot = s_gain[j] + s_loss[j]
-                        o_r[t, j] = 100.0 * (s_gain[j] / tot) if tot > 0.0 else 0.0
-                    tr = _true_range(h, lo, pc)
-                    if k < atr_window:
-                        s_atr[j] += tr
-                    elif k == atr_window:
-                        s_atr[j] = (s_atr[j] + tr) / atr_window
-                        o_a[t, j] = s_atr[j]
-                    else:
-                        pa = s_atr[j] * (atr_window - 1)
-                        pa += tr
-                        pa /= atr_window
-                        s_atr[j] = pa
-                        o_a[t, j] = pa
+                        o_m[t, j] = nan
+                        o_s[t, j] = nan
+                        o_h[t, j] = nan
+                        o_r[t, j] = nan
+                        o_a[t, j] = nan
+                        o_bu[t, j] = nan
+                        o_bm[t, j] = nan
+                        o_bl[t, j] = nan
+                    elif dead[j]:
+                        irregular[j] = True
+            for a in range(n_act):  # the exceptional columns: their own state, element by element
+                j = active[a]
+                st[:, j] = saved[a, :9]
+                bb[:, j] = saved[a, 9:]
+                _core_element(
+                    t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
+                    ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
+                )  # fmt: skip
+                any_dead = any_dead or dead[j]
     return irregular
 
 
@@ -1290,12 +1379,12 @@ def _sma_row(
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _row_complete(h_row: np.ndarray, lo_row: np.ndarray, c_row: np.ndarray) -> bool:
-    """True when no value of the three rows is NaN (a branch-free count the compiler vectorises)."""
+def _row_missing(h_row: np.ndarray, lo_row: np.ndarray, c_row: np.ndarray) -> int:
+    """How many columns miss a value on these rows (a branch-free count the compiler vectorises)."""
     missing = 0
     for i in range(c_row.shape[0]):
         missing += (h_row[i] != h_row[i]) | (lo_row[i] != lo_row[i]) | (c_row[i] != c_row[i])
-    return missing == 0
+    return missing
 
 
 # -- wrappers: fast path + exact recomputation of irregular columns ----------------------------------------
@@ -1479,7 +1568,7 @@ def core_2d(
         bb_window,
         bb_up,
         bb_dn,
-        block_size(close.shape[1]),
+        max(_CORE_MIN_BLOCK, block_size(close.shape[1])),
     )
     cols = np.flatnonzero(irregular)
     if cols.size:
