@@ -58,10 +58,26 @@ class BreakoutParams:
 
 
 @njit(cache=True)
-def _grow(a, cap):  # type: ignore[no-untyped-def]  # pragma: no cover
-    b = np.empty(cap, a.dtype)
-    b[: a.shape[0]] = a
-    return b
+def _grow(buf, fbuf):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """The event buffers with twice the capacity (rows of ``buf``: t, j, code, touches, first, last, ref)."""
+    ne = buf.shape[1]
+    grown = np.empty((buf.shape[0], 2 * ne), buf.dtype)
+    grown[:, :ne] = buf
+    fgrown = np.empty(2 * ne)
+    fgrown[:ne] = fbuf
+    return grown, fgrown
+
+
+@njit(inline="always")
+def _put(buf, fbuf, ne, t, j, code, level, touch, first, last, ref):  # type: ignore[no-untyped-def]  # pragma: no cover
+    buf[0, ne] = t
+    buf[1, ne] = j
+    buf[2, ne] = code
+    buf[3, ne] = touch
+    buf[4, ne] = first
+    buf[5, ne] = last
+    buf[6, ne] = ref
+    fbuf[ne] = level
 
 
 @njit(cache=True)
@@ -80,123 +96,137 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     min_touches,
     max_age,
 ):
-    m, n = close.shape  # symbol-major copies: one symbol's bars are contiguous
+    """Level by level, in scans over contiguous bars.
+
+    A level's state changes only through its own events and its own pivots, so each level's bars can be walked
+    on their own. Between two of its pivots the price, touches and last touch are fixed, and the next event is
+    the first bar that closes beyond a fixed threshold: with nothing pending, beyond ``price -/+ buffer * ATR``
+    (until the level goes stale); while a breakout is pending (``side == pdir`` then), back across the
+    breakout's level or beyond the opposite threshold (within ``fail_window`` bars). Each of these is a tight
+    scan; work = the bars on which each level is live, without per-bar bookkeeping of an active set.
+
+    ``close`` and ``atr`` are symbol-major copies ``(n_symbols, n_bars)``. Events come out ordered by symbol,
+    level id, then bar (the event frame sorts them; same-bar events of one symbol keep level-id order).
+    """
+    m, n = close.shape
     npiv = level_id.shape[0]
-    lv_price = np.zeros(npiv)
-    lv_touches = np.zeros(npiv, np.int64)
-    lv_first = np.zeros(npiv, np.int64)
-    lv_last = np.zeros(npiv, np.int64)
-    lv_side = np.zeros(npiv, np.int8)
-    lv_pdir = np.zeros(npiv, np.int8)
-    lv_pbar = np.zeros(npiv, np.int64)
-    lv_plevel = np.zeros(npiv)
-    cur = ptr[:-1].copy()
-    # active levels of column j: act[ptr[j] : ptr[j] + nact[j]] (qualified, and recently touched or pending)
-    act = np.zeros(npiv, np.int64)
-    nact = np.zeros(m, np.int64)
-    is_act = np.zeros(npiv, np.bool_)
-    cap = 1024
-    e_t = np.empty(cap, np.int64)
-    e_j = np.empty(cap, np.int64)
-    e_code = np.empty(cap, np.int64)
-    e_level = np.empty(cap)
-    e_touch = np.empty(cap, np.int64)
-    e_first = np.empty(cap, np.int64)
-    e_last = np.empty(cap, np.int64)
-    e_ref = np.empty(cap, np.int64)
+    head = np.full(npiv, -1, np.int64)  # first pivot record of each level
+    tail = np.full(npiv, -1, np.int64)
+    nxt = np.full(npiv, -1, np.int64)  # next pivot record of the same level
+    apply_bar = np.empty(npiv, np.int64)  # the bar after whose checks a record takes effect
+    buf = np.empty((7, 1024), np.int64)
+    fbuf = np.empty(1024)
     ne = 0
-    # symbol by symbol over symbol-major copies of close and ATR (the caller transposes once): each symbol's bars
-    # stream contiguously and its levels stay in cache; a time-major walk here would stride across symbols on
-    # every bar (columns are independent, so the order changes nothing but speed)
     for j in range(m):
-        for t in range(n):
-            c = close[j, t]
-            lo = ptr[j]
-            if c == c:
-                a = atr[j, t]
-                keep = 0
-                for q in range(lo, lo + nact[j]):
-                    lv = act[q]
-                    # drop levels that can no longer fire (stale, nothing pending); a new touch re-activates them
-                    if t - lv_last[lv] > max_age and lv_pdir[lv] == 0:
-                        is_act[lv] = False
-                        continue
-                    act[lo + keep] = lv
-                    keep += 1
-                    code = -1
-                    if lv_pdir[lv] != 0:
-                        if t - lv_pbar[lv] > fail_window:
-                            lv_pdir[lv] = 0
-                        elif lv_pdir[lv] > 0 and c < lv_plevel[lv]:
-                            code = 2
-                            lv_side[lv] = -1
-                        elif lv_pdir[lv] < 0 and c > lv_plevel[lv]:
-                            code = 3
-                            lv_side[lv] = 1
-                    if code < 0:
-                        if lv_touches[lv] < min_touches or t - lv_last[lv] > max_age:
-                            continue
-                        p = lv_price[lv]
-                        if lv_side[lv] == 0:
-                            lv_side[lv] = 1 if c > p else (-1 if c < p else 0)
-                            continue
-                        if lv_side[lv] < 0 and c > p + buffer * a:
-                            code = 0
-                            lv_side[lv] = 1
-                        elif lv_side[lv] > 0 and c < p - buffer * a:
-                            code = 1
-                            lv_side[lv] = -1
-                        else:
-                            continue
-                    if ne == cap:
-                        cap *= 2
-                        e_t = _grow(e_t, cap)
-                        e_j = _grow(e_j, cap)
-                        e_code = _grow(e_code, cap)
-                        e_level = _grow(e_level, cap)
-                        e_touch = _grow(e_touch, cap)
-                        e_first = _grow(e_first, cap)
-                        e_last = _grow(e_last, cap)
-                        e_ref = _grow(e_ref, cap)
-                    e_t[ne] = t
-                    e_j[ne] = j
-                    e_code[ne] = code
-                    e_touch[ne] = lv_touches[lv]
-                    e_first[ne] = lv_first[lv]
-                    e_last[ne] = lv_last[lv]
-                    if code >= 2:
-                        e_level[ne] = lv_plevel[lv]
-                        e_ref[ne] = lv_pbar[lv]
-                        lv_pdir[lv] = 0
-                    else:
-                        e_level[ne] = lv_price[lv]
-                        e_ref[ne] = -1
-                        lv_pdir[lv] = 1 if code == 0 else -1
-                        lv_pbar[lv] = t
-                        lv_plevel[lv] = lv_price[lv]
-                    ne += 1
-                nact[j] = keep
-            # pivots confirmed on this bar update their levels after the checks (known from the next bar on)
-            while cur[j] < ptr[j + 1] and confirm[cur[j]] <= t:
-                p = cur[j]
-                cur[j] += 1
-                lv = level_id[p]
-                if lv < 0:
+        lo, hi = ptr[j], ptr[j + 1]
+        seen = -1
+        for p in range(lo, hi):
+            seen = max(seen, confirm[p])
+            apply_bar[p] = seen
+            lv = level_id[p]
+            if lv < 0:
+                continue
+            if head[lv] < 0:
+                head[lv] = p
+            else:
+                nxt[tail[lv]] = p
+            tail[lv] = p
+        cj = close[j]
+        aj = atr[j]
+        for lv in range(lo, hi):
+            p = head[lv]
+            side = 0  # -1: price below the level, +1: above, 0: not known yet
+            pdir = 0  # direction of a pending breakout (then side == pdir), 0 if none
+            pbar = 0
+            plevel = 0.0
+            while p >= 0:
+                tc = apply_bar[p]
+                if tc >= n:
+                    break
+                price = level_price[p]
+                touch = touches[p]
+                ft = first[p]
+                lt = last[p]
+                c = cj[tc]
+                if c == c and c != price:
+                    s = 1 if c > price else -1
+                    if s != side:
+                        pdir = 0
+                    side = s
+                p = nxt[p]
+                t1 = n - 1 if p < 0 else min(apply_bar[p], n - 1)  # bars tc + 1 .. t1 see this state
+                if touch < min_touches:
                     continue
-                if not is_act[lv] and touches[p] >= min_touches:  # only qualified levels can fire
-                    is_act[lv] = True
-                    act[lo + nact[j]] = lv
-                    nact[j] += 1
-                lv_price[lv] = level_price[p]
-                lv_touches[lv] = touches[p]
-                lv_first[lv] = first[p]
-                lv_last[lv] = last[p]
-                if c == c and c != level_price[p]:
-                    side = 1 if c > level_price[p] else -1
-                    if side != lv_side[lv]:
-                        lv_pdir[lv] = 0
-                    lv_side[lv] = side
-    return e_t[:ne], e_j[:ne], e_code[:ne], e_level[:ne], e_touch[:ne], e_first[:ne], e_last[:ne], e_ref[:ne]
+                stale = lt + max_age  # the last bar on which the level is active
+                t = tc + 1
+                while t <= t1:
+                    if pdir != 0 and t - pbar <= fail_window:
+                        wend = min(t1, pbar + fail_window)
+                        if pdir > 0:  # back below the breakout level, or a breakdown through the new price
+                            while t <= wend and not (
+                                cj[t] < plevel or (t <= stale and cj[t] < price - buffer * aj[t])
+                            ):
+                                t += 1
+                        else:
+                            while t <= wend and not (
+                                cj[t] > plevel or (t <= stale and cj[t] > price + buffer * aj[t])
+                            ):
+                                t += 1
+                        if t > wend:
+                            continue  # window over (or the segment: the pending breakout carries on)
+                        if ne == buf.shape[1]:
+                            buf, fbuf = _grow(buf, fbuf)
+                        c = cj[t]
+                        if (pdir > 0 and c < plevel) or (pdir < 0 and c > plevel):
+                            _put(buf, fbuf, ne, t, j, 2 if pdir > 0 else 3, plevel, touch, ft, lt, pbar)
+                            side = -pdir
+                            pdir = 0
+                        else:
+                            _put(buf, fbuf, ne, t, j, 1 if pdir > 0 else 0, price, touch, ft, lt, -1)
+                            side = -pdir
+                            pdir = side
+                            pbar = t
+                            plevel = price
+                        ne += 1
+                        t += 1
+                        continue
+                    pdir = 0  # nothing pending (or the window has passed)
+                    end = min(t1, stale)
+                    if t > end:
+                        break  # stale until the level's next pivot
+                    if side == 0:  # the next finite close sets it
+                        c = cj[t]
+                        if c == c:
+                            side = 1 if c > price else (-1 if c < price else 0)
+                        t += 1
+                        continue
+                    if side < 0:
+                        while t <= end and not cj[t] > price + buffer * aj[t]:
+                            t += 1
+                    else:
+                        while t <= end and not cj[t] < price - buffer * aj[t]:
+                            t += 1
+                    if t > end:
+                        break
+                    if ne == buf.shape[1]:
+                        buf, fbuf = _grow(buf, fbuf)
+                    _put(buf, fbuf, ne, t, j, 0 if side < 0 else 1, price, touch, ft, lt, -1)
+                    ne += 1
+                    side = -side
+                    pdir = side
+                    pbar = t
+                    plevel = price
+                    t += 1
+    return (
+        buf[0, :ne],
+        buf[1, :ne],
+        buf[2, :ne],
+        fbuf[:ne],
+        buf[3, :ne],
+        buf[4, :ne],
+        buf[5, :ne],
+        buf[6, :ne],
+    )
 
 
 def breakout_reference(

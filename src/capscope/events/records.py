@@ -10,6 +10,7 @@ carry only the fields of each event's kind.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -302,89 +303,116 @@ def text_codes(name: str, values: Any) -> Any:
         raise ValueError(f"{name} must be one of {', '.join(vocab)}, got {exc.args[0]!r}") from None
 
 
-def _raw(name: str, value: Any, dtype: str, n: int) -> np.ndarray:
-    if dtype == "str":
-        if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype == object):
-            value = text_codes(name, value)
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
-    if dtype.startswith("datetime"):
-        return np.broadcast_to(np.asarray(value, dtype="datetime64[ns]"), (n,))
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
-
-
-def _fill(dtype: str, n: int) -> np.ndarray:
-    if dtype.startswith("datetime"):
-        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    return np.full(n, np.nan)
-
-
-def _decode(codes: np.ndarray, vocab: Any, mask: np.ndarray | None = None) -> Any:
-    """Codes -> pandas ``str`` array through an Arrow dictionary (no Python string objects per row)."""
-    import pyarrow as pa
-
-    indices = pa.array(codes.astype(np.int32), mask=mask)
-    values = pa.DictionaryArray.from_arrays(indices, pa.array(list(vocab), type=pa.string())).cast(
-        pa.string()
-    )
-    return pd.arrays.ArrowStringArray(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))  # type: ignore[call-arg]
+def _as_text_codes(name: str, value: Any) -> Any:
+    """A text field's value as float codes (NaN = missing); strings and object arrays are looked up."""
+    if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype == object):
+        return text_codes(name, value)
+    return value
 
 
 def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
-    """Build one sorted event frame from raw parts (one concatenation, one sort, one frame).
+    """Build one sorted event frame from raw parts.
 
-    ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them. Text
+    ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them: one stable
+    radix sort on a packed (date, symbol, kind) key, then the parameters (missing first) only for rows tied on it.
+    Each column is written once, straight into its sorted position, and only from the parts that have it; text
     fields travel as codes (:data:`TEXT_VOCAB`) and become strings once, at the end.
     """
+    from capscope.events.assembly import stable_argsort, text_array, tie_order
+
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_events()
-    row = np.concatenate([p.row for p in parts]).astype(np.int64)
-    col = np.concatenate([p.col for p in parts]).astype(np.int64)
-    kind = np.concatenate([p.kind for p in parts]).astype(np.int64)
-    bounds = np.cumsum([0] + [len(p) for p in parts])
+    sizes = [len(p) for p in parts]
+    bounds = np.cumsum([0, *sizes])
     total = int(bounds[-1])
-    cols: dict[str, np.ndarray] = {}
+    n_sym = max(panel.n_symbols, 1)
+    symbol_rank = np.argsort(np.argsort(np.asarray(panel.symbols, dtype=object), kind="stable"))
+    key = np.empty(total, dtype=np.int64)
+    for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
+        row = np.asarray(p.row, dtype=np.int64)
+        key[a:b] = (row * n_sym + symbol_rank[p.col]) * len(EVENT_KINDS) + _KIND_RANK[p.kind]
+    order = stable_argsort(key)
+    pos = np.empty(total, dtype=np.int64)
+    pos[order] = np.arange(total)
+    where = [pos[a:b] for a, b in itertools.pairwise(bounds)]
+
+    # every column in sorted order: plain arrays (values + validity for nullable ones) until the very end
+    row = np.empty(total, dtype=np.int64)
+    col = np.empty(total, dtype=np.int64)
+    kind = np.empty(total, dtype=np.int64)
+    for p, w in zip(parts, where, strict=True):
+        row[w], col[w], kind[w] = p.row, p.col, p.kind
+    values: dict[str, np.ndarray] = {}
+    valid: dict[str, np.ndarray] = {}
     for name, dtype in EVENT_DTYPES.items():
-        if name in _BASE_COLUMNS or not any(name in p.fields for p in parts):
+        if name in _BASE_COLUMNS:
             continue
-        out = _fill(dtype, total)
-        for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
-            if name in p.fields:
-                out[a:b] = _raw(name, p.fields[name], dtype, b - a)
-        cols[name] = out
-    # order: date, symbol (by name), kind (by name) combined into one int64 key, parameters (missing first) only
-    # for rows tied on it; the parts are runs already sorted by (date, symbol), which a stable sort merges fast
-    symbol_rank = np.argsort(np.argsort(np.asarray(panel.symbols, dtype=object)))
-    primary = (row * max(panel.n_symbols, 1) + symbol_rank[col]) * len(EVENT_KINDS) + _KIND_RANK[kind]
-    ties = [
-        np.where(np.isnan(cols[name]), -np.inf, cols[name]) if name in cols else np.zeros(total)
-        for name in SORT_COLUMNS[3:]
-    ]
-    order = _order(primary, ties)
-    row, col, kind = row[order], col[order], kind[order]
+        if dtype == "float64":
+            out = np.full(total, np.nan)
+        elif dtype.startswith("datetime"):
+            out = np.full(total, np.datetime64("NaT"), dtype="datetime64[ns]")
+        else:  # Int64, boolean and text codes: values + validity
+            out = np.zeros(total, dtype=bool if dtype == "boolean" else np.int64)
+            ok = np.zeros(total, dtype=bool)
+            valid[name] = ok
+        for p, w in zip(parts, where, strict=True):
+            if name not in p.fields:
+                continue
+            v = p.fields[name]
+            if dtype == "str":
+                v = _as_text_codes(name, v)
+            if name not in valid:
+                out[w] = v
+                continue
+            arr = np.asarray(v)
+            if arr.dtype.kind == "f":
+                good = ~np.isnan(arr)
+                if arr.ndim == 0:
+                    if good:
+                        out[w], ok[w] = arr, True
+                    continue
+                if not good.all():
+                    w, arr = w[good], arr[good]
+            out[w] = arr
+            ok[w] = True
+        values[name] = out
+
+    # rows tied on (date, symbol, kind): order them by the parameters, missing first (stable); only rows that
+    # actually move are rewritten
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        tied = np.nonzero(np.r_[False, same] | np.r_[same, False])[0]
+        tie_keys = np.empty((len(tied), len(SORT_COLUMNS) - 3))
+        for c, name in enumerate(SORT_COLUMNS[3:]):
+            v = values[name][tied]
+            ok = valid[name][tied] if name in valid else ~np.isnan(v)
+            tie_keys[:, c] = np.where(ok, v, -np.inf)
+        sub = tie_order(ks[tied], tie_keys)
+        moved = np.nonzero(sub != np.arange(len(sub)))[0]
+        if len(moved):
+            dst, src = tied[moved], tied[sub[moved]]
+            for arr in (row, col, kind, *values.values(), *valid.values()):
+                arr[dst] = arr[src]
+
     data: dict[str, Any] = {
-        "symbol": _decode(col, panel.symbols),
+        "symbol": text_array(col, panel.symbols),
         "date": panel.dates[row].astype("datetime64[ns]"),
-        "kind": _decode(kind, EVENT_KINDS),
+        "kind": text_array(kind, EVENT_KINDS),
         "price": panel.close[row, col],
     }
     for name, dtype in EVENT_DTYPES.items():
         if name in data:
             continue
-        v = cols[name][order] if name in cols else _fill(dtype, total)
         if dtype == "str":
-            mask = np.isnan(v)
-            data[name] = _decode(np.where(mask, 0, v), TEXT_VOCAB[name], mask)
-        elif dtype in ("Int64", "boolean"):
-            mask = np.isnan(v)
-            filled = np.where(mask, 0, v)
-            data[name] = (
-                pd.arrays.BooleanArray(filled.astype(bool), mask)
-                if dtype == "boolean"
-                else pd.arrays.IntegerArray(filled.astype(np.int64), mask)
-            )
+            data[name] = text_array(values[name], TEXT_VOCAB[name], valid[name])
+        elif dtype == "Int64":
+            data[name] = pd.arrays.IntegerArray(values[name], ~valid[name])
+        elif dtype == "boolean":
+            data[name] = pd.arrays.BooleanArray(values[name], ~valid[name])
         else:
-            data[name] = v
+            data[name] = values[name]
     return pd.DataFrame(data, copy=False)
 
 

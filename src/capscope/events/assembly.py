@@ -1,0 +1,204 @@
+"""Kernels that turn raw event arrays into the event frame: a stable radix argsort and text columns.
+
+Both are numba kernels with plain numpy twins that the tests hold equal:
+
+* :func:`stable_argsort` orders non-negative ``int64`` keys like ``np.argsort(kind="stable")``
+  (:func:`stable_argsort_reference`), in a few linear passes whatever the input order (numpy's stable sort is a
+  merge sort, fast on presorted runs and several times slower on scattered keys);
+* :func:`text_array` builds an Arrow ``large_string`` array (pandas' ``str`` dtype) from codes into a small
+  vocabulary by writing the offsets and bytes directly (:func:`text_array_reference` goes through
+  ``pyarrow.compute.take``, which costs several times more per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numba import njit, uint64
+
+_DIGIT_BITS = 12  # 4096 buckets: the counts stay in L1, and two passes cover keys below 2**24
+
+
+@njit(cache=True)
+def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
+    n = key.shape[0]
+    order = np.arange(n)
+    if n < 2:
+        return order
+    kmax = key.max()
+    sorted_already = True
+    for i in range(1, n):
+        if key[i] < key[i - 1]:
+            sorted_already = False
+            break
+    if sorted_already:
+        return order
+    mask = (1 << _DIGIT_BITS) - 1
+    cur_key = key.copy()
+    tmp_key = np.empty(n, np.int64)
+    tmp_order = np.empty(n, np.int64)
+    shift = 0
+    while shift < 63 and (kmax >> shift) > 0:
+        count = np.zeros(mask + 2, np.int64)
+        for i in range(n):
+            count[((cur_key[i] >> shift) & mask) + 1] += 1
+        for d in range(mask + 1):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (cur_key[i] >> shift) & mask
+            k = count[d]
+            count[d] = k + 1
+            tmp_key[k] = cur_key[i]
+            tmp_order[k] = order[i]
+        cur_key, tmp_key = tmp_key, cur_key
+        order, tmp_order = tmp_order, order
+        shift += _DIGIT_BITS
+    return order
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """Indices that sort ``key`` (non-negative ``int64``) stably: equal keys keep their input order.
+
+    LSD radix sort in 12-bit digits (as many passes as the largest key needs); an already sorted input costs
+    one scan.
+    """
+    key = np.ascontiguousarray(key, dtype=np.int64)
+    if len(key) and key.min() < 0:
+        raise ValueError("stable_argsort needs non-negative keys")
+    return _radix_argsort(key)
+
+
+def stable_argsort_reference(key: np.ndarray) -> np.ndarray:
+    """Plain twin of :func:`stable_argsort`."""
+    return np.argsort(np.asarray(key, dtype=np.int64), kind="stable")
+
+
+@njit(cache=True)
+def _text_buffers(codes, valid, lengths, table):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Offsets and bytes of the strings ``table[codes[i], :lengths[codes[i]]]`` (rows not ``valid`` are empty).
+
+    Each row copies its vocabulary entry's whole zero-padded table row (a fixed-width copy the compiler turns into
+    a few wide stores); the next row then overwrites the padding. Unsigned indices spare the negative-index check.
+    """
+    n = codes.shape[0]
+    width = uint64(table.shape[1])
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    total = 0
+    for i in range(n):
+        if valid[i]:
+            total += lengths[codes[i]]
+        offsets[i + 1] = total
+    data = np.zeros(total + width, np.uint8)
+    for i in range(n):
+        if valid[i]:
+            out = uint64(offsets[i])
+            c = uint64(codes[i])
+            for b in range(width):
+                data[out + b] = table[c, b]
+    return offsets, data
+
+
+def _string_dtype() -> Any:
+    import pandas as pd
+
+    return pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text_array(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None = None) -> Any:
+    """Pandas ``str`` array (Arrow ``large_string``) with ``vocab[codes[i]]`` in row ``i``, missing where not
+    ``valid``.
+
+    Parameters
+    ----------
+    codes
+        Integer codes into ``vocab`` (ignored where ``valid`` is false).
+    vocab
+        The strings.
+    valid
+        Boolean mask of rows that hold a string; ``None`` means all.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    n = len(codes)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    if n and valid is None and (codes.min() < 0 or codes.max() >= len(vocab)):
+        raise ValueError(f"text codes must lie in [0, {len(vocab)})")
+    encoded = [v.encode("utf-8") for v in vocab]
+    lengths = np.array([len(e) for e in encoded] or [0], dtype=np.int64)
+    table = np.zeros((max(len(encoded), 1), max(int(lengths.max()), 1)), dtype=np.uint8)
+    for i, e in enumerate(encoded):
+        table[i, : len(e)] = np.frombuffer(e, dtype=np.uint8)
+    ok = np.ones(n, dtype=bool) if valid is None else np.ascontiguousarray(valid, dtype=bool)
+    offsets, data = _text_buffers(codes, ok, lengths, table)
+    null_count = int(n - np.count_nonzero(ok))
+    bitmap = pa.py_buffer(np.packbits(ok, bitorder="little")) if null_count else None
+    arr = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, null_count=null_count
+    )
+    return pd.arrays.ArrowStringArray(arr, dtype=_string_dtype())  # type: ignore[call-arg]
+
+
+def text_array_reference(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None = None) -> Any:
+    """Plain twin of :func:`text_array` (an Arrow ``take`` from the vocabulary)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = None if valid is None else ~np.asarray(valid, dtype=bool)
+    indices = pa.array(np.asarray(codes, dtype=np.int64), mask=mask)
+    values = pc.take(pa.array(list(vocab), type=pa.large_string()), indices)
+    return pd.arrays.ArrowStringArray(values, dtype=_string_dtype())  # type: ignore[call-arg]
+
+
+@njit(cache=True)
+def _tie_order(primary, keys):  # type: ignore[no-untyped-def]  # pragma: no cover
+    n, k = keys.shape
+    order = np.arange(n)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and primary[stop] == primary[start]:
+            stop += 1
+        # insertion sort of the run by the key tuple (runs are a few rows; stable: only strictly smaller moves)
+        for i in range(start + 1, stop):
+            cur = order[i]
+            pos = i
+            while pos > start:
+                prev = order[pos - 1]
+                less = False
+                for c in range(k):
+                    a = keys[cur, c]
+                    b = keys[prev, c]
+                    if a != b:
+                        less = a < b
+                        break
+                if not less:
+                    break
+                order[pos] = prev
+                pos -= 1
+            order[pos] = cur
+        start = stop
+    return order
+
+
+def tie_order(primary: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Stable order of rows already sorted by ``primary`` that also sorts each run of equal ``primary`` by the
+    rows of ``keys`` (lexicographically, column 0 first; ``-inf`` for missing values sorts them first).
+
+    Equivalent to ``np.lexsort([*keys.T[::-1], primary])`` for sorted ``primary``
+    (:func:`tie_order_reference`); runs are short, so each is insertion-sorted.
+    """
+    keys = np.ascontiguousarray(keys, dtype=np.float64)
+    if np.isnan(keys).any():
+        raise ValueError("tie keys must not be NaN (use -inf for missing values)")
+    return _tie_order(np.ascontiguousarray(primary, dtype=np.int64), keys)
+
+
+def tie_order_reference(primary: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Plain twin of :func:`tie_order`."""
+    keys = np.asarray(keys, dtype=np.float64)
+    return np.lexsort([*keys.T[::-1], np.asarray(primary, dtype=np.int64)])

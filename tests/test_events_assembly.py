@@ -1,0 +1,153 @@
+"""Event-frame assembly kernels against their plain twins: radix argsort, text columns, tie order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capscope.events import records as R
+from capscope.events.assembly import (
+    stable_argsort,
+    stable_argsort_reference,
+    text_array,
+    text_array_reference,
+    tie_order,
+    tie_order_reference,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**62), max_size=300)
+    | st.lists(st.integers(0, 40), max_size=300)
+    | st.lists(st.integers(0, 2**30), max_size=300).map(sorted)
+)
+def test_stable_argsort_equals_numpy(keys: list[int]) -> None:
+    key = np.array(keys, dtype=np.int64)
+    np.testing.assert_array_equal(stable_argsort(key), stable_argsort_reference(key))
+
+
+def test_stable_argsort_many_duplicates_keeps_input_order() -> None:
+    rng = np.random.default_rng(0)
+    key = rng.integers(0, 5, 100_000) * (1 << 40)  # several digit passes, long runs of equal keys
+    order = stable_argsort(key)
+    np.testing.assert_array_equal(order, np.argsort(key, kind="stable"))
+    with pytest.raises(ValueError, match="non-negative"):
+        stable_argsort(np.array([3, -1]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    vocab=st.lists(st.text(max_size=12), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_text_array_equals_arrow_take(vocab: list[str], data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 60))
+    codes = np.array(
+        data.draw(st.lists(st.integers(0, len(vocab) - 1), min_size=n, max_size=n)), dtype=np.int64
+    )
+    valid = data.draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n).map(np.array))
+    fast = text_array(codes, vocab, valid)
+    ref = text_array_reference(codes, vocab, valid)
+    assert fast.dtype == ref.dtype == pd.Series([], dtype="str").dtype
+    pd.testing.assert_extension_array_equal(fast, ref)
+    expected = [vocab[c] if valid is None or valid[i] else None for i, c in enumerate(codes)]
+    assert [None if pd.isna(v) else v for v in fast] == expected
+
+
+def test_text_array_rejects_codes_outside_the_vocabulary() -> None:
+    with pytest.raises(ValueError, match="text codes"):
+        text_array(np.array([0, 2]), ["a", "b"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    primary=st.lists(st.integers(0, 6), max_size=80).map(sorted),
+    data=st.data(),
+)
+def test_tie_order_equals_lexsort(primary: list[int], data: st.DataObject) -> None:
+    n = len(primary)
+    values = st.sampled_from([-np.inf, 0.0, 1.0, 2.5, 50.0, 200.0])
+    rows = data.draw(st.lists(st.tuples(values, values, values), min_size=n, max_size=n))
+    keys = np.array(rows, dtype=np.float64).reshape(n, 3)
+    p = np.array(primary, dtype=np.int64)
+    np.testing.assert_array_equal(tie_order(p, keys), tie_order_reference(p, keys))
+
+
+def _parts_frame(rng: np.random.Generator, n_rows: int, m: int) -> tuple[object, list[R.EventParts]]:
+    """A panel and hand-made event parts with ties on (date, symbol, kind) across and within parts."""
+    from capscope.data.panel import Panel
+
+    dates = np.array(pd.bdate_range("2024-01-01", periods=n_rows).values.astype("datetime64[D]"))
+    close = rng.normal(100, 5, (n_rows, m))
+    fields = {k: close.copy() for k in ("open", "high", "low", "close", "volume")}
+    symbols = tuple(rng.permutation([f"S{j:02d}" for j in range(m)]))  # not in name order
+    panel = Panel(dates, symbols, fields)
+    parts = []
+    for ma, window in (("sma", 200), ("ema", 50), ("sma", 50)):
+        k = 40
+        parts.append(
+            R.EventParts(
+                rng.integers(0, n_rows, k),
+                rng.integers(0, m, k),
+                R.kind_codes(rng.choice([R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW], k)),
+                {"ma": ma, "window": window, "ma_value": rng.normal(100, 5, k)},
+            )
+        )
+    k = 60
+    level = rng.choice([99.0, 100.0, 101.0, np.nan], k)
+    parts.append(
+        R.EventParts(
+            rng.integers(0, n_rows, k),
+            rng.integers(0, m, k),
+            R.kind_codes(rng.choice([R.BREAKOUT_ABOVE, R.BREAKOUT_FAILED], k)),
+            {
+                "level": level,
+                "level_kind": rng.choice([0.0, 1.0, 2.0, np.nan], k),
+                "touches": np.where(rng.random(k) < 0.3, np.nan, rng.integers(2, 5, k)),
+                "breakout_date": dates[rng.integers(0, n_rows, k)],
+                "above_zero": rng.choice([0.0, 1.0, np.nan], k),
+            },
+        )
+    )
+    return panel, parts
+
+
+def _assemble_reference(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The frame built the obvious way: one make_events frame per part, concatenated, then sort_events."""
+    frames = []
+    for p in parts:
+        cols = {}
+        for name, v in p.fields.items():
+            dtype = R.EVENT_DTYPES[name]
+            if dtype == "str" and not isinstance(v, str):
+                vocab = R.TEXT_VOCAB[name]
+                arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (len(p),))
+                cols[name] = np.array([None if np.isnan(c) else vocab[int(c)] for c in arr], dtype=object)
+            else:
+                cols[name] = v
+        cols["price"] = panel.close[p.row, p.col]
+        frames.append(
+            R.make_events(
+                np.asarray(R.EVENT_KINDS, dtype=object)[p.kind],
+                cols,
+                symbol=np.asarray(panel.symbols, dtype=object)[p.col],
+                date=panel.dates[p.row],
+            )
+        )
+    return R.concat_events(frames)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_assemble_equals_concat_and_sort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    panel, parts = _parts_frame(rng, n_rows=12, m=4)  # few cells: many ties
+    fast = R.assemble(panel, parts)  # type: ignore[arg-type]
+    ref = _assemble_reference(panel, parts)
+    assert [str(t) for t in fast.dtypes] == list(R.EVENT_DTYPES.values())
+    pd.testing.assert_frame_equal(fast, ref)
+    key = fast[["date", "symbol", "kind"]].astype(str).agg("|".join, axis=1)
+    assert key.duplicated().sum() > 5  # the data really has ties to order
