@@ -1080,7 +1080,6 @@ def _core_row_fast(
     vectoriser's aliasing checks stay cheap. A Bollinger re-anchoring is only flagged in ``flags``; the
     caller applies it. Returns the number of flags set.
     """
-    bb_inv = 1.0 / bb_window
     atr_w1 = atr_window - 1.0
     # the caller passes the block's slices: indices from 0 let the compiler drop negative-index handling
     nn = c_row.shape[0]
@@ -1117,46 +1116,28 @@ def _core_row_fast(
         s_loss[i] = loss
         tot = gain + loss
         o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        h = h_row[i]
-        lo = lo_row[i]
-        tr = h - lo
-        v2 = abs(pc - h)
-        tr = v2 if v2 > tr else tr
-        v3 = abs(lo - pc)
-        tr = v3 if v3 > tr else tr
+        tr = _true_range(h_row[i], lo_row[i], pc)
         pa = s_atr[i] * atr_w1
         pa += tr
         pa = pa / atr_window
         o_a[i] = pa
         s_atr[i] = pa
-    nflag = 0
-    for i in range(nn):  # Bollinger
-        c = c_row[i]
-        shift = b_shift[i]
-        total = b_total[i] + c
-        d = c - shift
-        vt1 = b_vt1[i] + d
-        vt2 = b_vt2[i] + d * d
-        mean1 = vt1 * bb_inv
-        variance = vt2 * bb_inv - mean1 * mean1
-        mid = total / bb_window
-        old = old_bb[i]
-        b_total[i] = total - old
-        d = old - shift
-        b_vt1[i] = vt1 - d
-        d2 = d * d
-        vt2 -= d2
-        b_vt2[i] = vt2
-        bars = b_bars[i] - 1
-        b_bars[i] = bars
-        fl = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
-        flags[i] = fl
-        nflag += fl
-        sd = np.sqrt(variance) if variance > 0.0 else 0.0
-        o_bm[i] = mid
-        o_bu[i] = mid + sd * bb_up
-        o_bl[i] = mid - sd * bb_dn
-    return nflag
+    return _bb_row(
+        c_row,
+        old_bb,
+        b_total,
+        b_shift,
+        b_vt1,
+        b_vt2,
+        b_bars,
+        flags,
+        bb_window,
+        bb_up,
+        bb_dn,
+        o_bu,
+        o_bm,
+        o_bl,
+    )
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -1300,14 +1281,7 @@ def _core_row_warm(
             s_gain[i] = gain
             s_loss[i] = loss
         for i in range(nn):
-            h = h_row[i]
-            lo = lo_row[i]
-            pc = prev_row[i]
-            tr = h - lo
-            v2 = abs(pc - h)
-            tr = v2 if v2 > tr else tr
-            v3 = abs(lo - pc)
-            tr = v3 if v3 > tr else tr
+            tr = _true_range(h_row[i], lo_row[i], prev_row[i])
             if k < atr_window:
                 s_atr[i] += tr
                 o_a[i] = nan
@@ -1326,33 +1300,65 @@ def _core_row_warm(
         for i in range(nn):
             b_shift[i] = c_row[i]
             b_bars[i] = 32 * bb_window
+    if k >= bb_window - 1:
+        return _bb_row(
+            c_row, old_bb, b_total, b_shift, b_vt1, b_vt2, b_bars, flags, float(bb_window), bb_up, bb_dn, o_bu, o_bm,
+            o_bl,
+        )  # fmt: skip
     for i in range(nn):
         c = c_row[i]
         b_total[i] += c
         d = c - b_shift[i]
         b_vt1[i] += d
         b_vt2[i] += d * d
-    if k < bb_window - 1:
-        o_bu[:] = nan
-        o_bm[:] = nan
-        o_bl[:] = nan
-        return 0
+    o_bu[:] = nan
+    o_bm[:] = nan
+    o_bl[:] = nan
+    return 0
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _bb_row(
+    c_row: np.ndarray,
+    old_bb: np.ndarray,
+    b_total: np.ndarray,
+    b_shift: np.ndarray,
+    b_vt1: np.ndarray,
+    b_vt2: np.ndarray,
+    b_bars: np.ndarray,
+    flags: np.ndarray,
+    bb_window: float,
+    bb_up: float,
+    bb_dn: float,
+    o_bu: np.ndarray,
+    o_bm: np.ndarray,
+    o_bl: np.ndarray,
+) -> int:
+    """Bollinger bands for one row of columns whose window is full: :func:`bb_add` then :func:`bb_emit`
+    (TA-Lib 0.8's shifted-data variance) across the row. A re-anchoring is flagged in ``flags`` for the caller
+    (:func:`bb_reseed`); returns how many."""
+    bb_inv = 1.0 / bb_window
     nflag = 0
-    inv = 1.0 / bb_window
-    for i in range(nn):
-        mean1 = b_vt1[i] * inv
-        variance = b_vt2[i] * inv - mean1 * mean1
-        mid = b_total[i] / bb_window
+    for i in range(c_row.shape[0]):
+        c = c_row[i]
+        shift = b_shift[i]
+        total = b_total[i] + c
+        d = c - shift
+        vt1 = b_vt1[i] + d
+        vt2 = b_vt2[i] + d * d
+        mean1 = vt1 * bb_inv
+        variance = vt2 * bb_inv - mean1 * mean1
+        mid = total / bb_window
         old = old_bb[i]
-        b_total[i] -= old
-        d = old - b_shift[i]
-        b_vt1[i] -= d
+        b_total[i] = total - old
+        d = old - shift
+        b_vt1[i] = vt1 - d
         d2 = d * d
-        vt2 = b_vt2[i] - d2
+        vt2 -= d2
         b_vt2[i] = vt2
         bars = b_bars[i] - 1
         b_bars[i] = bars
-        fl = variance < 1e-6 * (vt2 * inv) or d2 > 1e6 * vt2 or bars <= 0
+        fl = variance < 1e-6 * (vt2 * bb_inv) or d2 > 1e6 * vt2 or bars <= 0
         flags[i] = fl
         nflag += fl
         sd = np.sqrt(variance) if variance > 0.0 else 0.0
