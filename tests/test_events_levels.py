@@ -184,8 +184,8 @@ def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams):  # type: ig
     args = (panel.close, atr, h)
     ref = breakout_reference(*args, bp.buffer, bp.fail_window, params.min_touches, params.max_age)
     out = _breakout_kernel(
-        np.ascontiguousarray(panel.close.T),  # the kernel takes symbol-major copies
-        np.ascontiguousarray(atr.T),
+        panel.close,
+        atr,
         h.ptr,
         h.confirm,
         h.level_id,

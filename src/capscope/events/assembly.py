@@ -76,29 +76,30 @@ def stable_argsort_reference(key: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _text_buffers(codes, valid, lengths, table):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Offsets and bytes of the strings ``table[codes[i], :lengths[codes[i]]]`` (rows not ``valid`` are empty).
-
-    Each row copies its vocabulary entry's whole zero-padded table row (a fixed-width copy the compiler turns into
-    a few wide stores); the next row then overwrites the padding. Unsigned indices spare the negative-index check.
-    """
-    n = codes.shape[0]
-    width = uint64(table.shape[1])
-    offsets = np.empty(n + 1, np.int64)
+def _text_offsets(codes, valid, lengths, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
     offsets[0] = 0
     total = 0
-    for i in range(n):
+    for i in range(codes.shape[0]):
         if valid[i]:
             total += lengths[codes[i]]
         offsets[i + 1] = total
-    data = np.zeros(total + width, np.uint8)
-    for i in range(n):
+
+
+@njit(cache=True)
+def _text_copy(codes, valid, table, offsets, data):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Bytes of the strings ``table[codes[i], :length]`` at ``offsets[i]`` (rows not ``valid`` are empty).
+
+    Each row copies its vocabulary entry's whole zero-padded table row (a fixed-width copy the compiler turns into
+    a few wide stores; ``data`` has one row width of slack at the end); the next row then overwrites the padding.
+    Unsigned indices spare the negative-index check.
+    """
+    width = uint64(table.shape[1])
+    for i in range(codes.shape[0]):
         if valid[i]:
             out = uint64(offsets[i])
             c = uint64(codes[i])
             for b in range(width):
                 data[out + b] = table[c, b]
-    return offsets, data
 
 
 def _string_dtype() -> Any:
@@ -107,7 +108,31 @@ def _string_dtype() -> Any:
     return pd.StringDtype("pyarrow", na_value=np.nan)
 
 
-def text_array(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None = None) -> Any:
+def carve(specs: Sequence[tuple[int, Any]]) -> list[np.ndarray]:
+    """Uninitialised arrays of the given ``(length, dtype)``, all views of one allocation (64-byte aligned).
+
+    A frame's columns written into one large block take a few page faults instead of one per 4 KB page: numpy
+    asks the kernel for transparent huge pages for blocks of 4 MB and more (where the system allows it), and the
+    column arrays do not each go through the allocator. The block lives as long as any of its views.
+    """
+    starts, total = [], 0
+    for n, dtype in specs:
+        total = -(-total // 64) * 64
+        starts.append(total)
+        total += int(n) * np.dtype(dtype).itemsize
+    block = np.empty(max(total, 1), dtype=np.uint8)
+    return [
+        block[s : s + int(n) * np.dtype(d).itemsize].view(d) for s, (n, d) in zip(starts, specs, strict=True)
+    ]
+
+
+def text_array(
+    codes: np.ndarray,
+    vocab: Sequence[str],
+    valid: np.ndarray | None = None,
+    *,
+    offsets: np.ndarray | None = None,
+) -> Any:
     """Pandas ``str`` array (Arrow ``large_string``) with ``vocab[codes[i]]`` in row ``i``, missing where not
     ``valid``.
 
@@ -119,6 +144,8 @@ def text_array(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None
         The strings.
     valid
         Boolean mask of rows that hold a string; ``None`` means all.
+    offsets
+        Optional ``int64`` buffer of ``len(codes) + 1`` to hold the Arrow offsets (e.g. from :func:`carve`).
     """
     import pandas as pd
     import pyarrow as pa
@@ -133,7 +160,11 @@ def text_array(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None
     for i, e in enumerate(encoded):
         table[i, : len(e)] = np.frombuffer(e, dtype=np.uint8)
     ok = np.ones(n, dtype=bool) if valid is None else np.ascontiguousarray(valid, dtype=bool)
-    offsets, data = _text_buffers(codes, ok, lengths, table)
+    if offsets is None:
+        offsets = np.empty(n + 1, dtype=np.int64)
+    _text_offsets(codes, ok, lengths, offsets)
+    data = np.empty(int(offsets[n]) + table.shape[1], dtype=np.uint8)
+    _text_copy(codes, ok, table, offsets, data)
     null_count = int(n - np.count_nonzero(ok))
     bitmap = pa.py_buffer(np.packbits(ok, bitorder="little")) if null_count else None
     arr = pa.LargeStringArray.from_buffers(

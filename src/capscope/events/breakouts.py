@@ -105,11 +105,14 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     breakout's level or beyond the opposite threshold (within ``fail_window`` bars). Each of these is a tight
     scan; work = the bars on which each level is live, without per-bar bookkeeping of an active set.
 
-    ``close`` and ``atr`` are symbol-major copies ``(n_symbols, n_bars)``. Events come out ordered by symbol,
+    ``close`` and ``atr`` are the time-major panel arrays ``(n_bars, n_symbols)``; each symbol's column is copied
+    once into a contiguous scratch row (no transposed copy of the panel). Events come out ordered by symbol,
     level id, then bar (the event frame sorts them; same-bar events of one symbol keep level-id order).
     """
-    m, n = close.shape
+    n, m = close.shape
     npiv = level_id.shape[0]
+    cj = np.empty(n)  # this symbol's closes and ATR, contiguous
+    aj = np.empty(n)
     head = np.full(npiv, -1, np.int64)  # first pivot record of each level
     tail = np.full(npiv, -1, np.int64)
     nxt = np.full(npiv, -1, np.int64)  # next pivot record of the same level
@@ -120,19 +123,24 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     for j in range(m):
         lo, hi = ptr[j], ptr[j + 1]
         seen = -1
+        qualified = False
         for p in range(lo, hi):
             seen = max(seen, confirm[p])
             apply_bar[p] = seen
             lv = level_id[p]
             if lv < 0:
                 continue
+            qualified |= touches[p] >= min_touches
             if head[lv] < 0:
                 head[lv] = p
             else:
                 nxt[tail[lv]] = p
             tail[lv] = p
-        cj = close[j]
-        aj = atr[j]
+        if not qualified:
+            continue  # no level of this symbol can fire
+        for t in range(n):
+            cj[t] = close[t, j]
+            aj[t] = atr[t, j]
         for lv in range(lo, hi):
             p = head[lv]
             side = 0  # -1: price below the level, +1: above, 0: not known yet
@@ -336,8 +344,8 @@ def breakout_arrays(
     h = history if history is not None else level_history(panel, level_params, cache=c)
     atr = c.atr(level_params.atr_window)
     return _breakout_kernel(
-        np.ascontiguousarray(panel.close.T),
-        np.ascontiguousarray(atr.T),
+        panel.close,
+        np.ascontiguousarray(atr),
         h.ptr,
         h.confirm,
         h.level_id,

@@ -318,7 +318,7 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     Each column is written once, straight into its sorted position, and only from the parts that have it; text
     fields travel as codes (:data:`TEXT_VOCAB`) and become strings once, at the end.
     """
-    from capscope.events.assembly import stable_argsort, text_array, tie_order
+    from capscope.events.assembly import carve, stable_argsort, text_array, tie_order
 
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -337,32 +337,54 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     pos[order] = np.arange(total)
     where = [pos[a:b] for a, b in itertools.pairwise(bounds)]
 
-    # every column in sorted order: plain arrays (values + validity for nullable ones) until the very end
+    # every column in sorted order: plain arrays (values + missing mask for nullable ones) until the very end; the
+    # frame's own arrays are carved from one block (few page faults), text codes are temporary
     row = np.empty(total, dtype=np.int64)
     col = np.empty(total, dtype=np.int64)
     kind = np.empty(total, dtype=np.int64)
     for p, w in zip(parts, where, strict=True):
         row[w], col[w], kind[w] = p.row, p.col, p.kind
+    specs: list[tuple[int, Any]] = [(total, "datetime64[ns]"), (total, np.float64)]  # date, price
+    for name, dtype in EVENT_DTYPES.items():
+        if name in _BASE_COLUMNS:
+            continue
+        if dtype == "str":
+            specs.append((total + 1, np.int64))  # Arrow offsets
+        elif dtype in ("Int64", "boolean"):
+            specs += [(total, np.int64 if dtype == "Int64" else bool), (total, bool)]
+        else:
+            specs.append((total, dtype))
+    specs += [(total + 1, np.int64), (total + 1, np.int64)]  # symbol and kind offsets
+    block = iter(carve(specs))
+    date_out, price_out = next(block), next(block)
     values: dict[str, np.ndarray] = {}
-    valid: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray] = {}
+    offsets: dict[str, np.ndarray] = {}
     for name, dtype in EVENT_DTYPES.items():
         if name in _BASE_COLUMNS:
             continue
         if dtype == "float64":
-            out = np.full(total, np.nan)
+            out = next(block)
+            out.fill(np.nan)
         elif dtype.startswith("datetime"):
-            out = np.full(total, np.datetime64("NaT"), dtype="datetime64[ns]")
-        else:  # Int64, boolean and text codes: values + validity
-            out = np.zeros(total, dtype=bool if dtype == "boolean" else np.int64)
-            ok = np.zeros(total, dtype=bool)
-            valid[name] = ok
+            out = next(block)
+            out.fill(np.datetime64("NaT"))
+        else:  # Int64, boolean and text codes: values + missing mask
+            if dtype == "str":
+                offsets[name] = next(block)
+                out, gone = np.zeros(total, dtype=np.int64), np.empty(total, dtype=bool)
+            else:
+                out, gone = next(block), next(block)
+                out.fill(0)
+            gone.fill(True)
+            missing[name] = gone
         for p, w in zip(parts, where, strict=True):
             if name not in p.fields:
                 continue
             v = p.fields[name]
             if dtype == "str":
                 v = _as_text_codes(name, v)
-            if name not in valid:
+            if name not in missing:
                 out[w] = v
                 continue
             arr = np.asarray(v)
@@ -370,12 +392,12 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
                 good = ~np.isnan(arr)
                 if arr.ndim == 0:
                     if good:
-                        out[w], ok[w] = arr, True
+                        out[w], gone[w] = arr, False
                     continue
                 if not good.all():
                     w, arr = w[good], arr[good]
             out[w] = arr
-            ok[w] = True
+            gone[w] = False
         values[name] = out
 
     # rows tied on (date, symbol, kind): order them by the parameters, missing first (stable); only rows that
@@ -387,30 +409,32 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
         tie_keys = np.empty((len(tied), len(SORT_COLUMNS) - 3))
         for c, name in enumerate(SORT_COLUMNS[3:]):
             v = values[name][tied]
-            ok = valid[name][tied] if name in valid else ~np.isnan(v)
+            ok = ~missing[name][tied] if name in missing else ~np.isnan(v)
             tie_keys[:, c] = np.where(ok, v, -np.inf)
         sub = tie_order(ks[tied], tie_keys)
         moved = np.nonzero(sub != np.arange(len(sub)))[0]
         if len(moved):
             dst, src = tied[moved], tied[sub[moved]]
-            for arr in (row, col, kind, *values.values(), *valid.values()):
+            for arr in (row, col, kind, *values.values(), *missing.values()):
                 arr[dst] = arr[src]
 
+    np.take(panel.dates.astype("datetime64[ns]"), row, out=date_out)
+    np.take(panel.close.reshape(-1), row * panel.n_symbols + col, out=price_out)
     data: dict[str, Any] = {
-        "symbol": text_array(col, panel.symbols),
-        "date": panel.dates[row].astype("datetime64[ns]"),
-        "kind": text_array(kind, EVENT_KINDS),
-        "price": panel.close[row, col],
+        "symbol": text_array(col, panel.symbols, offsets=next(block)),
+        "date": date_out,
+        "kind": text_array(kind, EVENT_KINDS, offsets=next(block)),
+        "price": price_out,
     }
     for name, dtype in EVENT_DTYPES.items():
         if name in data:
             continue
         if dtype == "str":
-            data[name] = text_array(values[name], TEXT_VOCAB[name], valid[name])
+            data[name] = text_array(values[name], TEXT_VOCAB[name], ~missing[name], offsets=offsets[name])
         elif dtype == "Int64":
-            data[name] = pd.arrays.IntegerArray(values[name], ~valid[name])
+            data[name] = pd.arrays.IntegerArray(values[name], missing[name])
         elif dtype == "boolean":
-            data[name] = pd.arrays.BooleanArray(values[name], ~valid[name])
+            data[name] = pd.arrays.BooleanArray(values[name], missing[name])
         else:
             data[name] = values[name]
     return pd.DataFrame(data, copy=False)
