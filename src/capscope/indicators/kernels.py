@@ -749,17 +749,7 @@ def _core_element(
             dead[j] = True
         if c == c or h == h or lo == lo:
             irregular[j] = True  # close and high/low missing on different rows
-        o_sa[t, j] = nan
-        o_sb[t, j] = nan
-        o_e[t, j] = nan
-        o_m[t, j] = nan
-        o_s[t, j] = nan
-        o_h[t, j] = nan
-        o_r[t, j] = nan
-        o_a[t, j] = nan
-        o_bu[t, j] = nan
-        o_bm[t, j] = nan
-        o_bl[t, j] = nan
+        _nan_outputs(outs, t, j)
         return
     if dead[j]:
         irregular[j] = True
@@ -894,14 +884,51 @@ def core_kernel(
     there; once it has lost its bars its state is no longer used (it stays NaN, or comes back and is marked
     irregular).
     """
-    n, m = close.shape
-    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
+    m = close.shape[1]
     irregular = np.zeros(m, dtype=np.bool_)
     # per-symbol state, one row per quantity: keeps the state of a block of symbols together
     st = np.zeros((9, m))
     bb = np.zeros((5, m))
     dead = np.zeros(m, dtype=np.bool_)
     start = _starts(close, close, close)
+    for b in nb.prange(_nblocks(m, block)):
+        _core_block(
+            b * block, min(m, b * block + block), high, low, close, outs, st, bb, start, dead, irregular,
+            sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
+            bb_up, bb_dn,
+        )  # fmt: skip
+    return irregular
+
+
+@nb.njit(cache=True)
+def _core_block(
+    j0: int,
+    j1: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    outs: tuple[np.ndarray, ...],
+    st: np.ndarray,
+    bb: np.ndarray,
+    start: np.ndarray,
+    dead: np.ndarray,
+    irregular: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    ema_window: int,
+    macd_fast: int,
+    macd_slow: int,
+    macd_signal: int,
+    rsi_window: int,
+    atr_window: int,
+    bb_window: int,
+    bb_up: float,
+    bb_dn: float,
+) -> None:
+    """Columns ``j0:j1`` of :func:`core_kernel` (one parallel task; a function of its own so that numba's
+    parallel transformation does not analyse the row loop's bookkeeping)."""
+    n = close.shape[0]
+    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
     k_e = 2.0 / (ema_window + 1)
     k_f = 2.0 / (macd_fast + 1)
     k_s = 2.0 / (macd_slow + 1)
@@ -911,117 +938,137 @@ def core_kernel(
     warm = max(
         sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
     )
-    nan = np.nan
-    for b in nb.prange(_nblocks(m, block)):
-        j0 = b * block
-        j1 = min(m, j0 + block)
-        bk = slice(j0, j1)
-        # the first bar most columns share (Boyer-Moore majority vote), and the columns that started elsewhere
-        s0 = start[j0]
-        votes = 0
-        for j in range(j0, j1):
-            if votes == 0:
-                s0 = start[j]
-            votes += 1 if start[j] == s0 else -1
-        exc = np.empty(j1 - j0, dtype=np.int64)
-        n_exc = 0
-        for j in range(j0, j1):
-            if start[j] != s0:
-                exc[n_exc] = j
-                n_exc += 1
-        active = np.empty(n_exc, dtype=np.int64)
-        saved = np.empty((n_exc, 14))
-        flags = np.zeros(j1 - j0, dtype=np.bool_)
-        any_dead = False
-        for t in range(n):
-            k = t - s0
-            if k < 0:  # before the block's first bar: element by element
-                for j in range(j0, j1):
-                    _core_element(
-                        t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
-                        ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
-                    )  # fmt: skip
-                    any_dead = any_dead or dead[j]
-                continue
-            n_act = 0
-            for e in range(n_exc):
-                j = exc[e]
-                if t < max(start[j], s0) + warm:
-                    active[n_act] = j
-                    saved[n_act, :9] = st[:, j]
-                    saved[n_act, 9:] = bb[:, j]
-                    n_act += 1
-            missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
-            # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
-            prev, r_fast, r_slow, r_bb = (
-                max(t - 1, 0),
-                max(t - sma_fast + 1, 0),
-                max(t - sma_slow + 1, 0),
-                max(t - bb_window + 1, 0),
-            )
-            if k >= warm:
-                flagged = _core_row_fast(
-                    high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
-                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                )  # fmt: skip
-            else:
-                flagged = _core_row_warm(
-                    k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
-                    atr_window, bb_window, bb_up, bb_dn,
-                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                )  # fmt: skip
-            for q in range(j1 - j0 if flagged else 0):
-                if flags[q]:
-                    j = j0 + q
-                    variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
-                    sd = np.sqrt(variance) if variance != 0.0 else 0.0
-                    o_bu[t, j] = o_bm[t, j] + sd * bb_up
-                    o_bl[t, j] = o_bm[t, j] - sd * bb_dn
-            if missing or any_dead:  # missing bars: NaN outputs; a bar after a gap marks the column irregular
-                for j in range(j0, j1):
-                    c = close[t, j]
-                    h = high[t, j]
-                    lo = low[t, j]
-                    if c != c or h != h or lo != lo:
-                        if t >= start[j]:
-                            dead[j] = True
-                            any_dead = True
-                        if c == c or h == h or lo == lo:
-                            irregular[j] = True
-                        o_sa[t, j] = nan
-                        o_sb[t, j] = nan
-                        o_e[t, j] = nan
-                        o_m[t, j] = nan
-                        o_s[t, j] = nan
-                        o_h[t, j] = nan
-                        o_r[t, j] = nan
-                        o_a[t, j] = nan
-                        o_bu[t, j] = nan
-                        o_bm[t, j] = nan
-                        o_bl[t, j] = nan
-                    elif dead[j]:
-                        irregular[j] = True
-            for a in range(n_act):  # the exceptional columns: their own state, element by element
-                j = active[a]
-                st[:, j] = saved[a, :9]
-                bb[:, j] = saved[a, 9:]
+    bk = slice(j0, j1)
+    # the first bar most columns share (Boyer-Moore majority vote), and the columns that started elsewhere
+    s0 = start[j0]
+    votes = 0
+    for j in range(j0, j1):
+        if votes == 0:
+            s0 = start[j]
+        votes += 1 if start[j] == s0 else -1
+    exc = np.empty(j1 - j0, dtype=np.int64)
+    n_exc = 0
+    for j in range(j0, j1):
+        if start[j] != s0:
+            exc[n_exc] = j
+            n_exc += 1
+    active = np.empty(n_exc, dtype=np.int64)
+    saved = np.empty((n_exc, 14))
+    flags = np.zeros(j1 - j0, dtype=np.bool_)
+    # columns of the row path that lost their bars: NaN outputs from then on (or irregular if they return)
+    dead_list = np.empty(j1 - j0, dtype=np.int64)
+    listed = np.zeros(j1 - j0, dtype=np.bool_)
+    n_dead = 0
+    for t in range(n):
+        k = t - s0
+        if k < 0:  # before the block's first bar: element by element
+            for j in range(j0, j1):
                 _core_element(
                     t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
                     ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
                 )  # fmt: skip
-                any_dead = any_dead or dead[j]
-    return irregular
+            continue
+        n_act = 0
+        for e in range(n_exc):
+            j = exc[e]
+            if t < max(start[j], s0) + warm:
+                active[n_act] = j
+                for q in range(9):
+                    saved[n_act, q] = st[q, j]
+                for q in range(5):
+                    saved[n_act, 9 + q] = bb[q, j]
+                n_act += 1
+            elif dead[j] and not listed[j - j0]:  # joins the row path without its bars
+                listed[j - j0] = True
+                dead_list[n_dead] = j
+                n_dead += 1
+        missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
+        # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
+        prev, r_fast, r_slow, r_bb = (
+            max(t - 1, 0),
+            max(t - sma_fast + 1, 0),
+            max(t - sma_slow + 1, 0),
+            max(t - bb_window + 1, 0),
+        )
+        if k >= warm:
+            flagged = _core_row_fast(
+                high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
+                k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
+                o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+            )  # fmt: skip
+        else:
+            flagged = _core_row_warm(
+                k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
+                atr_window, bb_window, bb_up, bb_dn,
+                o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+            )  # fmt: skip
+        for q in range(j1 - j0 if flagged else 0):
+            if flags[q]:
+                j = j0 + q
+                variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+                sd = np.sqrt(variance) if variance != 0.0 else 0.0
+                o_bu[t, j] = o_bm[t, j] + sd * bb_up
+                o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+        # Missing bars on the row path: the exceptional columns are done element by element below, the
+        # listed dead ones here; only a column losing its bar on this very row needs a scan of the block.
+        for a in range(n_act):
+            j = active[a]
+            if close[t, j] != close[t, j] or high[t, j] != high[t, j] or low[t, j] != low[t, j]:
+                missing -= 1
+        for d in range(n_dead):
+            j = dead_list[d]
+            c = close[t, j]
+            h = high[t, j]
+            lo = low[t, j]
+            if c != c or h != h or lo != lo:
+                missing -= 1
+                if c == c or h == h or lo == lo:
+                    irregular[j] = True  # close and high/low missing on different rows
+                _nan_outputs(outs, t, j)
+            else:
+                irregular[j] = True  # a bar after a gap
+        if missing > 0:
+            for j in range(j0, j1):
+                if listed[j - j0] or (start[j] != s0 and t < max(start[j], s0) + warm):
+                    continue
+                c = close[t, j]
+                h = high[t, j]
+                lo = low[t, j]
+                if c != c or h != h or lo != lo:
+                    dead[j] = True
+                    listed[j - j0] = True
+                    dead_list[n_dead] = j
+                    n_dead += 1
+                    if c == c or h == h or lo == lo:
+                        irregular[j] = True
+                    _nan_outputs(outs, t, j)
+        for a in range(n_act):  # the exceptional columns: their own state, element by element
+            j = active[a]
+            for q in range(9):
+                st[q, j] = saved[a, q]
+            for q in range(5):
+                bb[q, j] = saved[a, 9 + q]
+            _core_element(
+                t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
+                ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
+            )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _nan_outputs(outs: tuple[np.ndarray, ...], t: int, j: int) -> None:
+    """NaN in every output of ``core_kernel`` for bar ``t`` of column ``j``."""
+    for o in outs:
+        o[t, j] = np.nan
 
 
 @nb.njit(cache=True, error_model="numpy")
