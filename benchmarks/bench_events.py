@@ -75,7 +75,18 @@ def _paired(ind: Callable[[], Any], ev: Callable[[Any], Any], repeat: int) -> di
         c2, w2 = time.process_time(), time.perf_counter()
         cpu.append((c2 - c1) / (c1 - c0))
         wall.append((w2 - w1) / (w1 - w0))
-    return {"ratio_cpu_median": statistics.median(cpu), "ratio_wall_median": statistics.median(wall)}
+    cpu.sort()
+    wall.sort()
+    return {
+        "ratio_cpu_median": statistics.median(cpu),
+        "ratio_wall_median": statistics.median(wall),
+        # the middle 80 % of the pairs: how far the ratio moves with the machine's load
+        "ratio_cpu_p10": cpu[len(cpu) // 10],
+        "ratio_cpu_p90": cpu[-1 - len(cpu) // 10],
+        "ratio_wall_p10": wall[len(wall) // 10],
+        "ratio_wall_p90": wall[-1 - len(wall) // 10],
+        "pairs": len(cpu),
+    }
 
 
 def _talib_indicators(panel: Panel) -> None:
@@ -219,9 +230,11 @@ def main() -> None:
     for name, r in results["panels"].items():
         a, x = r["paired_all_kinds"], r["paired_crosses_only"]
         print(
-            f"{name} paired runs, median events/indicators: all kinds CPU {a['ratio_cpu_median']:.2f} "
-            f"wall {a['ratio_wall_median']:.2f}; crosses only CPU {x['ratio_cpu_median']:.2f} "
-            f"wall {x['ratio_wall_median']:.2f}"
+            f"{name} {a['pairs']} paired runs, events/indicators median (p10-p90): all kinds CPU "
+            f"{a['ratio_cpu_median']:.2f} ({a['ratio_cpu_p10']:.2f}-{a['ratio_cpu_p90']:.2f}) wall "
+            f"{a['ratio_wall_median']:.2f} ({a['ratio_wall_p10']:.2f}-{a['ratio_wall_p90']:.2f}); crosses only CPU "
+            f"{x['ratio_cpu_median']:.2f} ({x['ratio_cpu_p10']:.2f}-{x['ratio_cpu_p90']:.2f}) wall "
+            f"{x['ratio_wall_median']:.2f} ({x['ratio_wall_p10']:.2f}-{x['ratio_wall_p90']:.2f})"
         )
     for name, r in results["panels"].items():
         fam = ", ".join(f"{k} {v:.3f}" for k, v in r["families_s"].items())
