@@ -973,10 +973,11 @@ def _core_block(
             j = exc[e]
             if t < max(start[j], s0) + warm:
                 active[n_act] = j
-                for q in range(9):
-                    saved[n_act, q] = st[q, j]
-                for q in range(5):
-                    saved[n_act, 9 + q] = bb[q, j]
+                if t >= start[j]:  # (before its first bar its state is all zeros: nothing to keep)
+                    for q in range(9):
+                        saved[n_act, q] = st[q, j]
+                    for q in range(5):
+                        saved[n_act, 9 + q] = bb[q, j]
                 n_act += 1
             elif dead[j] and not listed[j - j0]:  # joins the row path without its bars
                 listed[j - j0] = True
@@ -1054,6 +1055,13 @@ def _core_block(
                     _nan_outputs(outs, t, j)
         for a in range(n_act):  # the exceptional columns: their own state, element by element
             j = active[a]
+            if t < start[j]:  # no bar yet (close is NaN): zero state, NaN outputs
+                st[:, j] = 0.0
+                bb[:, j] = 0.0
+                if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
+                    irregular[j] = True  # close and high/low missing on different rows
+                _nan_outputs(outs, t, j)
+                continue
             for q in range(9):
                 st[q, j] = saved[a, q]
             for q in range(5):
