@@ -210,7 +210,7 @@ def bench_panel(
 def bench_update(repeat: int) -> None:
     import numba
 
-    from capscope.indicators.stream import CoreState, update
+    from capscope.indicators.stream import CoreState, ExtraState, IndicatorState, update
 
     h, lo, c = generated_panel(400, 3000, seed=1)
     state = CoreState.from_history(h[:-1], lo[:-1], c[:-1])
@@ -225,6 +225,19 @@ def bench_update(repeat: int) -> None:
             update(s, row)
             times.append(time.perf_counter() - t0)
         print(f"- {threads} thread(s): min {min(times) * 1e3:.3f} ms, median {np.median(times) * 1e3:.3f} ms")
+    v = np.random.default_rng(2).integers(0, 10**6, c.shape).astype(np.float64)
+    extra = ExtraState.from_history(h[:-1], lo[:-1], c[:-1], v[:-1])
+    both = IndicatorState.from_history(h[:-1], lo[:-1], c[:-1], v[:-1])
+    bar = (h[-1], lo[-1], c[-1], v[-1])
+    for label, st in (("WMA, ROC, TRANGE, STOCH, ADX, OBV", extra), ("all 13 (core + extra)", both)):
+        print(f"\n### one-bar incremental update, 3,000 symbols, {label}\n")
+        times = []
+        for _ in range(max(repeat, 20)):
+            s2 = st.copy()
+            t0 = time.perf_counter()
+            update(s2, bar)
+            times.append(time.perf_counter() - t0)
+        print(f"- 1 thread: min {min(times) * 1e3:.3f} ms, median {np.median(times) * 1e3:.3f} ms")
 
 
 def main() -> None:

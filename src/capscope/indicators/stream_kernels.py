@@ -1,0 +1,454 @@
+"""Numba per-bar kernels of the incremental indicator states (:mod:`capscope.indicators.stream`).
+
+Each ``*_step`` advances every symbol by one bar with the per-bar body of the matching batch kernel in
+:mod:`capscope.indicators.kernels` (same floating-point operations in the same order), reading old values
+from ring buffers indexed by the symbol's bar count instead of from the panel; ``*_history`` feeds a panel
+bar by bar. The stream kernels are tested equal, bit for bit, to the batch functions, which are themselves
+tested against their plain twins in :mod:`capscope.indicators.reference` and against TA-Lib.
+
+A symbol has a bar for an indicator when every input of that indicator is finite in the row; without one its
+outputs are NaN and its state for that indicator does not move (the batch NaN policy: each column computed on
+its own bars).
+
+No signatures are declared, so nothing compiles at import.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from capscope.indicators.kernels import bb_add, bb_emit, bb_reseed
+
+_ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON, as kernels._ZERO_EPS
+
+# rows of the core state's ``values``
+(C_SA, C_SB, C_E, C_F, C_S, C_G, C_GAIN, C_LOSS, C_ATR, C_PREV_C, C_PREV_A, C_BB0) = range(12)
+CORE_N_VALUES = C_BB0 + 5  # the last five rows are the Bollinger state of kernels.bb_add
+# rows of the core state's ``counts``: bars with a close; bars with high, low and close
+CORE_CNT_C, CORE_CNT_A = 0, 1
+CORE_N_COUNTS = 2
+CORE_N_OUT = 11
+
+# rows of the extra state's ``values``
+(
+    X_WSUM,  # WMA running weighted sum (TA-Lib periodSum)
+    X_WSUB,  # WMA running plain sum (periodSub)
+    X_KSUM,  # STOCH sum of the last slowk fast-K values
+    X_DSUM,  # STOCH sum of the last slowd slow-K values
+    X_PDM,  # ADX Wilder sums of +DM, -DM and TR
+    X_MDM,
+    X_TRS,
+    X_SUM_DX,  # ADX: sum of the first DX values (the seed)
+    X_ADX,  # ADX: previous ADX
+    X_PREV_H,  # previous high, low, close of the symbol's last high/low/close bar
+    X_PREV_L,
+    X_PREV_C,
+    X_OBV,  # OBV accumulator
+    X_OBV_PREV_C,  # close of the symbol's last close/volume bar
+) = range(14)
+EXTRA_N_VALUES = 14
+# rows of the extra state's ``counts``: bars with a close (WMA, ROC); with high, low and close (TRANGE, STOCH,
+# ADX); with close and volume (OBV)
+EXTRA_CNT_C, EXTRA_CNT_HLC, EXTRA_CNT_CV = 0, 1, 2
+EXTRA_N_COUNTS = 3
+EXTRA_N_OUT = 9
+
+
+@nb.njit(cache=True, inline="always")
+def _true_range(h: float, lo: float, prev_close: float) -> float:
+    """As ``kernels._true_range`` (the same comparisons in the same order)."""
+    greatest = h - lo
+    v2 = abs(prev_close - h)
+    if v2 > greatest:
+        greatest = v2
+    v3 = abs(lo - prev_close)
+    if v3 > greatest:
+        greatest = v3
+    return greatest
+
+
+@nb.njit(cache=True, inline="always")
+def _dm(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
+    """+DM and -DM of a bar, as ``kernels._dm``."""
+    diff_p = h - prev_h
+    diff_m = prev_lo - lo
+    if diff_m > 0 and diff_p < diff_m:
+        return 0.0, diff_m
+    if diff_p > 0 and diff_p > diff_m:
+        return diff_p, 0.0
+    return 0.0, 0.0
+
+
+@nb.njit(cache=True)
+def _ring_sum(ring: np.ndarray, j: int, first: int, last: int) -> float:
+    size = ring.shape[0]
+    s = 0.0
+    for i in range(first, last + 1):
+        s += ring[i % size, j]
+    return s
+
+
+@nb.njit(cache=True)
+def core_step(
+    vals: np.ndarray,
+    counts: np.ndarray,
+    ring: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    ema_w: int,
+    mf: int,
+    ms: int,
+    mg: int,
+    rsi_w: int,
+    atr_w: int,
+    bb_w: int,
+    bb_up: float,
+    bb_dn: float,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One bar for every symbol: the per-bar body of ``core_kernel`` with a ring buffer for old closes."""
+    m = close.shape[0]
+    size = ring.shape[0]
+    k_e = 2.0 / (ema_w + 1)
+    k_f = 2.0 / (mf + 1)
+    k_s = 2.0 / (ms + 1)
+    k_g = 2.0 / (mg + 1)
+    m_first = ms - 1
+    m_look = m_first + mg - 1
+    rsi_inv = 1.0 / rsi_w
+    for j in range(m):
+        for q in range(CORE_N_OUT):
+            out[q, j] = np.nan
+        c = close[j]
+        if c != c:
+            continue
+        k = counts[CORE_CNT_C, j]
+        ring[k % size, j] = c
+        # SMA fast / slow
+        vals[C_SA, j] += c
+        if k >= sma_fast - 1:
+            out[0, j] = vals[C_SA, j] / sma_fast
+            vals[C_SA, j] -= ring[(k - sma_fast + 1) % size, j]
+        vals[C_SB, j] += c
+        if k >= sma_slow - 1:
+            out[1, j] = vals[C_SB, j] / sma_slow
+            vals[C_SB, j] -= ring[(k - sma_slow + 1) % size, j]
+        # Bollinger
+        bb = vals[C_BB0:]
+        bb_add(bb, j, c, k, bb_w)
+        if k >= bb_w - 1:
+            mean, variance, reseed = bb_emit(bb, j, ring[(k - bb_w + 1) % size, j], bb_w)
+            if reseed:
+                win = np.empty(bb_w)
+                for i in range(bb_w):
+                    win[i] = ring[(k - bb_w + 1 + i) % size, j]
+                variance = bb_reseed(bb, j, win, bb_w)
+            sd = np.sqrt(variance) if variance != 0.0 else 0.0
+            out[8, j] = mean + sd * bb_up
+            out[9, j] = mean
+            out[10, j] = mean - sd * bb_dn
+        # EMA
+        if k >= ema_w:
+            vals[C_E, j] = (c - vals[C_E, j]) * k_e + vals[C_E, j]
+            out[2, j] = vals[C_E, j]
+        elif k == ema_w - 1:
+            vals[C_E, j] = _ring_sum(ring, j, k - ema_w + 1, k) / ema_w
+            out[2, j] = vals[C_E, j]
+        # MACD
+        if k >= m_first:
+            if k == m_first:
+                vals[C_S, j] = _ring_sum(ring, j, k - ms + 1, k) / ms
+                vals[C_F, j] = _ring_sum(ring, j, k - mf + 1, k) / mf
+            else:
+                vals[C_F, j] = (c - vals[C_F, j]) * k_f + vals[C_F, j]
+                vals[C_S, j] = (c - vals[C_S, j]) * k_s + vals[C_S, j]
+            line = vals[C_F, j] - vals[C_S, j]
+            if k < m_look:
+                vals[C_G, j] += line
+            else:
+                if k == m_look:
+                    vals[C_G, j] = (vals[C_G, j] + line) / mg
+                else:
+                    vals[C_G, j] = (line - vals[C_G, j]) * k_g + vals[C_G, j]
+                out[3, j] = line
+                out[4, j] = vals[C_G, j]
+                out[5, j] = line - vals[C_G, j]
+        # RSI
+        if k > 0:
+            dlt = c - vals[C_PREV_C, j]
+            if k > rsi_w:
+                vals[C_LOSS, j] *= rsi_w - 1
+                vals[C_GAIN, j] *= rsi_w - 1
+            gd = dlt if dlt > 0.0 else 0.0
+            vals[C_GAIN, j] += gd
+            vals[C_LOSS, j] += gd - dlt
+            if k >= rsi_w:
+                vals[C_LOSS, j] *= rsi_inv
+                vals[C_GAIN, j] *= rsi_inv
+                tot = vals[C_GAIN, j] + vals[C_LOSS, j]
+                out[6, j] = 100.0 * (vals[C_GAIN, j] / tot) if tot > 0.0 else 0.0
+        vals[C_PREV_C, j] = c
+        counts[CORE_CNT_C, j] = k + 1
+        # ATR (needs high, low and close)
+        h = high[j]
+        lo = low[j]
+        if h != h or lo != lo:
+            continue
+        ka = counts[CORE_CNT_A, j]
+        if ka > 0:
+            tr = _true_range(h, lo, vals[C_PREV_A, j])
+            if ka < atr_w:
+                vals[C_ATR, j] += tr
+            elif ka == atr_w:
+                vals[C_ATR, j] = (vals[C_ATR, j] + tr) / atr_w
+                out[7, j] = vals[C_ATR, j]
+            else:
+                pa = vals[C_ATR, j] * (atr_w - 1)
+                pa += tr
+                pa /= atr_w
+                vals[C_ATR, j] = pa
+                out[7, j] = pa
+        vals[C_PREV_A, j] = c
+        counts[CORE_CNT_A, j] = ka + 1
+
+
+@nb.njit(cache=True)
+def core_history(
+    vals: np.ndarray,
+    counts: np.ndarray,
+    ring: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+    ema_w: int,
+    mf: int,
+    ms: int,
+    mg: int,
+    rsi_w: int,
+    atr_w: int,
+    bb_w: int,
+    bb_up: float,
+    bb_dn: float,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+) -> None:
+    out = np.empty((CORE_N_OUT, close.shape[1]))
+    for t in range(close.shape[0]):
+        core_step(
+            vals, counts, ring, sma_fast, sma_slow, ema_w, mf, ms, mg, rsi_w, atr_w, bb_w, bb_up, bb_dn,
+            high[t], low[t], close[t], out,
+        )  # fmt: skip
+
+
+# -- the extra indicators: WMA, ROC, TRANGE, STOCH, ADX/+DI/-DI, OBV ----------------------------------------
+
+
+@nb.njit(cache=True)
+def extra_step(
+    vals: np.ndarray,
+    counts: np.ndarray,
+    close_ring: np.ndarray,
+    high_ring: np.ndarray,
+    low_ring: np.ndarray,
+    fastk_ring: np.ndarray,
+    slowk_ring: np.ndarray,
+    wma_w: int,
+    roc_w: int,
+    fastk: int,
+    slowk: int,
+    slowd: int,
+    adx_w: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One bar for every symbol: the per-bar bodies of ``wma_kernel``, ``roc_kernel``, ``trange_kernel``,
+    ``stoch_kernel``, ``adx_kernel`` and ``obv_kernel``.
+
+    Rings hold, per symbol, the last closes (``max(wma_w, roc_w)``, read before the current close is written),
+    the last ``fastk`` highs and lows (current bar included), the last ``slowk`` fast-K and ``slowd`` slow-K
+    values, each in slot ``bar count % ring size``.
+    """
+    m = close.shape[0]
+    size = close_ring.shape[0]
+    divider = wma_w * (wma_w + 1) / 2.0
+    k0 = fastk - 1
+    d0 = k0 + slowk - 1
+    look = d0 + slowd - 1
+    for j in range(m):
+        for q in range(EXTRA_N_OUT):
+            out[q, j] = np.nan
+        c = close[j]
+        if c != c:
+            continue
+        # WMA and ROC: bars with a close
+        k = counts[EXTRA_CNT_C, j]
+        vals[X_WSUB, j] += c
+        if k < wma_w - 1:
+            vals[X_WSUM, j] += c * (k + 1)
+        else:
+            trailing = close_ring[(k - wma_w) % size, j] if k >= wma_w else 0.0
+            vals[X_WSUB, j] -= trailing
+            vals[X_WSUM, j] += c * wma_w
+            out[0, j] = vals[X_WSUM, j] / divider
+            vals[X_WSUM, j] -= vals[X_WSUB, j]
+        if k >= roc_w:
+            old = close_ring[(k - roc_w) % size, j]
+            out[1, j] = (c / old - 1.0) * 100.0 if old != 0.0 else 0.0
+        close_ring[k % size, j] = c
+        counts[EXTRA_CNT_C, j] = k + 1
+        # OBV: bars with close and volume
+        v = volume[j]
+        if v == v:
+            ko = counts[EXTRA_CNT_CV, j]
+            if ko == 0:
+                vals[X_OBV, j] = v
+            else:
+                prev = vals[X_OBV_PREV_C, j]
+                if c > prev:
+                    vals[X_OBV, j] += v
+                elif c < prev:
+                    vals[X_OBV, j] -= v
+            out[8, j] = vals[X_OBV, j]
+            vals[X_OBV_PREV_C, j] = c
+            counts[EXTRA_CNT_CV, j] = ko + 1
+        # TRANGE, STOCH, ADX: bars with high, low and close
+        h = high[j]
+        lo = low[j]
+        if h != h or lo != lo:
+            continue
+        k = counts[EXTRA_CNT_HLC, j]
+        if k > 0:
+            tr = _true_range(h, lo, vals[X_PREV_C, j])
+            out[2, j] = tr
+            _adx_bar(vals, j, k, h, lo, tr, adx_w, out)
+        _stoch_bar(vals, j, k, h, lo, c, high_ring, low_ring, fastk_ring, slowk_ring, k0, d0, look, out)
+        vals[X_PREV_H, j] = h
+        vals[X_PREV_L, j] = lo
+        vals[X_PREV_C, j] = c
+        counts[EXTRA_CNT_HLC, j] = k + 1
+
+
+@nb.njit(cache=True, inline="always")
+def _stoch_bar(
+    vals: np.ndarray,
+    j: int,
+    k: int,
+    h: float,
+    lo: float,
+    c: float,
+    high_ring: np.ndarray,
+    low_ring: np.ndarray,
+    fastk_ring: np.ndarray,
+    slowk_ring: np.ndarray,
+    k0: int,
+    d0: int,
+    look: int,
+    out: np.ndarray,
+) -> None:
+    fastk = high_ring.shape[0]
+    slowk = fastk_ring.shape[0]
+    slowd = slowk_ring.shape[0]
+    high_ring[k % fastk, j] = h
+    low_ring[k % fastk, j] = lo
+    if k < k0:
+        return
+    hh = high_ring[(k - k0) % fastk, j]
+    ll = low_ring[(k - k0) % fastk, j]
+    for i in range(k - k0 + 1, k + 1):
+        if high_ring[i % fastk, j] > hh:
+            hh = high_ring[i % fastk, j]
+        if low_ring[i % fastk, j] < ll:
+            ll = low_ring[i % fastk, j]
+    diff = (hh - ll) / 100.0
+    flat = abs(hh - ll) <= _ZERO_EPS * (abs(hh) + abs(ll))
+    f = 0.0 if flat else (c - ll) / diff
+    fastk_ring[k % slowk, j] = f
+    vals[X_KSUM, j] += f
+    if k < d0:
+        return
+    sk = vals[X_KSUM, j] / slowk
+    vals[X_KSUM, j] -= fastk_ring[(k - slowk + 1) % slowk, j]
+    slowk_ring[k % slowd, j] = sk
+    vals[X_DSUM, j] += sk
+    if k < look:
+        return
+    out[3, j] = sk
+    out[4, j] = vals[X_DSUM, j] / slowd
+    vals[X_DSUM, j] -= slowk_ring[(k - slowd + 1) % slowd, j]
+
+
+@nb.njit(cache=True, inline="always")
+def _adx_bar(
+    vals: np.ndarray, j: int, k: int, h: float, lo: float, tr: float, window: int, out: np.ndarray
+) -> None:
+    p, mm = _dm(h, lo, vals[X_PREV_H, j], vals[X_PREV_L, j])
+    if k < window:
+        vals[X_PDM, j] += p
+        vals[X_MDM, j] += mm
+        vals[X_TRS, j] += tr
+        return
+    vals[X_MDM, j] -= vals[X_MDM, j] / window
+    vals[X_PDM, j] -= vals[X_PDM, j] / window
+    vals[X_MDM, j] += mm
+    vals[X_PDM, j] += p
+    trs = vals[X_TRS, j]
+    trs = trs - (trs / window) + tr
+    vals[X_TRS, j] = trs
+    dx = np.nan
+    if not trs > 0.0:
+        out[6, j] = 0.0
+        out[7, j] = 0.0
+    else:
+        minus = 100.0 * (vals[X_MDM, j] / trs)
+        plus = 100.0 * (vals[X_PDM, j] / trs)
+        out[6, j] = plus
+        out[7, j] = minus
+        s = minus + plus
+        if not (-_ZERO_EPS < s < _ZERO_EPS):
+            dx = 100.0 * (abs(minus - plus) / s)
+    q = k - window
+    if q < window:
+        if dx == dx:
+            vals[X_SUM_DX, j] += dx
+        if q == window - 1:
+            vals[X_ADX, j] = vals[X_SUM_DX, j] / window
+            out[5, j] = vals[X_ADX, j]
+    else:
+        if dx == dx:
+            vals[X_ADX, j] = ((vals[X_ADX, j] * (window - 1)) + dx) / window
+        out[5, j] = vals[X_ADX, j]
+
+
+@nb.njit(cache=True)
+def extra_history(
+    vals: np.ndarray,
+    counts: np.ndarray,
+    close_ring: np.ndarray,
+    high_ring: np.ndarray,
+    low_ring: np.ndarray,
+    fastk_ring: np.ndarray,
+    slowk_ring: np.ndarray,
+    wma_w: int,
+    roc_w: int,
+    fastk: int,
+    slowk: int,
+    slowd: int,
+    adx_w: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+) -> None:
+    out = np.empty((EXTRA_N_OUT, close.shape[1]))
+    for t in range(close.shape[0]):
+        extra_step(
+            vals, counts, close_ring, high_ring, low_ring, fastk_ring, slowk_ring,
+            wma_w, roc_w, fastk, slowk, slowd, adx_w, high[t], low[t], close[t], volume[t], out,
+        )  # fmt: skip
