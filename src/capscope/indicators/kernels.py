@@ -30,9 +30,8 @@ import numpy as np
 
 _ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
 _MIN_BLOCK = 64  # fewest symbols per parallel block
-# fewest symbols per block of the fused kernel: its row loops make ~45 array views per row, and the reference
-# counts of those views are shared by the threads, so narrower blocks on two threads are slower than one
-# (real stock panel, 701 symbols: 10 ms on one block, 17-45 ms as two or more; benchmarks/RESULTS.md)
+# fewest symbols per block of the fused kernel: a row costs ~2 us of fixed work (about 45 array views and the
+# row-function calls), which narrower blocks pay more often than a second thread saves (benchmarks/RESULTS.md)
 _CORE_MIN_BLOCK = 1024
 
 
