@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-_ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
+ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
 _MIN_BLOCK = 64  # fewest symbols per parallel block
 # fewest symbols per block of the fused kernel: a row costs ~2 us of fixed work (about 45 array views and the
 # row-function calls), which narrower blocks pay more often than a second thread saves (benchmarks/RESULTS.md)
@@ -418,7 +418,8 @@ def bb_reseed(bb: np.ndarray, j: int, win: np.ndarray, window: int) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def _true_range(h: float, lo: float, prev_close: float) -> float:
+def true_range(h: float, lo: float, prev_close: float) -> float:
+    """Wilder's true range of one bar (TA-Lib ``TRANGE``: the same comparisons in the same order)."""
     greatest = h - lo
     v2 = abs(prev_close - h)
     if v2 > greatest:
@@ -454,7 +455,7 @@ def trange_kernel(
                 if dead[j]:
                     irregular[j] = True
                 if t > start[j]:
-                    out[t, j] = _true_range(h, lo, close[t - 1, j])
+                    out[t, j] = true_range(h, lo, close[t - 1, j])
     return irregular
 
 
@@ -491,7 +492,7 @@ def atr_kernel(
                 k = t - start[j]
                 if k == 0:
                     continue
-                tr = _true_range(h, lo, close[t - 1, j])
+                tr = true_range(h, lo, close[t - 1, j])
                 if window == 1:
                     out[t, j] = tr
                 elif k < window:
@@ -559,7 +560,7 @@ def stoch_kernel(
                     if low[i, j] < ll:
                         ll = low[i, j]
                 diff = (hh - ll) / 100.0
-                flat = abs(hh - ll) <= _ZERO_EPS * (abs(hh) + abs(ll))
+                flat = abs(hh - ll) <= ZERO_EPS * (abs(hh) + abs(ll))
                 f = 0.0 if flat else (c - ll) / diff
                 fk_buf[t, j] = f
                 ksum[j] += f
@@ -578,7 +579,8 @@ def stoch_kernel(
 
 
 @nb.njit(cache=True, inline="always")
-def _dm(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
+def directional_movement(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
+    """``(+DM, -DM)`` of one bar (TA-Lib ``PLUS_DM``/``MINUS_DM``: only the larger move counts, ties none)."""
     diff_p = h - prev_h
     diff_m = prev_lo - lo
     if diff_m > 0 and diff_p < diff_m:
@@ -629,8 +631,8 @@ def adx_kernel(
                 k = t - start[j]
                 if k == 0:
                     continue
-                p, mm = _dm(h, lo, high[t - 1, j], low[t - 1, j])
-                tr = _true_range(h, lo, close[t - 1, j])
+                p, mm = directional_movement(h, lo, high[t - 1, j], low[t - 1, j])
+                tr = true_range(h, lo, close[t - 1, j])
                 if k < window:
                     pdm[j] += p
                     mdm[j] += mm
@@ -651,7 +653,7 @@ def adx_kernel(
                     out_p[t, j] = plus
                     out_m[t, j] = minus
                     s = minus + plus
-                    if not (-_ZERO_EPS < s < _ZERO_EPS):
+                    if not (-ZERO_EPS < s < ZERO_EPS):
                         dx = 100.0 * (abs(minus - plus) / s)
                 q = k - window
                 if q < window:
@@ -835,7 +837,7 @@ def _core_element(
             st[6, j] *= rsi_inv
             tot = st[6, j] + st[7, j]
             o_r[t, j] = 100.0 * (st[6, j] / tot) if tot > 0.0 else 0.0
-        tr = _true_range(h, lo, pc)
+        tr = true_range(h, lo, pc)
         if k < atr_window:
             st[8, j] += tr
         elif k == atr_window:
@@ -1170,7 +1172,7 @@ def _core_row_fast(
         s_loss[i] = loss
         tot = gain + loss
         o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        tr = _true_range(h_row[i], lo_row[i], pc)
+        tr = true_range(h_row[i], lo_row[i], pc)
         pa = s_atr[i] * atr_w1
         pa += tr
         pa = pa / atr_window
@@ -1335,7 +1337,7 @@ def _core_row_warm(
             s_gain[i] = gain
             s_loss[i] = loss
         for i in range(nn):
-            tr = _true_range(h_row[i], lo_row[i], prev_row[i])
+            tr = true_range(h_row[i], lo_row[i], prev_row[i])
             if k < atr_window:
                 s_atr[i] += tr
                 o_a[i] = nan

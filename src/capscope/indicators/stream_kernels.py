@@ -18,9 +18,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from capscope.indicators.kernels import bb_add, bb_emit, bb_reseed
-
-_ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON, as kernels._ZERO_EPS
+from capscope.indicators.kernels import ZERO_EPS, bb_add, bb_emit, bb_reseed, directional_movement, true_range
 
 # rows of the core state's ``values``
 (C_SA, C_SB, C_E, C_F, C_S, C_G, C_GAIN, C_LOSS, C_ATR, C_PREV_C, C_PREV_A, C_BB0) = range(12)
@@ -53,31 +51,6 @@ EXTRA_N_VALUES = 14
 EXTRA_CNT_C, EXTRA_CNT_HLC, EXTRA_CNT_CV = 0, 1, 2
 EXTRA_N_COUNTS = 3
 EXTRA_N_OUT = 9
-
-
-@nb.njit(cache=True, inline="always")
-def _true_range(h: float, lo: float, prev_close: float) -> float:
-    """As ``kernels._true_range`` (the same comparisons in the same order)."""
-    greatest = h - lo
-    v2 = abs(prev_close - h)
-    if v2 > greatest:
-        greatest = v2
-    v3 = abs(lo - prev_close)
-    if v3 > greatest:
-        greatest = v3
-    return greatest
-
-
-@nb.njit(cache=True, inline="always")
-def _dm(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
-    """+DM and -DM of a bar, as ``kernels._dm``."""
-    diff_p = h - prev_h
-    diff_m = prev_lo - lo
-    if diff_m > 0 and diff_p < diff_m:
-        return 0.0, diff_m
-    if diff_p > 0 and diff_p > diff_m:
-        return diff_p, 0.0
-    return 0.0, 0.0
 
 
 @nb.njit(cache=True)
@@ -200,7 +173,7 @@ def core_step(
             continue
         ka = counts[CORE_CNT_A, j]
         if ka > 0:
-            tr = _true_range(h, lo, vals[C_PREV_A, j])
+            tr = true_range(h, lo, vals[C_PREV_A, j])
             if ka < atr_w:
                 vals[C_ATR, j] += tr
             elif ka == atr_w:
@@ -325,7 +298,7 @@ def extra_step(
             continue
         k = counts[EXTRA_CNT_HLC, j]
         if k > 0:
-            tr = _true_range(h, lo, vals[X_PREV_C, j])
+            tr = true_range(h, lo, vals[X_PREV_C, j])
             out[2, j] = tr
             _adx_bar(vals, j, k, h, lo, tr, adx_w, out)
         _stoch_bar(vals, j, k, h, lo, c, high_ring, low_ring, fastk_ring, slowk_ring, k0, d0, look, out)
@@ -367,7 +340,7 @@ def _stoch_bar(
         if low_ring[i % fastk, j] < ll:
             ll = low_ring[i % fastk, j]
     diff = (hh - ll) / 100.0
-    flat = abs(hh - ll) <= _ZERO_EPS * (abs(hh) + abs(ll))
+    flat = abs(hh - ll) <= ZERO_EPS * (abs(hh) + abs(ll))
     f = 0.0 if flat else (c - ll) / diff
     fastk_ring[k % slowk, j] = f
     vals[X_KSUM, j] += f
@@ -388,7 +361,7 @@ def _stoch_bar(
 def _adx_bar(
     vals: np.ndarray, j: int, k: int, h: float, lo: float, tr: float, window: int, out: np.ndarray
 ) -> None:
-    p, mm = _dm(h, lo, vals[X_PREV_H, j], vals[X_PREV_L, j])
+    p, mm = directional_movement(h, lo, vals[X_PREV_H, j], vals[X_PREV_L, j])
     if k < window:
         vals[X_PDM, j] += p
         vals[X_MDM, j] += mm
@@ -411,7 +384,7 @@ def _adx_bar(
         out[6, j] = plus
         out[7, j] = minus
         s = minus + plus
-        if not (-_ZERO_EPS < s < _ZERO_EPS):
+        if not (-ZERO_EPS < s < ZERO_EPS):
             dx = 100.0 * (abs(minus - plus) / s)
     q = k - window
     if q < window:
