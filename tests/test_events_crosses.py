@@ -101,6 +101,33 @@ def test_kernel_equals_reference_and_sign_changes(pairs: list[tuple[float, float
     assert events == _independent_sign_changes(a - b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(values, min_size=3, max_size=3), min_size=0, max_size=40),
+    st.sampled_from([0.0, 1.0, -2.0, np.inf]),
+)
+def test_events_kernel_scalar_threshold_equals_reference(rows: list[list[float]], level: float) -> None:
+    # the scalar-threshold path of cross_events (its own loop) against the plain twin, columns independent
+    a = np.array(rows, float).reshape(-1, 3)
+    ref = cross_matrix_reference(a, level)
+    got_rows, got_cols, got_dirs = cross_events(a, level)
+    np.testing.assert_array_equal(np.stack(np.nonzero(ref)), np.stack([got_rows, got_cols]))
+    np.testing.assert_array_equal(got_dirs, ref[got_rows, got_cols])
+    np.testing.assert_array_equal(cross_matrix(a, level), ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(values, min_size=6, max_size=6), min_size=0, max_size=40))
+def test_events_kernel_independent_columns_equals_reference(rows: list[list[float]]) -> None:
+    # a and b of three symbols that cross on different bars (a row may hold crosses of some symbols only)
+    ab = np.array(rows, float).reshape(-1, 6)
+    a, b = ab[:, :3], ab[:, 3:]
+    ref = cross_matrix_reference(a, b)
+    got_rows, got_cols, got_dirs = cross_events(a, b)
+    np.testing.assert_array_equal(np.stack(np.nonzero(ref)), np.stack([got_rows, got_cols]))
+    np.testing.assert_array_equal(got_dirs, ref[got_rows, got_cols])
+
+
 # -- events on constructed panels -----------------------------------------------------------------------------
 def test_golden_cross_hand_computed() -> None:
     # SMA2 = [., 9.5, 8.5, 7.5, 7.5, 8.5, 9.5, 10.5]; SMA4 = [., ., ., 8.5, 8, 8, 8.5, 9.5]

@@ -62,37 +62,59 @@ def _cross_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool) -> np
 
 
 @njit(cache=True)
-def _cross_pass(a, b, out_idx, out_dir, fill):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """One pass of the cross rule: count the events, or (``fill``) also write their flat C-order cells and signs.
+def _cross_scan(a, b, level, use_b):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Rows, columns and signs of every cross of ``a`` against ``b`` (``use_b``) or the scalar ``level``.
 
-    Branch-free signs and state (NaN -> 0) keep the symbol loop free of unpredictable branches; only the rare
-    event branch remains. ``b`` may be a zero-stride broadcast of a scalar threshold.
+    One pass over the values: each row's signs and the symbols' states are updated branch-free (NaN and ties
+    -> sign 0, state kept), so the symbol loop vectorises; the row's event signs go into an ``int8`` matrix
+    (an eighth of the values' size) with a count per row, and a second, cheap pass over that matrix lists the
+    events of the rows that have any in C order. The scalar threshold has its own loop (no broadcast array).
     """
     n, m = a.shape
     state = np.zeros(m, np.int64)
-    ne = 0
+    ev = np.empty((n, m), np.int8)
+    counts = np.empty(n, np.int64)
+    total = 0
     for t in range(n):
+        cnt = 0
+        if use_b:
+            for j in range(m):
+                d = a[t, j] - b[t, j]
+                s = np.int64(d > 0.0) - np.int64(d < 0.0)
+                st = state[j]
+                cross = s * st < 0  # both non-zero and opposite
+                ev[t, j] = s if cross else 0
+                cnt += cross
+                state[j] = s if s != 0 else st
+        else:
+            for j in range(m):
+                d = a[t, j] - level
+                s = np.int64(d > 0.0) - np.int64(d < 0.0)
+                st = state[j]
+                cross = s * st < 0
+                ev[t, j] = s if cross else 0
+                cnt += cross
+                state[j] = s if s != 0 else st
+        counts[t] = cnt
+        total += cnt
+    rows = np.empty(total, np.int64)
+    cols = np.empty(total, np.int64)
+    dirs = np.empty(total, np.int8)
+    k = 0
+    for t in range(n):
+        if counts[t] == 0:
+            continue
         for j in range(m):
-            d = a[t, j] - b[t, j]
-            s = np.int64(d > 0.0) - np.int64(d < 0.0)
-            st = state[j]
-            state[j] = s if s != 0 else st
-            if s * st < 0:  # both non-zero and opposite
-                if fill:
-                    out_idx[ne] = t * m + j
-                    out_dir[ne] = s
-                ne += 1
-    return ne
+            e = ev[t, j]
+            if e != 0:
+                rows[k] = t
+                cols[k] = j
+                dirs[k] = e
+                k += 1
+    return rows, cols, dirs
 
 
-@njit(cache=True)
-def _cross_events_kernel(a, b):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Cells and directions of every cross: a counting pass sizes the output, a second pass fills it."""
-    ne = _cross_pass(a, b, np.empty(0, np.int64), np.empty(0, np.int8), False)
-    idx = np.empty(ne, np.int64)
-    dirs = np.empty(ne, np.int8)
-    _cross_pass(a, b, idx, dirs, True)
-    return idx, dirs
+_NO_B = np.zeros((1, 1))  # ``b`` of the scalar-threshold path (unused; one compiled signature for both)
 
 
 def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,14 +127,11 @@ def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.n
     """
     a2 = _as_2d(a)
     if np.ndim(b) == 0:
-        b2 = np.broadcast_to(np.float64(b), a2.shape)  # zero-stride view, no copy
-    else:
-        b2 = _as_2d(b)
-        if b2.shape != a2.shape:
-            raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
-    flat, dirs = _cross_events_kernel(a2, b2)
-    rows, cols = np.divmod(flat, a2.shape[1])
-    return rows, cols, dirs
+        return _cross_scan(a2, _NO_B, float(b), False)
+    b2 = _as_2d(b)
+    if b2.shape != a2.shape:
+        raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
+    return _cross_scan(a2, b2, 0.0, True)
 
 
 def _as_2d(x: Any) -> np.ndarray:
@@ -142,7 +161,7 @@ def cross_matrix(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """
     a2 = _as_2d(a)
     if np.ndim(b) == 0:
-        out = _cross_kernel(a2, np.zeros((1, 1)), float(b), False)  # same compiled signature as below
+        out = _cross_kernel(a2, _NO_B, float(b), False)  # same compiled signature as below
     else:
         b2 = _as_2d(b)
         if b2.shape != a2.shape:
