@@ -12,6 +12,7 @@ from capscope.events import records as R
 from capscope.events.assembly import (
     stable_argsort,
     stable_argsort_reference,
+    stable_sort,
     text_array,
     text_array_reference,
     tie_order,
@@ -28,6 +29,9 @@ from capscope.events.assembly import (
 def test_stable_argsort_equals_numpy(keys: list[int]) -> None:
     key = np.array(keys, dtype=np.int64)
     np.testing.assert_array_equal(stable_argsort(key), stable_argsort_reference(key))
+    order, sorted_key = stable_sort(key)
+    np.testing.assert_array_equal(order, stable_argsort_reference(key))
+    np.testing.assert_array_equal(sorted_key, np.sort(key))
 
 
 def test_stable_argsort_many_duplicates_keeps_input_order() -> None:
@@ -141,10 +145,57 @@ def _assemble_reference(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # ty
     return R.concat_events(frames)
 
 
+def _extra_parts(rng: np.random.Generator, n_rows: int, m: int, variant: str) -> list[R.EventParts]:
+    """Parts that exercise the other tie paths of assemble: parts with equal parameters (their rows stay in input
+    order), and a scalar-level part sharing kinds with the array-level part (every part falls back to the tie
+    order)."""
+    k = 40
+    out = []
+    if variant in ("duplicate", "both"):
+        out.append(
+            R.EventParts(
+                rng.integers(0, n_rows, k),
+                rng.integers(0, m, k),
+                R.kind_codes(rng.choice([R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW], k)),
+                {"ma": "ema", "window": 50.0, "ma_value": rng.normal(100, 5, k), "threshold": np.nan},
+            )
+        )
+        out.append(
+            R.EventParts(
+                rng.integers(0, n_rows, k),
+                rng.integers(0, m, k),
+                R.kind_codes(rng.choice([R.GOLDEN_CROSS, R.PRICE_CROSS_BELOW], k)),
+                {"ma": "sma", "fast": 20, "slow": 50, "window": 7, "fast_value": rng.normal(100, 5, k)},
+            )
+        )
+    if variant in ("shared", "both"):
+        out.append(
+            R.EventParts(
+                rng.integers(0, n_rows, k),
+                rng.integers(0, m, k),
+                R.kind_codes(rng.choice([R.BREAKOUT_ABOVE, R.DEATH_CROSS], k)),
+                {"level": 100.0, "level_kind": "support", "touches": 3},
+            )
+        )
+    if variant == "fractional":
+        # integer parameters given as fractions: ordered as the Int64 column holds them
+        out.append(
+            R.EventParts(
+                rng.integers(0, 3, k),  # crowded: many ties within the part
+                rng.integers(0, 2, k),
+                R.kind_codes(rng.choice([R.PRICE_CROSS_ABOVE, R.PRICE_CROSS_BELOW], k)),
+                {"ma": "ema", "window": rng.choice([49.9, 50.2, 50.7, np.nan], k), "ma_value": rng.random(k)},
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("variant", ["plain", "duplicate", "shared", "both", "fractional"])
 @pytest.mark.parametrize("seed", range(6))
-def test_assemble_equals_concat_and_sort(seed: int) -> None:
+def test_assemble_equals_concat_and_sort(seed: int, variant: str) -> None:
     rng = np.random.default_rng(seed)
     panel, parts = _parts_frame(rng, n_rows=12, m=4)  # few cells: many ties
+    parts += _extra_parts(rng, 12, 4, variant)
     fast = R.assemble(panel, parts)  # type: ignore[arg-type]
     ref = _assemble_reference(panel, parts)
     assert [str(t) for t in fast.dtypes] == list(R.EVENT_DTYPES.values())

@@ -23,10 +23,11 @@ _DIGIT_BITS = 12  # 4096 buckets: the counts stay in L1, and two passes cover ke
 
 @njit(cache=True)
 def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``(order, key[order])``: the sorted keys come for free from the last pass."""
     n = key.shape[0]
     order = np.arange(n)
     if n < 2:
-        return order
+        return order, key.copy()
     kmax = key.max()
     sorted_already = True
     for i in range(1, n):
@@ -34,7 +35,7 @@ def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
             sorted_already = False
             break
     if sorted_already:
-        return order
+        return order, key.copy()
     mask = (1 << _DIGIT_BITS) - 1
     cur_key = key.copy()
     tmp_key = np.empty(n, np.int64)
@@ -55,7 +56,7 @@ def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
         cur_key, tmp_key = tmp_key, cur_key
         order, tmp_order = tmp_order, order
         shift += _DIGIT_BITS
-    return order
+    return order, cur_key
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
@@ -64,10 +65,16 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     LSD radix sort in 12-bit digits (as many passes as the largest key needs); an already sorted input costs
     one scan.
     """
+    return stable_sort(key)[0]
+
+
+def stable_sort(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, key[order])`` of :func:`stable_argsort`, without a gather for the sorted keys."""
     key = np.ascontiguousarray(key, dtype=np.int64)
     if len(key) and key.min() < 0:
         raise ValueError("stable_argsort needs non-negative keys")
-    return _radix_argsort(key)
+    order, sorted_key = _radix_argsort(key)
+    return order, sorted_key
 
 
 def stable_argsort_reference(key: np.ndarray) -> np.ndarray:

@@ -310,6 +310,93 @@ def _as_text_codes(name: str, value: Any) -> Any:
     return value
 
 
+def _tie_value(name: str, value: Any) -> float | None:
+    """The sort key the tie order gives a scalar kind field (``-inf`` when missing, as a column would hold it);
+    ``None`` when the field is an array."""
+    if isinstance(value, str) or np.ndim(value) != 0:
+        return None if not isinstance(value, str) else _tie_value(name, _as_text_codes(name, value))
+    f = float(value)
+    if math.isnan(f):
+        return -math.inf
+    if EVENT_DTYPES[name] != "float64":  # stored in an int64 column (integers, text codes)
+        f = float(np.int64(f))
+    return f
+
+
+def _tie_column(name: str, value: Any, n: int) -> np.ndarray:
+    """:func:`_tie_value` of ``n`` rows of a field (array or scalar), as the column would hold them."""
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return np.full(n, _tie_value(name, value))
+    arr = np.asarray(_as_text_codes(name, value) if EVENT_DTYPES[name] == "str" else value)
+    if arr.dtype.kind != "f":
+        return arr.astype(np.float64)
+    gone = np.isnan(arr)
+    if EVENT_DTYPES[name] != "float64":  # stored in an int64 column
+        arr = np.where(gone, 0.0, arr).astype(np.int64).astype(np.float64)
+    return np.where(gone, -np.inf, arr)
+
+
+def _tie_keys(parts: list[EventParts], bounds: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """Sort parameters (:data:`SORT_COLUMNS` after ``kind``, ``-inf`` for missing) of the rows ``src`` of the
+    concatenated parts (``bounds``: part offsets)."""
+    keys = np.full((len(src), len(SORT_COLUMNS) - 3), -np.inf)
+    part_of = np.searchsorted(bounds, src, side="right") - 1
+    for i, p in enumerate(parts):
+        sel = np.nonzero(part_of == i)[0]
+        if not len(sel):
+            continue
+        local = src[sel] - bounds[i]
+        for c, name in enumerate(SORT_COLUMNS[3:]):
+            if name in p.fields:
+                v = p.fields[name]
+                keys[sel, c] = _tie_column(name, v if np.ndim(v) == 0 else np.asarray(v)[local], len(sel))
+    return keys
+
+
+def _tie_slots(parts: list[EventParts]) -> tuple[list[np.ndarray], int]:
+    """Each part's kind code -> *slot* table, and the number of slots: slots order the kinds by name and, within a
+    kind, the parts by their scalar sort parameters (:data:`SORT_COLUMNS` after ``kind``, missing first).
+
+    Rows that tie on (date, symbol, kind) but come from parts with different parameters then differ in the sort
+    key already, and only rows of one part (or of parts with equal parameters) are left for the tie order. A part
+    whose sort parameters are arrays (levels) gets one slot per kind; if it shares a kind with another part,
+    every part falls back to one slot per kind (the tie order then does all the work, as :func:`sort_events`).
+    """
+    n_kinds = len(EVENT_KINDS)
+    ties: list[tuple[float, ...] | None] = []
+    present = []
+    for p in parts:
+        values = [
+            _tie_value(name, p.fields[name]) if name in p.fields else -math.inf for name in SORT_COLUMNS[3:]
+        ]
+        ties.append(None if any(v is None for v in values) else tuple(values))  # type: ignore[arg-type]
+        has = np.zeros(n_kinds, dtype=bool)
+        has[p.kind] = True
+        present.append(has)
+    count = np.sum(present, axis=0)
+    shared = any(t is None and (count[has] > 1).any() for t, has in zip(ties, present, strict=True))
+    if shared:
+        ties = [None] * len(parts)
+    # per kind: the distinct parameter tuples of its parts, in order (array parts: one slot, alone)
+    per_kind: list[list[tuple[float, ...]]] = [[] for _ in range(n_kinds)]
+    for t, has in zip(ties, present, strict=True):
+        for k in np.nonzero(has)[0]:
+            per_kind[k].append(t if t is not None else ())
+    start = np.zeros(n_kinds, dtype=np.int64)
+    offset = 0
+    for k in np.argsort(_KIND_RANK):  # kinds in name order
+        start[k] = offset
+        per_kind[k] = sorted(set(per_kind[k]))
+        offset += max(len(per_kind[k]), 1)
+    slots = []
+    for t, has in zip(ties, present, strict=True):
+        slot = np.zeros(n_kinds, dtype=np.int64)
+        for k in np.nonzero(has)[0]:
+            slot[k] = start[k] + per_kind[k].index(t if t is not None else ())
+        slots.append(slot)
+    return slots, max(offset, 1)
+
+
 def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     """Build one sorted event frame from raw parts.
 
@@ -318,7 +405,7 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     Each column is written once, straight into its sorted position, and only from the parts that have it; text
     fields travel as codes (:data:`TEXT_VOCAB`) and become strings once, at the end.
     """
-    from capscope.events.assembly import carve, stable_argsort, text_array, tie_order
+    from capscope.events.assembly import carve, stable_sort, text_array, tie_order
 
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -327,12 +414,23 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     bounds = np.cumsum([0, *sizes])
     total = int(bounds[-1])
     n_sym = max(panel.n_symbols, 1)
-    symbol_rank = np.argsort(np.argsort(np.asarray(panel.symbols, dtype=object), kind="stable"))
+    by_name = np.argsort(np.asarray(panel.symbols, dtype=object), kind="stable")
+    symbol_rank = np.empty(len(by_name), dtype=np.int64)
+    symbol_rank[by_name] = np.arange(len(by_name))
+    slots, n_slots = _tie_slots(parts)
     key = np.empty(total, dtype=np.int64)
-    for p, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
+    for p, slot, a, b in zip(parts, slots, bounds[:-1], bounds[1:], strict=True):
         row = np.asarray(p.row, dtype=np.int64)
-        key[a:b] = (row * n_sym + symbol_rank[p.col]) * len(EVENT_KINDS) + _KIND_RANK[p.kind]
-    order = stable_argsort(key)
+        key[a:b] = (row * n_sym + symbol_rank[p.col]) * n_slots + slot[p.kind]
+    order, ks = stable_sort(key)
+    # rows tied on the key (same date, symbol, kind and parameter slot): order them by the sort parameters,
+    # missing first (stable), before any column is written
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        tied = np.nonzero(np.r_[False, same] | np.r_[same, False])[0]
+        src = order[tied]
+        sub = tie_order(ks[tied], _tie_keys(parts, bounds, src))
+        order[tied] = src[sub]
     pos = np.empty(total, dtype=np.int64)
     pos[order] = np.arange(total)
     where = [pos[a:b] for a, b in itertools.pairwise(bounds)]
@@ -399,24 +497,6 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
             out[w] = arr
             gone[w] = False
         values[name] = out
-
-    # rows tied on (date, symbol, kind): order them by the parameters, missing first (stable); only rows that
-    # actually move are rewritten
-    ks = key[order]
-    same = ks[1:] == ks[:-1]
-    if same.any():
-        tied = np.nonzero(np.r_[False, same] | np.r_[same, False])[0]
-        tie_keys = np.empty((len(tied), len(SORT_COLUMNS) - 3))
-        for c, name in enumerate(SORT_COLUMNS[3:]):
-            v = values[name][tied]
-            ok = ~missing[name][tied] if name in missing else ~np.isnan(v)
-            tie_keys[:, c] = np.where(ok, v, -np.inf)
-        sub = tie_order(ks[tied], tie_keys)
-        moved = np.nonzero(sub != np.arange(len(sub)))[0]
-        if len(moved):
-            dst, src = tied[moved], tied[sub[moved]]
-            for arr in (row, col, kind, *values.values(), *missing.values()):
-                arr[dst] = arr[src]
 
     np.take(panel.dates.astype("datetime64[ns]"), row, out=date_out)
     np.take(panel.close.reshape(-1), row * panel.n_symbols + col, out=price_out)
