@@ -133,6 +133,17 @@ def carve(specs: Sequence[tuple[int, Any]]) -> list[np.ndarray]:
     ]
 
 
+def _vocab_table(vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of each vocabulary entry as the zero-padded rows of a ``uint8`` table, and their lengths (one
+    join instead of a slice assignment per entry: the symbol vocabulary has hundreds)."""
+    encoded = [v.encode("utf-8") for v in vocab]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    width = max(int(lengths.max()) if len(encoded) else 0, 1)
+    padded = b"".join(e.ljust(width, b"\0") for e in encoded) or bytes(width)
+    table = np.frombuffer(bytearray(padded), dtype=np.uint8).reshape(-1, width)
+    return table, lengths if len(encoded) else np.zeros(1, dtype=np.int64)
+
+
 def text_array(
     codes: np.ndarray,
     vocab: Sequence[str],
@@ -161,11 +172,7 @@ def text_array(
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     if n and valid is None and (codes.min() < 0 or codes.max() >= len(vocab)):
         raise ValueError(f"text codes must lie in [0, {len(vocab)})")
-    encoded = [v.encode("utf-8") for v in vocab]
-    lengths = np.array([len(e) for e in encoded] or [0], dtype=np.int64)
-    table = np.zeros((max(len(encoded), 1), max(int(lengths.max()), 1)), dtype=np.uint8)
-    for i, e in enumerate(encoded):
-        table[i, : len(e)] = np.frombuffer(e, dtype=np.uint8)
+    table, lengths = _vocab_table(vocab)
     ok = np.ones(n, dtype=bool) if valid is None else np.ascontiguousarray(valid, dtype=bool)
     if offsets is None:
         offsets = np.empty(n + 1, dtype=np.int64)
