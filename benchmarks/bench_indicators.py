@@ -202,7 +202,7 @@ def bench_panel(
     for name in w:
         note = f" (extrapolated from {k} symbols)" if name == "pandas_ta_classic" and k < m else ""
         print(
-            f"| {name}{note} | {w[name]:.3f} | {cp[name]:.3f} | {w[name] / w['floor_numpy']:.2f}x"
+            f"| {name}{note} | {w[name]:.4f} | {cp[name]:.4f} | {w[name] / w['floor_numpy']:.2f}x"
             f" | {w['talib_time_major'] / w[name]:.2f}x |"
         )
 

@@ -110,7 +110,39 @@ def _walk_panel(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     return c * (1 + spread), c * (1 - spread), c
 
 
-@pytest.mark.parametrize("layout", ["uniform", "uniform_late", "mixed", "halt"])
+def _late_cases(h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> None:
+    """Columns that start on another bar than most (the kernel's "late" path), in every situation its
+    take-over must get right: earlier than the others, dying or halting before or after the take-over, coming
+    back after dying, no close at all, high/low before the first close, starting on the last bar."""
+    n = c.shape[0]
+
+    def gap(j: int, a: int, b: int) -> None:
+        for x in (h, lo, c):
+            x[a:b, j] = np.nan
+
+    gap(slice(None), 0, 10)  # type: ignore[arg-type]  # most columns start on bar 10
+    for j, (a, b) in {0: (10, 10), 1: (0, 50), 2: (0, 50), 5: (0, 60), 6: (0, 60), 8: (0, n)}.items():
+        gap(j, a, b)
+    for j in (0,):  # column 0 starts on bar 0: earlier than its block
+        for x, base in ((h, 21.0), (lo, 19.0), (c, 20.0)):
+            x[:10, j] = base + np.arange(10) * 0.1
+    gap(1, 120, n)  # dies during its warm-up
+    gap(2, 262, n)  # dies after the take-over
+    gap(5, 100, 103)  # halted during the warm-up
+    gap(6, 290, 292)  # halted after the take-over
+    gap(11, 0, 40)
+    # dies during its warm-up and comes back right after its take-over row: 40 + 209 - 1 with the default
+    # windows (late columns warm up for 199 bars + 10, column 0 starting 10 bars before its block)
+    gap(11, 150, 249)
+    gap(12, 0, n - 1)  # starts on the last bar
+    gap(13, 0, 120)
+    gap(14, 0, 30)
+    h[20:30, 14] = 30.0  # high before the first close
+    gap(15, 0, 45)
+    lo[200, 15] = np.nan  # low missing alone after the take-over
+
+
+@pytest.mark.parametrize("layout", ["uniform", "uniform_late", "mixed", "halt", "late_cases"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_core_row_paths_equal_single_indicators(layout: str, threads: int) -> None:
     """The fused kernel's row paths (all columns past the warm-up; all columns started on the same bar, in
@@ -134,6 +166,8 @@ def test_core_row_paths_equal_single_indicators(layout: str, threads: int) -> No
         for a in (h, lo, c):
             a[220:224, 7] = np.nan
             a[280:, 9] = np.nan  # delisted
+    elif layout == "late_cases":
+        _late_cases(h, lo, c)
     short = {"sma_fast": 3, "sma_slow": 7, "ema_window": 4, "macd_fast": 3, "macd_slow": 6, "macd_signal": 3}
     short |= {"rsi_window": 4, "atr_window": 5, "bb_window": 4, "bb_nbdev_up": 2.5, "bb_nbdev_dn": 1.0}
     before = numba.get_num_threads()

@@ -49,17 +49,24 @@ def _nblocks(m: int, block: int) -> int:
 
 @nb.njit(cache=True)
 def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """First row where all three inputs are finite, per column (``n_bars`` if none)."""
+    """First row where all three inputs are finite, per column (``n_bars`` if none). Each row only looks at
+    the columns that have not started yet."""
     n, m = a.shape
     start = np.full(m, n, dtype=np.int64)
+    pending = np.arange(m)
     remaining = m
     for t in range(n):
         if remaining == 0:
             break
-        for j in range(m):
-            if start[j] == n and a[t, j] == a[t, j] and b[t, j] == b[t, j] and c[t, j] == c[t, j]:
+        left = 0
+        for q in range(remaining):
+            j = pending[q]
+            if a[t, j] == a[t, j] and b[t, j] == b[t, j] and c[t, j] == c[t, j]:
                 start[j] = t
-                remaining -= 1
+            else:
+                pending[left] = j
+                left += 1
+        remaining = left
     return start
 
 
@@ -706,151 +713,6 @@ def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: in
 # -- the fused core kernel ---------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True)
-def _core_element(
-    t: int,
-    j: int,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    st: np.ndarray,
-    bb: np.ndarray,
-    start: np.ndarray,
-    dead: np.ndarray,
-    irregular: np.ndarray,
-    outs: tuple[np.ndarray, ...],
-    sma_fast: int,
-    sma_slow: int,
-    ema_window: int,
-    macd_fast: int,
-    macd_slow: int,
-    macd_signal: int,
-    rsi_window: int,
-    atr_window: int,
-    bb_window: int,
-    bb_up: float,
-    bb_dn: float,
-) -> None:
-    """Bar ``t`` of column ``j`` of ``core_kernel``, element by element: any warm-up phase, missing bars (NaN
-    outputs, the state does not advance; a bar after a gap marks the column ``irregular``)."""
-    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
-    k_e = 2.0 / (ema_window + 1)
-    k_f = 2.0 / (macd_fast + 1)
-    k_s = 2.0 / (macd_slow + 1)
-    k_g = 2.0 / (macd_signal + 1)
-    m_first = macd_slow - 1
-    m_look = m_first + macd_signal - 1
-    rsi_inv = 1.0 / rsi_window
-    nan = np.nan
-    c = close[t, j]
-    h = high[t, j]
-    lo = low[t, j]
-    if c != c or h != h or lo != lo:
-        if t >= start[j]:
-            dead[j] = True
-        if c == c or h == h or lo == lo:
-            irregular[j] = True  # close and high/low missing on different rows
-        _nan_outputs(outs, t, j)
-        return
-    if dead[j]:
-        irregular[j] = True
-    k = t - start[j]
-    # SMA (fast, slow)
-    st[0, j] += c
-    if k >= sma_fast - 1:
-        o_sa[t, j] = st[0, j] / sma_fast
-        st[0, j] -= close[t - sma_fast + 1, j]
-    else:
-        o_sa[t, j] = nan
-    st[1, j] += c
-    if k >= sma_slow - 1:
-        o_sb[t, j] = st[1, j] / sma_slow
-        st[1, j] -= close[t - sma_slow + 1, j]
-    else:
-        o_sb[t, j] = nan
-    # Bollinger
-    bb_add(bb, j, c, k, bb_window)
-    if k >= bb_window - 1:
-        mean, variance, reseed = bb_emit(bb, j, close[t - bb_window + 1, j], bb_window)
-        if reseed:
-            variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
-        sd = np.sqrt(variance) if variance != 0.0 else 0.0
-        o_bm[t, j] = mean
-        o_bu[t, j] = mean + sd * bb_up
-        o_bl[t, j] = mean - sd * bb_dn
-    else:
-        o_bm[t, j] = nan
-        o_bu[t, j] = nan
-        o_bl[t, j] = nan
-    # EMA; the seed (SMA of the first bars) is summed as the bars arrive, in TA-Lib's order
-    if k >= ema_window:
-        p = (c - st[2, j]) * k_e + st[2, j]
-        st[2, j] = p
-        o_e[t, j] = p
-    else:
-        st[2, j] += c
-        if k == ema_window - 1:
-            st[2, j] = st[2, j] / ema_window
-            o_e[t, j] = st[2, j]
-        else:
-            o_e[t, j] = nan
-    # MACD (seeds summed as the bars arrive: slow over bars 0..slow-1, fast over its last `fast`)
-    o_m[t, j] = nan
-    o_s[t, j] = nan
-    o_h[t, j] = nan
-    if k <= m_first:
-        st[4, j] += c
-        if k >= macd_slow - macd_fast:
-            st[3, j] += c
-    if k >= m_first:
-        if k == m_first:
-            st[4, j] = st[4, j] / macd_slow
-            st[3, j] = st[3, j] / macd_fast
-        else:
-            st[3, j] = (c - st[3, j]) * k_f + st[3, j]
-            st[4, j] = (c - st[4, j]) * k_s + st[4, j]
-        line = st[3, j] - st[4, j]
-        if k < m_look:
-            st[5, j] += line
-        else:
-            if k == m_look:
-                st[5, j] = (st[5, j] + line) / macd_signal
-            else:
-                st[5, j] = (line - st[5, j]) * k_g + st[5, j]
-            o_m[t, j] = line
-            o_s[t, j] = st[5, j]
-            o_h[t, j] = line - st[5, j]
-    # RSI and ATR
-    o_r[t, j] = nan
-    o_a[t, j] = nan
-    if k > 0:
-        pc = close[t - 1, j]
-        dlt = c - pc
-        if k > rsi_window:
-            st[7, j] *= rsi_window - 1
-            st[6, j] *= rsi_window - 1
-        gd = dlt if dlt > 0.0 else 0.0
-        st[6, j] += gd
-        st[7, j] += gd - dlt
-        if k >= rsi_window:
-            st[7, j] *= rsi_inv
-            st[6, j] *= rsi_inv
-            tot = st[6, j] + st[7, j]
-            o_r[t, j] = 100.0 * (st[6, j] / tot) if tot > 0.0 else 0.0
-        tr = true_range(h, lo, pc)
-        if k < atr_window:
-            st[8, j] += tr
-        elif k == atr_window:
-            st[8, j] = (st[8, j] + tr) / atr_window
-            o_a[t, j] = st[8, j]
-        else:
-            pa = st[8, j] * (atr_window - 1)
-            pa += tr
-            pa /= atr_window
-            st[8, j] = pa
-            o_a[t, j] = pa
-
-
 @nb.njit(cache=True, parallel=True)
 def core_kernel(
     high: np.ndarray,
@@ -879,111 +741,184 @@ def core_kernel(
 
     Each block of columns runs whole rows through branch-free loops: :func:`_core_row_warm` while the block's
     columns are in their warm-up (the phase depends only on the bars since the block's first bar ``s0``, the
-    first bar most of its columns share), then :func:`_core_row_fast`. Columns that started on another bar
-    ("exceptional") are carried through those rows with their state saved and restored, then advanced by
-    :func:`_core_element` until they too are past every warm-up. A column missing on a row gets NaN outputs
-    there; once it has lost its bars its state is no longer used (it stays NaN, or comes back and is marked
-    irregular).
+    first bar most of its columns share), then :func:`_core_row_fast`. Columns whose first bar is another one
+    ("late", e.g. listed later) are warmed up apart by :func:`_late_pass`, all moved up to start on row 0; the
+    block copies their outputs while it writes those rows, then takes over their state and carries them on
+    the row path. A column missing on a row gets NaN outputs there; once it has lost its bars its state is no
+    longer used (it stays NaN, or comes back and is marked irregular).
     """
     m = close.shape[1]
+    p = (
+        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
+        bb_up, bb_dn,
+    )  # fmt: skip
     irregular = np.zeros(m, dtype=np.bool_)
+    start = _starts(close, close, close)
+    nb_blocks = _nblocks(m, block)
+    s0 = np.empty(nb_blocks, dtype=np.int64)
+    for b in range(nb_blocks):
+        s0[b] = _majority(start[b * block : min(m, b * block + block)])
+    late, first, warm_outs, warm_st, warm_bb, warm_gone = _late_pass(
+        high, low, close, start, s0, block, irregular, p
+    )
     # per-symbol state, one row per quantity: keeps the state of a block of symbols together
     st = np.zeros((9, m))
     bb = np.zeros((5, m))
-    dead = np.zeros(m, dtype=np.bool_)
-    start = _starts(close, close, close)
-    for b in nb.prange(_nblocks(m, block)):
+    for b in nb.prange(nb_blocks):
+        j0, j1 = b * block, min(m, b * block + block)
+        e0, e1 = int(np.searchsorted(late, j0)), int(np.searchsorted(late, j1))
         _core_block(
-            b * block, min(m, b * block + block), high, low, close, outs, st, bb, start, dead, irregular,
-            sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
-            bb_up, bb_dn,
+            j0, j1, s0[b], high, low, close, outs, st, bb, irregular, late[e0:e1], first[e0:e1], e0, warm_outs,
+            warm_st, warm_bb, warm_gone, p,
         )  # fmt: skip
     return irregular
+
+
+@nb.njit(cache=True, inline="always")
+def _core_warm(p: tuple) -> int:
+    """Bars after which every indicator of ``core_kernel`` is past its warm-up (parameters ``p``)."""
+    sma_fast, sma_slow, ema_window, _, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[:9]
+    m_look = macd_slow - 1 + macd_signal - 1
+    return max(
+        sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
+    )
+
+
+@nb.njit(cache=True)
+def _majority(start: np.ndarray) -> int:
+    """The first bar most of these columns share (Boyer-Moore majority vote; any value if there is none)."""
+    s0 = start[0]
+    votes = 0
+    for v in start:
+        if votes == 0:
+            s0 = v
+        votes += 1 if v == s0 else -1
+    return s0
+
+
+@nb.njit(cache=True)
+def _late_pass(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    start: np.ndarray,
+    s0: np.ndarray,
+    block: int,
+    irregular: np.ndarray,
+    p: tuple,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Warm-up of the "late" columns of :func:`core_kernel` (first bar not their block's ``s0``).
+
+    Returns their indices (ascending), first bars, and, for their first ``length`` bars, the outputs (rows
+    ``t - first``), the state after the last of them, and whether the column had lost its bars by then. Every late column is moved up so that its first bar
+    is row 0, and they all run through :func:`_core_block` as one block. ``length`` (the outputs' row count)
+    is the same for all: enough bars for the column to be past every warm-up and for its block to be on its
+    steady-state row loop when it takes the column over. A column with high or low before its first close is
+    marked irregular."""
+    n, m = close.shape
+    warm = _core_warm(p)
+    count = 0
+    for j in range(m):
+        count += start[j] != s0[j // block]
+    late = np.empty(count, dtype=np.int64)
+    length = 0
+    e = 0
+    for j in range(m):
+        b0 = s0[j // block]
+        if start[j] != b0:
+            late[e] = j
+            e += 1
+            if start[j] < n:
+                length = max(length, warm + max(0, b0 - start[j]))
+    first = start[late]
+    # one allocation for the packed inputs and outputs (each allocation is faulted in afresh)
+    buf = np.empty((14, length, count))
+    p_h, p_l, p_c = buf[0], buf[1], buf[2]
+    res = (buf[3], buf[4], buf[5], buf[6], buf[7], buf[8], buf[9], buf[10], buf[11], buf[12], buf[13])
+    for e in range(count):  # column by column: constant strides for the prefetchers
+        j = late[e]
+        f = first[e]
+        for t in range(min(f, n)):
+            if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
+                irregular[j] = True  # close and high/low missing on different rows
+        for t in range(length):
+            src = f + t
+            if src < n:
+                p_h[t, e], p_l[t, e], p_c[t, e] = high[src, j], low[src, j], close[src, j]
+            else:  # (past the last bar, or a column without any close: NaN outputs)
+                p_h[t, e], p_l[t, e], p_c[t, e] = np.nan, np.nan, np.nan
+    st = np.zeros((9, count))
+    bb = np.zeros((5, count))
+    gone = np.zeros(count, dtype=np.bool_)
+    if length:
+        bad = np.zeros(count, dtype=np.bool_)
+        none = np.empty(0, dtype=np.int64)
+        _core_block(0, count, 0, p_h, p_l, p_c, res, st, bb, bad, none, none, 0, res, st, bb, bad, p)
+        for e in range(count):
+            if bad[e]:
+                irregular[late[e]] = True
+            else:  # lost its bars by the end of the warm-up: the block takes it over as dead
+                c, h, lo = p_c[length - 1, e], p_h[length - 1, e], p_l[length - 1, e]
+                gone[e] = c != c or h != h or lo != lo
+    return late, first, res, st, bb, gone
 
 
 @nb.njit(cache=True)
 def _core_block(
     j0: int,
     j1: int,
+    s0: int,
     high: np.ndarray,
     low: np.ndarray,
     close: np.ndarray,
     outs: tuple[np.ndarray, ...],
     st: np.ndarray,
     bb: np.ndarray,
-    start: np.ndarray,
-    dead: np.ndarray,
     irregular: np.ndarray,
-    sma_fast: int,
-    sma_slow: int,
-    ema_window: int,
-    macd_fast: int,
-    macd_slow: int,
-    macd_signal: int,
-    rsi_window: int,
-    atr_window: int,
-    bb_window: int,
-    bb_up: float,
-    bb_dn: float,
+    late: np.ndarray,
+    first: np.ndarray,
+    e0: int,
+    warm_outs: tuple[np.ndarray, ...],
+    warm_st: np.ndarray,
+    warm_bb: np.ndarray,
+    warm_gone: np.ndarray,
+    p: tuple,
 ) -> None:
-    """Columns ``j0:j1`` of :func:`core_kernel` (one parallel task; a function of its own so that numba's
-    parallel transformation does not analyse the row loop's bookkeeping)."""
+    """Columns ``j0:j1`` of :func:`core_kernel`, all starting on row ``s0`` except ``late`` (first bars
+    ``first``), which are column ``e0 + e`` of :func:`_late_pass`'s results ``warm_*``. One parallel task; a
+    function of its own so that numba's parallel transformation does not analyse the row loop's
+    bookkeeping."""
+    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[
+        :9
+    ]
+    bb_up, bb_dn = p[9], p[10]
     n = close.shape[0]
     o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
     k_e = 2.0 / (ema_window + 1)
     k_f = 2.0 / (macd_fast + 1)
     k_s = 2.0 / (macd_slow + 1)
     k_g = 2.0 / (macd_signal + 1)
-    m_look = macd_slow - 1 + macd_signal - 1
     rsi_inv = 1.0 / rsi_window
-    warm = max(
-        sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
-    )
+    warm = _core_warm(p)
+    length = warm_outs[0].shape[0]
     bk = slice(j0, j1)
-    # the first bar most columns share (Boyer-Moore majority vote), and the columns that started elsewhere
-    s0 = start[j0]
-    votes = 0
-    for j in range(j0, j1):
-        if votes == 0:
-            s0 = start[j]
-        votes += 1 if start[j] == s0 else -1
-    exc = np.empty(j1 - j0, dtype=np.int64)
-    n_exc = 0
-    for j in range(j0, j1):
-        if start[j] != s0:
-            exc[n_exc] = j
-            n_exc += 1
-    active = np.empty(n_exc, dtype=np.int64)
-    saved = np.empty((n_exc, 14))
+    skip = np.zeros(j1 - j0, dtype=np.bool_)  # not checked by the row scan: late (until taken over) or dead
+    for j in late:
+        skip[j - j0] = True
     flags = np.zeros(j1 - j0, dtype=np.bool_)
-    # columns of the row path that lost their bars: NaN outputs from then on (or irregular if they return)
-    dead_list = np.empty(j1 - j0, dtype=np.int64)
-    listed = np.zeros(j1 - j0, dtype=np.bool_)
+    # columns that lost their bars: NaN outputs from then on (or irregular if they return)
+    dead = np.empty(j1 - j0, dtype=np.int64)
     n_dead = 0
     for t in range(n):
-        k = t - s0
-        if k < 0:  # before the block's first bar: element by element
+        if t < s0:  # before the block's first bar: no close on the row path
             for j in range(j0, j1):
-                _core_element(
-                    t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
-                    ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
-                )  # fmt: skip
+                if not skip[j - j0]:
+                    if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
+                        irregular[j] = True  # close and high/low missing on different rows
+                    _nan_outputs(outs, t, j)
+            _late_row(outs, warm_outs, t, late, first, e0)  # (before the block's first bar: no take-over)
             continue
-        n_act = 0
-        for e in range(n_exc):
-            j = exc[e]
-            if t < max(start[j], s0) + warm:
-                active[n_act] = j
-                if t >= start[j]:  # (before its first bar its state is all zeros: nothing to keep)
-                    for q in range(9):
-                        saved[n_act, q] = st[q, j]
-                    for q in range(5):
-                        saved[n_act, 9 + q] = bb[q, j]
-                n_act += 1
-            elif dead[j] and not listed[j - j0]:  # joins the row path without its bars
-                listed[j - j0] = True
-                dead_list[n_dead] = j
-                n_dead += 1
+        k = t - s0
         missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
         # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
         prev, r_fast, r_slow, r_bb = (
@@ -1015,20 +950,36 @@ def _core_block(
                 o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
             )  # fmt: skip
         for q in range(j1 - j0 if flagged else 0):
-            if flags[q]:
+            if flags[q] and not skip[q]:
                 j = j0 + q
                 variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
                 sd = np.sqrt(variance) if variance != 0.0 else 0.0
                 o_bu[t, j] = o_bm[t, j] + sd * bb_up
                 o_bl[t, j] = o_bm[t, j] - sd * bb_dn
-        # Missing bars on the row path: the exceptional columns are done element by element below, the
-        # listed dead ones here; only a column losing its bar on this very row needs a scan of the block.
-        for a in range(n_act):
-            j = active[a]
+        # The late columns during their warm-up: outputs from _late_pass (over what the row loops wrote), their
+        # missing bars are not the row scan's business; at the end of it the block takes over their state.
+        _late_row(outs, warm_outs, t, late, first, e0)
+        for e in range(late.size):
+            j = late[e]
+            src = t - first[e]
+            if src >= length:
+                continue
             if close[t, j] != close[t, j] or high[t, j] != high[t, j] or low[t, j] != low[t, j]:
                 missing -= 1
+            if src == length - 1:
+                for q in range(9):
+                    st[q, j] = warm_st[q, e0 + e]
+                for q in range(5):
+                    bb[q, j] = warm_bb[q, e0 + e]
+                if warm_gone[e0 + e]:
+                    dead[n_dead] = j
+                    n_dead += 1
+                else:
+                    skip[j - j0] = False
+        # Missing bars of the dead columns are checked here; only a column losing its bar on this very row needs
+        # a scan of the block.
         for d in range(n_dead):
-            j = dead_list[d]
+            j = dead[d]
             c = close[t, j]
             h = high[t, j]
             lo = low[t, j]
@@ -1041,36 +992,45 @@ def _core_block(
                 irregular[j] = True  # a bar after a gap
         if missing > 0:
             for j in range(j0, j1):
-                if listed[j - j0] or (start[j] != s0 and t < max(start[j], s0) + warm):
+                if skip[j - j0]:
                     continue
                 c = close[t, j]
                 h = high[t, j]
                 lo = low[t, j]
                 if c != c or h != h or lo != lo:
-                    dead[j] = True
-                    listed[j - j0] = True
-                    dead_list[n_dead] = j
+                    skip[j - j0] = True
+                    dead[n_dead] = j
                     n_dead += 1
                     if c == c or h == h or lo == lo:
                         irregular[j] = True
                     _nan_outputs(outs, t, j)
-        for a in range(n_act):  # the exceptional columns: their own state, element by element
-            j = active[a]
-            if t < start[j]:  # no bar yet (close is NaN): zero state, NaN outputs
-                st[:, j] = 0.0
-                bb[:, j] = 0.0
-                if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
-                    irregular[j] = True  # close and high/low missing on different rows
-                _nan_outputs(outs, t, j)
-                continue
-            for q in range(9):
-                st[q, j] = saved[a, q]
-            for q in range(5):
-                bb[q, j] = saved[a, 9 + q]
-            _core_element(
-                t, j, high, low, close, st, bb, start, dead, irregular, outs, sma_fast, sma_slow,
-                ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window, bb_up, bb_dn,
-            )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _late_row(
+    outs: tuple[np.ndarray, ...],
+    warm_outs: tuple[np.ndarray, ...],
+    t: int,
+    late: np.ndarray,
+    first: np.ndarray,
+    e0: int,
+) -> None:
+    """Row ``t`` of a block's late columns (:func:`_core_block`) while they are in :func:`_late_pass`'s rows:
+    NaN before their first bar, then its outputs."""
+    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
+    l_sa, l_sb, l_e, l_m, l_s, l_h, l_r, l_a, l_bu, l_bm, l_bl = warm_outs
+    length = l_sa.shape[0]
+    for e in range(late.size):
+        j = late[e]
+        src = t - first[e]
+        if src < 0:
+            _nan_outputs(outs, t, j)
+        elif src < length:
+            q = e0 + e
+            o_sa[t, j], o_sb[t, j], o_e[t, j] = l_sa[src, q], l_sb[src, q], l_e[src, q]
+            o_m[t, j], o_s[t, j], o_h[t, j] = l_m[src, q], l_s[src, q], l_h[src, q]
+            o_r[t, j], o_a[t, j] = l_r[src, q], l_a[src, q]
+            o_bu[t, j], o_bm[t, j], o_bl[t, j] = l_bu[src, q], l_bm[src, q], l_bl[src, q]
 
 
 @nb.njit(cache=True, inline="always")
@@ -1136,48 +1096,9 @@ def _core_row_fast(
     vectoriser's aliasing checks stay cheap. A Bollinger re-anchoring is only flagged in ``flags``; the
     caller applies it. Returns the number of flags set.
     """
-    atr_w1 = atr_window - 1.0
-    # the caller passes the block's slices: indices from 0 let the compiler drop negative-index handling
-    nn = c_row.shape[0]
-    for i in range(nn):  # SMAs
-        c = c_row[i]
-        a = s_sa[i] + c
-        o_sa[i] = a / sma_fast
-        s_sa[i] = a - old_fast[i]
-        a = s_sb[i] + c
-        o_sb[i] = a / sma_slow
-        s_sb[i] = a - old_slow[i]
-    for i in range(nn):  # EMA + MACD
-        c = c_row[i]
-        e = (c - s_e[i]) * k_e + s_e[i]
-        s_e[i] = e
-        o_e[i] = e
-        f = (c - s_f[i]) * k_f + s_f[i]
-        sl = (c - s_s[i]) * k_s + s_s[i]
-        s_f[i] = f
-        s_s[i] = sl
-        line = f - sl
-        g = (line - s_g[i]) * k_g + s_g[i]
-        s_g[i] = g
-        o_m[i] = line
-        o_s[i] = g
-        o_h[i] = line - g
-    for i in range(nn):  # RSI + ATR
-        pc = prev_row[i]
-        dlt = c_row[i] - pc
-        gd = dlt if dlt > 0.0 else 0.0
-        gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
-        loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
-        s_gain[i] = gain
-        s_loss[i] = loss
-        tot = gain + loss
-        o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        tr = true_range(h_row[i], lo_row[i], pc)
-        pa = s_atr[i] * atr_w1
-        pa += tr
-        pa = pa / atr_window
-        o_a[i] = pa
-        s_atr[i] = pa
+    _sma_pair_row(c_row, old_fast, old_slow, s_sa, s_sb, sma_fast, sma_slow, o_sa, o_sb)
+    _ema_macd_row(c_row, s_e, s_f, s_s, s_g, k_e, k_f, k_s, k_g, o_e, o_m, o_s, o_h)
+    _rsi_atr_row(h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_w1, rsi_inv, atr_window, o_r, o_a)
     return _bb_row(
         c_row,
         old_bb,
@@ -1252,9 +1173,78 @@ def _core_row_warm(
     """
     nn = c_row.shape[0]
     nan = np.nan
-    _sma_row(k, sma_fast, c_row, old_fast, s_sa, o_sa)
-    _sma_row(k, sma_slow, c_row, old_slow, s_sb, o_sb)
-    # EMA, seeded with the sum of its first bars (TA-Lib's order)
+    # each group of indicators on the steady-state loop of _core_row_fast once its phase allows
+    if k >= max(sma_fast, sma_slow) - 1:
+        _sma_pair_row(c_row, old_fast, old_slow, s_sa, s_sb, float(sma_fast), float(sma_slow), o_sa, o_sb)
+    else:
+        _sma_row(k, sma_fast, c_row, old_fast, s_sa, o_sa)
+        _sma_row(k, sma_slow, c_row, old_slow, s_sb, o_sb)
+    m_first = macd_slow - 1
+    m_look = m_first + macd_signal - 1
+    if k >= ema_window and k > m_look:
+        k_e, k_f, k_s, k_g = (
+            2.0 / (ema_window + 1),
+            2.0 / (macd_fast + 1),
+            2.0 / (macd_slow + 1),
+            2.0 / (macd_signal + 1),
+        )
+        _ema_macd_row(c_row, s_e, s_f, s_s, s_g, k_e, k_f, k_s, k_g, o_e, o_m, o_s, o_h)
+    else:
+        _ema_macd_warm(
+            k, c_row, s_e, s_f, s_s, s_g, ema_window, macd_fast, macd_slow, macd_signal, o_e, o_m, o_s, o_h
+        )
+    if k > rsi_window and k > atr_window:
+        _rsi_atr_row(
+            h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, float(rsi_window - 1), 1.0 / rsi_window,
+            float(atr_window), o_r, o_a,
+        )  # fmt: skip
+    else:
+        _rsi_atr_warm(
+            k, h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_window, atr_window, o_r, o_a
+        )
+    # Bollinger (same state as bb_add / bb_emit)
+    if k == 0:
+        for i in range(nn):
+            b_shift[i] = c_row[i]
+            b_bars[i] = 32 * bb_window
+    if k >= bb_window - 1:
+        return _bb_row(
+            c_row, old_bb, b_total, b_shift, b_vt1, b_vt2, b_bars, flags, float(bb_window), bb_up, bb_dn, o_bu, o_bm,
+            o_bl,
+        )  # fmt: skip
+    for i in range(nn):
+        c = c_row[i]
+        b_total[i] += c
+        d = c - b_shift[i]
+        b_vt1[i] += d
+        b_vt2[i] += d * d
+    o_bu[:] = nan
+    o_bm[:] = nan
+    o_bl[:] = nan
+    return 0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _ema_macd_warm(
+    k: int,
+    c_row: np.ndarray,
+    s_e: np.ndarray,
+    s_f: np.ndarray,
+    s_s: np.ndarray,
+    s_g: np.ndarray,
+    ema_window: int,
+    macd_fast: int,
+    macd_slow: int,
+    macd_signal: int,
+    o_e: np.ndarray,
+    o_m: np.ndarray,
+    o_s: np.ndarray,
+    o_h: np.ndarray,
+) -> None:
+    """EMA and MACD of ``core_kernel`` across a row of columns that started ``k`` bars ago, in any phase: the
+    seeds (SMA of the first bars) are summed as the bars arrive, in TA-Lib's order."""
+    nn = c_row.shape[0]
+    nan = np.nan
     if k >= ema_window:
         k_e = 2.0 / (ema_window + 1)
         for i in range(nn):
@@ -1270,7 +1260,6 @@ def _core_row_warm(
                 o_e[i] = s_e[i]
         else:
             o_e[:] = nan
-    # MACD
     m_first = macd_slow - 1
     m_look = m_first + macd_signal - 1
     if k <= m_first:
@@ -1310,7 +1299,26 @@ def _core_row_warm(
                 o_m[i] = line
                 o_s[i] = g
                 o_h[i] = line - g
-    # RSI and ATR
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _rsi_atr_warm(
+    k: int,
+    h_row: np.ndarray,
+    lo_row: np.ndarray,
+    c_row: np.ndarray,
+    prev_row: np.ndarray,
+    s_gain: np.ndarray,
+    s_loss: np.ndarray,
+    s_atr: np.ndarray,
+    rsi_window: int,
+    atr_window: int,
+    o_r: np.ndarray,
+    o_a: np.ndarray,
+) -> None:
+    """RSI and ATR of ``core_kernel`` across a row of columns that started ``k`` bars ago, in any phase."""
+    nn = c_row.shape[0]
+    nan = np.nan
     if k == 0:
         o_r[:] = nan
         o_a[:] = nan
@@ -1351,26 +1359,100 @@ def _core_row_warm(
                 pa /= atr_window
                 s_atr[i] = pa
                 o_a[i] = pa
-    # Bollinger (same state as bb_add / bb_emit)
-    if k == 0:
-        for i in range(nn):
-            b_shift[i] = c_row[i]
-            b_bars[i] = 32 * bb_window
-    if k >= bb_window - 1:
-        return _bb_row(
-            c_row, old_bb, b_total, b_shift, b_vt1, b_vt2, b_bars, flags, float(bb_window), bb_up, bb_dn, o_bu, o_bm,
-            o_bl,
-        )  # fmt: skip
-    for i in range(nn):
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sma_pair_row(
+    c_row: np.ndarray,
+    old_fast: np.ndarray,
+    old_slow: np.ndarray,
+    s_sa: np.ndarray,
+    s_sb: np.ndarray,
+    sma_fast: float,
+    sma_slow: float,
+    o_sa: np.ndarray,
+    o_sb: np.ndarray,
+) -> None:
+    """Both SMAs of ``core_kernel`` past their warm-up, across a row (windows as floats: ``x / 50.0`` is
+    ``x / 50``). The row functions take the block's slices: indices from 0 let the compiler drop
+    negative-index handling and vectorise across symbols."""
+    for i in range(c_row.shape[0]):
         c = c_row[i]
-        b_total[i] += c
-        d = c - b_shift[i]
-        b_vt1[i] += d
-        b_vt2[i] += d * d
-    o_bu[:] = nan
-    o_bm[:] = nan
-    o_bl[:] = nan
-    return 0
+        a = s_sa[i] + c
+        o_sa[i] = a / sma_fast
+        s_sa[i] = a - old_fast[i]
+        a = s_sb[i] + c
+        o_sb[i] = a / sma_slow
+        s_sb[i] = a - old_slow[i]
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ema_macd_row(
+    c_row: np.ndarray,
+    s_e: np.ndarray,
+    s_f: np.ndarray,
+    s_s: np.ndarray,
+    s_g: np.ndarray,
+    k_e: float,
+    k_f: float,
+    k_s: float,
+    k_g: float,
+    o_e: np.ndarray,
+    o_m: np.ndarray,
+    o_s: np.ndarray,
+    o_h: np.ndarray,
+) -> None:
+    """EMA and MACD of ``core_kernel`` past their warm-up, across a row."""
+    for i in range(c_row.shape[0]):
+        c = c_row[i]
+        e = (c - s_e[i]) * k_e + s_e[i]
+        s_e[i] = e
+        o_e[i] = e
+        f = (c - s_f[i]) * k_f + s_f[i]
+        sl = (c - s_s[i]) * k_s + s_s[i]
+        s_f[i] = f
+        s_s[i] = sl
+        line = f - sl
+        g = (line - s_g[i]) * k_g + s_g[i]
+        s_g[i] = g
+        o_m[i] = line
+        o_s[i] = g
+        o_h[i] = line - g
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _rsi_atr_row(
+    h_row: np.ndarray,
+    lo_row: np.ndarray,
+    c_row: np.ndarray,
+    prev_row: np.ndarray,
+    s_gain: np.ndarray,
+    s_loss: np.ndarray,
+    s_atr: np.ndarray,
+    rsi_w1: float,
+    rsi_inv: float,
+    atr_window: float,
+    o_r: np.ndarray,
+    o_a: np.ndarray,
+) -> None:
+    """RSI and ATR of ``core_kernel`` past their warm-up (Wilder smoothing), across a row."""
+    atr_w1 = atr_window - 1.0
+    for i in range(c_row.shape[0]):
+        pc = prev_row[i]
+        dlt = c_row[i] - pc
+        gd = dlt if dlt > 0.0 else 0.0
+        gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
+        loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
+        s_gain[i] = gain
+        s_loss[i] = loss
+        tot = gain + loss
+        o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+        tr = true_range(h_row[i], lo_row[i], pc)
+        pa = s_atr[i] * atr_w1
+        pa += tr
+        pa = pa / atr_window
+        o_a[i] = pa
+        s_atr[i] = pa
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -1613,25 +1695,12 @@ def core_2d(
     """
     if macd_slow < macd_fast:
         macd_fast, macd_slow = macd_slow, macd_fast
+    params = (
+        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
+        bb_up, bb_dn,
+    )  # fmt: skip
     outs = _panels(len(CORE_OUTPUTS), close.shape)
-    irregular = core_kernel(
-        high,
-        low,
-        close,
-        outs,
-        sma_fast,
-        sma_slow,
-        ema_window,
-        macd_fast,
-        macd_slow,
-        macd_signal,
-        rsi_window,
-        atr_window,
-        bb_window,
-        bb_up,
-        bb_dn,
-        max(_CORE_MIN_BLOCK, block_size(close.shape[1])),
-    )
+    irregular = core_kernel(high, low, close, outs, *params, max(_CORE_MIN_BLOCK, block_size(close.shape[1])))
     cols = np.flatnonzero(irregular)
     if cols.size:
         h, lo, c = high[:, cols], low[:, cols], close[:, cols]
