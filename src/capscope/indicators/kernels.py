@@ -35,6 +35,17 @@ _MIN_BLOCK = 64  # fewest symbols per parallel block
 _CORE_MIN_BLOCK = 1024
 
 
+def _prange_only() -> dict[str, bool]:
+    """numba ``parallel`` options: parallelise the explicit ``prange`` loops only. By default numba also turns
+    array expressions and allocations (``np.zeros``...) into parallel regions, each of which waits for every
+    thread, however little work it holds (tens of ms when another process holds a core). A fresh dict per
+    use: numba consumes it."""
+    options = dict.fromkeys(
+        ("comprehension", "reduction", "inplace_binop", "setitem", "numpy", "stencil"), False
+    )
+    return options | {"fusion": False, "prange": True}
+
+
 def block_size(m: int) -> int:
     """Symbols per parallel block: one block per numba thread (measured fastest: long contiguous row
     segments keep the hardware prefetchers streaming; see benchmarks/RESULTS.md)."""
@@ -73,7 +84,7 @@ def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 # -- single-input kernels ----------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def sma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """SMA (TA-Lib running total). Returns ``(out, irregular)``."""
     n, m = x.shape
@@ -104,7 +115,7 @@ def sma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """EMA seeded with the SMA of the first ``window`` bars (TA-Lib ``INT_EMA``)."""
     n, m = x.shape
@@ -142,7 +153,7 @@ def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def wma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """WMA with TA-Lib's running weighted sum (``periodSum``/``periodSub``)."""
     n, m = x.shape
@@ -179,7 +190,7 @@ def wma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def macd_kernel(
     x: np.ndarray,
     out_m: np.ndarray,
@@ -247,7 +258,7 @@ def macd_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """Wilder RSI (TA-Lib ``RSI``, unstable period 0)."""
     n, m = x.shape
@@ -288,7 +299,7 @@ def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def roc_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """Rate of change in percent (TA-Lib ``ROC``; 0 when the old value is 0)."""
     n, m = x.shape
@@ -314,7 +325,7 @@ def roc_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def bbands_kernel(
     x: np.ndarray,
     up: np.ndarray,
@@ -437,7 +448,7 @@ def true_range(h: float, lo: float, prev_close: float) -> float:
     return greatest
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def trange_kernel(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, out: np.ndarray, block: int
 ) -> np.ndarray:
@@ -466,7 +477,7 @@ def trange_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def atr_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -516,7 +527,7 @@ def atr_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def stoch_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -597,7 +608,7 @@ def directional_movement(h: float, lo: float, prev_h: float, prev_lo: float) -> 
     return 0.0, 0.0
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def adx_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -676,7 +687,7 @@ def adx_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: int) -> np.ndarray:
     """On-balance volume (TA-Lib ``OBV``)."""
     n, m = close.shape
@@ -713,7 +724,7 @@ def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: in
 # -- the fused core kernel ---------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=_prange_only())
 def core_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -764,6 +775,12 @@ def core_kernel(
     # per-symbol state, one row per quantity: keeps the state of a block of symbols together
     st = np.zeros((9, m))
     bb = np.zeros((5, m))
+    if nb_blocks == 1:  # no parallel region: it would wait for threads that have nothing to do
+        _core_block(
+            0, m, s0[0], high, low, close, outs, st, bb, irregular, late, first, 0, warm_outs, warm_st, warm_bb,
+            warm_gone, p,
+        )  # fmt: skip
+        return irregular
     for b in nb.prange(nb_blocks):
         j0, j1 = b * block, min(m, b * block + block)
         e0, e1 = int(np.searchsorted(late, j0)), int(np.searchsorted(late, j1))
