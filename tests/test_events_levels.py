@@ -177,7 +177,7 @@ def test_cluster_kernel_equals_reference(mode: str) -> None:
     assert (h.touches >= 2).sum() > 5  # the data really has multi-touch levels
 
 
-def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams):  # type: ignore[no-untyped-def]
+def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams, capacity=None):  # type: ignore[no-untyped-def]
     cache = IndicatorCache(panel)
     h = level_history(panel, params, cache=cache)
     atr = np.ascontiguousarray(cache.atr(params.atr_window))
@@ -197,6 +197,7 @@ def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams):  # type: ig
         bp.fail_window,
         params.min_touches,
         params.max_age,
+        capacity,
     )
     # the kernel walks level by level (symbol, level id, bar); the reference bar by bar: compare as sorted lists
     return sorted(zip(*[a.tolist() for a in out], strict=True)), sorted(ref)
@@ -210,6 +211,32 @@ def test_breakout_kernel_equals_reference_random(seed: int) -> None:
     assert fast == ref
     codes = {e[2] for e in fast}
     assert {0, 1, 2, 3} <= codes  # every event type is exercised
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+def test_breakout_kernel_buffers_that_overflow(capacity: int) -> None:
+    # event buffers far too small: symbols that overflow them are redone after they grow, nothing lost or doubled
+    panel = _random_panel(5, n=600, m=4)
+    params = LevelParams(pivot_window=3, max_age=80, min_touches=2)
+    fast, ref = _breakouts_both(panel, params, BreakoutParams(buffer=0.25, fail_window=5), capacity=capacity)
+    assert fast == ref and len(ref) > 20
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_breakout_kernel_equals_reference_long_quiet_stretches(seed: int) -> None:
+    # long series with calm stretches, trends and NaN gaps: the scans skip whole blocks of bars between events
+    rng = np.random.default_rng(seed)
+    n, closes = 1500, {}
+    for j in range(3):
+        vol = np.repeat(rng.choice([0.002, 0.01, 0.03], n // 50), 50)
+        c = 50 * np.exp(np.cumsum(rng.normal(0, 1, n) * vol))
+        c[rng.random(n) < 0.02] = np.nan
+        c[: int(rng.integers(0, 40))] = np.nan
+        closes[f"S{j}"] = c.tolist()
+    panel = make_panel(closes)
+    for bp in (BreakoutParams(buffer=0.0, fail_window=3), BreakoutParams(buffer=1.0, fail_window=10)):
+        fast, ref = _breakouts_both(panel, LevelParams(pivot_window=4, max_age=300), bp)
+        assert fast == ref and len(ref) > 20
 
 
 def test_breakout_kernel_equals_reference_sample(stocks_panel) -> None:  # type: ignore[no-untyped-def]

@@ -57,17 +57,6 @@ class BreakoutParams:
             raise ValueError(f"invalid breakout parameters: {self}")
 
 
-@njit(cache=True)
-def _grow(buf, fbuf):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """The event buffers with twice the capacity (rows of ``buf``: t, j, code, touches, first, last, ref)."""
-    ne = buf.shape[1]
-    grown = np.empty((buf.shape[0], 2 * ne), buf.dtype)
-    grown[:, :ne] = buf
-    fgrown = np.empty(2 * ne)
-    fgrown[:ne] = fbuf
-    return grown, fgrown
-
-
 @njit(inline="always")
 def _put(buf, fbuf, ne, t, j, code, level, touch, first, last, ref):  # type: ignore[no-untyped-def]  # pragma: no cover
     buf[0, ne] = t
@@ -80,8 +69,12 @@ def _put(buf, fbuf, ne, t, j, code, level, touch, first, last, ref):  # type: ig
     fbuf[ne] = level
 
 
+_BLOCK_SHIFT = 4
+_BLOCK = 1 << _BLOCK_SHIFT  # bars per block of the scans' skip bounds
+
+
 @njit(cache=True)
-def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
+def _breakout_pass(  # type: ignore[no-untyped-def]  # pragma: no cover
     close,
     atr,
     ptr,
@@ -95,6 +88,10 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     fail_window,
     min_touches,
     max_age,
+    buf,
+    fbuf,
+    ne,
+    j0,
 ):
     """Level by level, in scans over contiguous bars.
 
@@ -111,16 +108,19 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
     """
     n, m = close.shape
     npiv = level_id.shape[0]
-    cj = np.empty(n)  # this symbol's closes and ATR, contiguous
-    aj = np.empty(n)
+    cj = np.empty(n)  # this symbol's closes and buffer * ATR, contiguous
+    ba = np.empty(n)
+    nblk = (n >> _BLOCK_SHIFT) + 1
+    bhi = np.empty(nblk)  # per block of bars: largest and smallest finite close, smallest finite buffer * ATR
+    blo = np.empty(nblk)
+    bmin = np.empty(nblk)
     head = np.full(npiv, -1, np.int64)  # first pivot record of each level
     tail = np.full(npiv, -1, np.int64)
     nxt = np.full(npiv, -1, np.int64)  # next pivot record of the same level
     apply_bar = np.empty(npiv, np.int64)  # the bar after whose checks a record takes effect
-    buf = np.empty((7, 1024), np.int64)
-    fbuf = np.empty(1024)
-    ne = 0
-    for j in range(m):
+    cap = buf.shape[1]
+    for j in range(j0, m):
+        start = ne  # a symbol whose events do not fit is redone from here after the buffers have grown
         lo, hi = ptr[j], ptr[j + 1]
         seen = -1
         qualified = False
@@ -140,7 +140,18 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
             continue  # no level of this symbol can fire
         for t in range(n):
             cj[t] = close[t, j]
-            aj[t] = atr[t, j]
+            ba[t] = buffer * atr[t, j]
+        for blk in range(nblk):
+            h, low, b = -np.inf, np.inf, np.inf
+            for t in range(blk << _BLOCK_SHIFT, min(n, (blk + 1) << _BLOCK_SHIFT)):
+                c = cj[t]
+                a = ba[t]
+                # branch-free selects; a NaN compares false, so NaN closes and NaN ATR (which never trigger)
+                # are left out of the bounds
+                h = c if c > h else h
+                low = c if c < low else low
+                b = a if a < b else b
+            bhi[blk], blo[blk], bmin[blk] = h, low, b
         for lv in range(lo, hi):
             p = head[lv]
             side = 0  # -1: price below the level, +1: above, 0: not known yet
@@ -172,18 +183,18 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
                         wend = min(t1, pbar + fail_window)
                         if pdir > 0:  # back below the breakout level, or a breakdown through the new price
                             while t <= wend and not (
-                                cj[t] < plevel or (t <= stale and cj[t] < price - buffer * aj[t])
+                                cj[t] < plevel or (t <= stale and cj[t] < price - ba[t])
                             ):
                                 t += 1
                         else:
                             while t <= wend and not (
-                                cj[t] > plevel or (t <= stale and cj[t] > price + buffer * aj[t])
+                                cj[t] > plevel or (t <= stale and cj[t] > price + ba[t])
                             ):
                                 t += 1
                         if t > wend:
                             continue  # window over (or the segment: the pending breakout carries on)
-                        if ne == buf.shape[1]:
-                            buf, fbuf = _grow(buf, fbuf)
+                        if ne == cap:
+                            return start, j
                         c = cj[t]
                         if (pdir > 0 and c < plevel) or (pdir < 0 and c > plevel):
                             _put(buf, fbuf, ne, t, j, 2 if pdir > 0 else 3, plevel, touch, ft, lt, pbar)
@@ -208,16 +219,34 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
                             side = 1 if c > price else (-1 if c < price else 0)
                         t += 1
                         continue
+                    # the first bar t..end beyond the threshold (end + 1 if none), skipping whole blocks of bars
+                    # that cannot hold one. Written out here, not as helper functions: numba counts references
+                    # of array arguments on every call (atomic operations that cost more than a short scan).
+                    # Upward: fl(price + ba[u]) >= fl(price + bmin) for every bar u of a block (rounding is
+                    # monotone), so bhi <= price + bmin rules the block out exactly as the bar-by-bar test would;
+                    # NaN closes or NaN ATR never trigger and are left out of the bounds. Downward mirrors it.
                     if side < 0:
-                        while t <= end and not cj[t] > price + buffer * aj[t]:
+                        while t <= end:
+                            blk = t >> _BLOCK_SHIFT
+                            if (t & (_BLOCK - 1)) == 0 and bhi[blk] <= price + bmin[blk]:
+                                t += _BLOCK
+                                continue
+                            if cj[t] > price + ba[t]:
+                                break
                             t += 1
                     else:
-                        while t <= end and not cj[t] < price - buffer * aj[t]:
+                        while t <= end:
+                            blk = t >> _BLOCK_SHIFT
+                            if (t & (_BLOCK - 1)) == 0 and blo[blk] >= price - bmin[blk]:
+                                t += _BLOCK
+                                continue
+                            if cj[t] < price - ba[t]:
+                                break
                             t += 1
                     if t > end:
                         break
-                    if ne == buf.shape[1]:
-                        buf, fbuf = _grow(buf, fbuf)
+                    if ne == cap:
+                        return start, j
                     _put(buf, fbuf, ne, t, j, 0 if side < 0 else 1, price, touch, ft, lt, -1)
                     ne += 1
                     side = -side
@@ -225,6 +254,65 @@ def _breakout_kernel(  # type: ignore[no-untyped-def]  # pragma: no cover
                     pbar = t
                     plevel = price
                     t += 1
+    return ne, m
+
+
+def _breakout_kernel(  # type: ignore[no-untyped-def]
+    close,
+    atr,
+    ptr,
+    confirm,
+    level_id,
+    level_price,
+    touches,
+    first,
+    last,
+    buffer,
+    fail_window,
+    min_touches,
+    max_age,
+    capacity=None,
+):
+    """Breakout events of every symbol: ``(t, j, code, level, touches, first, last, ref)`` arrays.
+
+    Runs :func:`_breakout_pass` on event buffers (rows: t, j, code, touches, first, last, ref; and the level
+    prices) sized for about two events per pivot (or ``capacity``); a symbol that overflows them is redone after
+    they have doubled. The buffers are never replaced inside the compiled loops: a buffer variable that may be rebound
+    there makes numba count references on every pass through the loop (atomic operations, a quarter of the
+    kernel's time).
+    """
+    m = close.shape[1]
+    cap = 2 * level_id.shape[0] + 1024 if capacity is None else max(int(capacity), 1)
+    buf = np.empty((7, cap), np.int64)
+    fbuf = np.empty(cap)
+    ne, j = 0, 0
+    while True:
+        ne, j = _breakout_pass(
+            close,
+            atr,
+            ptr,
+            confirm,
+            level_id,
+            level_price,
+            touches,
+            first,
+            last,
+            float(buffer),
+            int(fail_window),
+            int(min_touches),
+            int(max_age),
+            buf,
+            fbuf,
+            ne,
+            j,
+        )
+        if j == m:
+            break
+        grown = np.empty((7, 2 * buf.shape[1]), np.int64)
+        grown[:, :ne] = buf[:, :ne]
+        fgrown = np.empty(2 * buf.shape[1])
+        fgrown[:ne] = fbuf[:ne]
+        buf, fbuf = grown, fgrown
     return (
         buf[0, :ne],
         buf[1, :ne],
