@@ -24,6 +24,7 @@ file after the first call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -35,7 +36,7 @@ _MIN_BLOCK = 64  # fewest symbols per parallel block
 _CORE_MIN_BLOCK = 1024
 
 
-def _prange_only() -> dict[str, bool]:
+def _prange_only() -> Any:  # (a dict; the numba stubs type `parallel` as a bool only)
     """numba ``parallel`` options: parallelise the explicit ``prange`` loops only. By default numba also turns
     array expressions and allocations (``np.zeros``...) into parallel regions, each of which waits for every
     thread, however little work it holds (tens of ms when another process holds a core). A fresh dict per
