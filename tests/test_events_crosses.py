@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from capscope.data.panel import Panel
 from capscope.events import records as R
 from capscope.events.crosses import (
+    _cross_arrays,
     cross_events,
     cross_matrix,
     cross_matrix_reference,
+    cross_parts,
     ma_crosses,
     macd_crosses,
     price_crosses,
@@ -254,3 +256,35 @@ def test_sort_and_concat() -> None:
     newest = R.sort_events(ev, newest_first=True)
     assert newest["date"].is_monotonic_decreasing
     assert R.concat_events([]).empty
+
+
+@pytest.mark.parametrize("capacity", [None, 0, 2])
+def test_cross_values_sampled_by_the_scan_equal_a_gather(capacity: int | None) -> None:
+    # the values of a, b and one more array come out of the scan (also when its output arrays overflow and it is
+    # redone); every other field array is gathered afterwards: all equal the plain gather at the event cells
+    rng = np.random.default_rng(3)
+    a, b, c, d = (rng.normal(0, 1, (60, 5)) for _ in range(4))
+    a[rng.random(a.shape) < 0.1] = np.nan
+    b[rng.random(b.shape) < 0.1] = np.nan
+    c[rng.random(c.shape) < 0.3] = np.nan
+    ref = cross_matrix_reference(a, b)
+    for tight in (np.count_nonzero(ref) - 1, np.count_nonzero(ref)):  # one short of all events, and exactly all
+        got = _cross_arrays(a, b, c, capacity=int(tight))
+        np.testing.assert_array_equal(np.stack(np.nonzero(ref)), np.stack(got[:2]))
+    rows, cols, dirs, va, vb, vc = _cross_arrays(a, b, c, capacity=capacity)
+    np.testing.assert_array_equal(np.stack(np.nonzero(ref)), np.stack([rows, cols]))
+    np.testing.assert_array_equal(dirs, ref[rows, cols])
+    for got, arr in ((va, a), (vb, b), (vc, c)):
+        np.testing.assert_array_equal(got, arr[rows, cols])
+    fields = {"fast_value": a, "slow_value": b, "macd": c, "rsi": d, "fast": 3}
+    parts = cross_parts(a, b, R.GOLDEN_CROSS, R.DEATH_CROSS, fields)
+    for name, arr in (("fast_value", a), ("slow_value", b), ("macd", c), ("rsi", d)):
+        np.testing.assert_array_equal(parts.fields[name], arr[rows, cols])
+    assert parts.fields["fast"] == 3 and len(rows) > 20
+    thr = cross_parts(
+        a, 0.25, R.RSI_OVERBOUGHT, R.RSI_OVERBOUGHT_EXIT, {"rsi": a, "macd": d, "threshold": 0.25}
+    )
+    ref_t = cross_matrix_reference(a, 0.25)
+    np.testing.assert_array_equal(np.stack(np.nonzero(ref_t)), np.stack([thr.row, thr.col]))
+    np.testing.assert_array_equal(thr.fields["rsi"], a[thr.row, thr.col])
+    np.testing.assert_array_equal(thr.fields["macd"], d[thr.row, thr.col])

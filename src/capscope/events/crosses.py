@@ -62,19 +62,22 @@ def _cross_kernel(a: np.ndarray, b: np.ndarray, level: float, use_b: bool) -> np
 
 
 @njit(cache=True)
-def _cross_scan(a, b, level, use_b):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Rows, columns and signs of every cross of ``a`` against ``b`` (``use_b``) or the scalar ``level``.
+def _cross_scan(a, b, level, use_b, c, rows, cols, dirs, va, vb, vc):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Every cross of ``a`` against ``b`` (``use_b``) or the scalar ``level``, in C order, with the values of ``a``,
+    ``b`` and ``c`` (when ``c`` has the panel's shape) on each event's cell; returns the number of events, or -1
+    when they do not fit the output arrays (the caller retries with larger ones).
 
-    One pass over the values: each row's signs and the symbols' states are updated branch-free (NaN and ties
-    -> sign 0, state kept), so the symbol loop vectorises; the row's event signs go into an ``int8`` matrix
-    (an eighth of the values' size) with a count per row, and a second, cheap pass over that matrix lists the
-    events of the rows that have any in C order. The scalar threshold has its own loop (no broadcast array).
+    One pass over the values: a row's signs and the symbols' states are updated branch-free (NaN and ties -> sign
+    0, state kept) into an ``int8`` row, so the symbol loop vectorises; a row with events is then listed while its
+    values are still in the L1 cache. The output arrays are arguments, never rebound here (numba would count
+    references on every pass through the loop otherwise).
     """
     n, m = a.shape
+    use_c = c.shape[0] == n and c.shape[1] == m
+    cap = rows.shape[0]
     state = np.zeros(m, np.int64)
-    ev = np.empty((n, m), np.int8)
-    counts = np.empty(n, np.int64)
-    total = 0
+    ev = np.empty(m, np.int8)
+    k = 0
     for t in range(n):
         cnt = 0
         if use_b:
@@ -83,7 +86,7 @@ def _cross_scan(a, b, level, use_b):  # type: ignore[no-untyped-def]  # pragma: 
                 s = np.int64(d > 0.0) - np.int64(d < 0.0)
                 st = state[j]
                 cross = s * st < 0  # both non-zero and opposite
-                ev[t, j] = s if cross else 0
+                ev[j] = s if cross else 0
                 cnt += cross
                 state[j] = s if s != 0 else st
         else:
@@ -92,29 +95,58 @@ def _cross_scan(a, b, level, use_b):  # type: ignore[no-untyped-def]  # pragma: 
                 s = np.int64(d > 0.0) - np.int64(d < 0.0)
                 st = state[j]
                 cross = s * st < 0
-                ev[t, j] = s if cross else 0
+                ev[j] = s if cross else 0
                 cnt += cross
                 state[j] = s if s != 0 else st
-        counts[t] = cnt
-        total += cnt
-    rows = np.empty(total, np.int64)
-    cols = np.empty(total, np.int64)
-    dirs = np.empty(total, np.int8)
-    k = 0
-    for t in range(n):
-        if counts[t] == 0:
+        if cnt == 0:
             continue
+        if k + cnt > cap:
+            return -1
         for j in range(m):
-            e = ev[t, j]
+            e = ev[j]
             if e != 0:
                 rows[k] = t
                 cols[k] = j
                 dirs[k] = e
+                va[k] = a[t, j]
+                vb[k] = b[t, j] if use_b else level
+                vc[k] = c[t, j] if use_c else np.nan
                 k += 1
-    return rows, cols, dirs
+    return k
 
 
-_NO_B = np.zeros((1, 1))  # ``b`` of the scalar-threshold path (unused; one compiled signature for both)
+_NO_B = np.zeros((1, 1))  # ``b`` / ``c`` when not used (one compiled signature for every call)
+
+
+def _cross_arrays(
+    a2: np.ndarray, b: np.ndarray | float, c: np.ndarray | None = None, capacity: int | None = None
+) -> tuple[np.ndarray, ...]:
+    """``(rows, cols, dirs, a_values, b_values, c_values)`` of every cross (see :func:`_cross_scan`); ``capacity``
+    (tests) sizes the first try."""
+    use_b = np.ndim(b) != 0
+    if use_b:
+        b2 = _as_2d(b)
+        if b2.shape != a2.shape:
+            raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
+    else:
+        b2 = _NO_B
+    c2 = _NO_B if c is None else _as_2d(c)
+    level = 0.0 if use_b else float(b)
+    # crosses are rare; more than one cell in eight takes a second, large enough try
+    cap = a2.size // 8 + 1024 if capacity is None else capacity
+    while True:
+        out = (
+            np.empty(cap, np.int64),
+            np.empty(cap, np.int64),
+            np.empty(cap, np.int8),
+            np.empty(cap),
+            np.empty(cap),
+            np.empty(cap),
+        )
+        k = _cross_scan(a2, b2, level, use_b, c2, *out)
+        if k >= 0:
+            return tuple(x[:k] for x in out)
+        cap = a2.size + 1
 
 
 def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,13 +157,8 @@ def cross_events(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.n
     tuple of numpy.ndarray
         ``(rows, cols, directions)`` in C order (by date, then symbol); ``directions`` is ``+1`` / ``-1``.
     """
-    a2 = _as_2d(a)
-    if np.ndim(b) == 0:
-        return _cross_scan(a2, _NO_B, float(b), False)
-    b2 = _as_2d(b)
-    if b2.shape != a2.shape:
-        raise ValueError(f"shapes differ: {a2.shape} vs {b2.shape}")
-    return _cross_scan(a2, b2, 0.0, True)
+    rows, cols, dirs = _cross_arrays(_as_2d(a), b)[:3]
+    return rows, cols, dirs
 
 
 def _as_2d(x: Any) -> np.ndarray:
@@ -263,11 +290,24 @@ def cross_parts(
     fields
         Kind fields: 2-D arrays (sampled at each event's cell) or scalars.
     """
-    rows, cols, dirs = cross_events(a, b)
+    # the values of a, b and one other field array come out of the scan itself (read while the row is in cache)
+    a2 = _as_2d(a)
+    arrays = [v for v in fields.values() if isinstance(v, np.ndarray) and v.shape == a2.shape]
+    other = next((v for v in arrays if v is not a and v is not b), None)
+    rows, cols, dirs, va, vb, vc = _cross_arrays(a2, b, other)
     kinds = np.where(dirs > 0, R.KIND_CODES[up_kind], R.KIND_CODES[down_kind])
     columns: dict[str, Any] = {}
     for name, value in fields.items():
-        columns[name] = value[rows, cols] if isinstance(value, np.ndarray) and value.ndim == 2 else value
+        if not (isinstance(value, np.ndarray) and value.ndim == 2):
+            columns[name] = value
+        elif value is a:
+            columns[name] = va
+        elif value is b:
+            columns[name] = vb
+        elif value is other:
+            columns[name] = vc
+        else:
+            columns[name] = value[rows, cols]
     return R.EventParts(rows, cols, kinds, columns)
 
 

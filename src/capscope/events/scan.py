@@ -146,9 +146,12 @@ def scan_parts(
             parts += level_parts(panel, params.levels, cache, history)
         if "breakouts" in fam:
             parts += breakout_parts(panel, params.breakouts, params.levels, cache, history)
-    wanted_codes = R.kind_codes(wanted)
+    wanted_kind = np.zeros(len(R.EVENT_KINDS), dtype=bool)  # kind code -> wanted (a lookup, not np.isin)
+    wanted_kind[R.kind_codes(wanted)] = True
     for i, p in enumerate(parts):
-        keep = np.isin(p.kind, wanted_codes)
+        if since is None and wanted_kind.all():
+            break  # every kind, all dates: nothing to drop
+        keep = wanted_kind[p.kind]
         if since is not None:
             from capscope.data.panel import to_datetime64
 
