@@ -353,8 +353,8 @@ def _tie_keys(parts: list[EventParts], bounds: np.ndarray, src: np.ndarray) -> n
     return keys
 
 
-def _tie_slots(parts: list[EventParts]) -> tuple[list[np.ndarray], int]:
-    """Each part's kind code -> *slot* table, and the number of slots: slots order the kinds by name and, within a
+def _tie_slots(parts: list[EventParts]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each part's kind code -> *slot* table, and the kind code of each slot: slots order the kinds by name and, within a
     kind, the parts by their scalar sort parameters (:data:`SORT_COLUMNS` after ``kind``, missing first).
 
     Rows that tie on (date, symbol, kind) but come from parts with different parameters then differ in the sort
@@ -383,18 +383,18 @@ def _tie_slots(parts: list[EventParts]) -> tuple[list[np.ndarray], int]:
         for k in np.nonzero(has)[0]:
             per_kind[k].append(t if t is not None else ())
     start = np.zeros(n_kinds, dtype=np.int64)
-    offset = 0
+    slot_kind: list[int] = []
     for k in np.argsort(_KIND_RANK):  # kinds in name order
-        start[k] = offset
+        start[k] = len(slot_kind)
         per_kind[k] = sorted(set(per_kind[k]))
-        offset += max(len(per_kind[k]), 1)
+        slot_kind += [int(k)] * max(len(per_kind[k]), 1)
     slots = []
     for t, has in zip(ties, present, strict=True):
         slot = np.zeros(n_kinds, dtype=np.int64)
         for k in np.nonzero(has)[0]:
             slot[k] = start[k] + per_kind[k].index(t if t is not None else ())
         slots.append(slot)
-    return slots, max(offset, 1)
+    return slots, np.array(slot_kind, dtype=np.int64)
 
 
 def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
@@ -417,7 +417,8 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     by_name = np.argsort(np.asarray(panel.symbols, dtype=object), kind="stable")
     symbol_rank = np.empty(len(by_name), dtype=np.int64)
     symbol_rank[by_name] = np.arange(len(by_name))
-    slots, n_slots = _tie_slots(parts)
+    slots, slot_kind = _tie_slots(parts)
+    n_slots = len(slot_kind)
     key = np.empty(total, dtype=np.int64)
     for p, slot, a, b in zip(parts, slots, bounds[:-1], bounds[1:], strict=True):
         row = np.asarray(p.row, dtype=np.int64)
@@ -437,11 +438,11 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
 
     # every column in sorted order: plain arrays (values + missing mask for nullable ones) until the very end; the
     # frame's own arrays are carved from one block (few page faults), text codes are temporary
-    row = np.empty(total, dtype=np.int64)
-    col = np.empty(total, dtype=np.int64)
-    kind = np.empty(total, dtype=np.int64)
-    for p, w in zip(parts, where, strict=True):
-        row[w], col[w], kind[w] = p.row, p.col, p.kind
+    # date row, symbol and kind of each sorted row are in its key (ties share the key, so their order is moot)
+    row, rest = np.divmod(ks, n_sym * n_slots)
+    rank, slot = np.divmod(rest, n_slots)
+    col = by_name[rank]
+    kind = slot_kind[slot]
     specs: list[tuple[int, Any]] = [(total, "datetime64[ns]"), (total, np.float64)]  # date, price
     for name, dtype in EVENT_DTYPES.items():
         if name in _BASE_COLUMNS:
