@@ -459,9 +459,9 @@ def breakout_parts(
     t, j, code, level, touch, first, last, ref = breakout_arrays(
         panel, params, level_params, cache=cache, history=history
     )
-    dates = panel.dates
+    dates = panel.dates.astype("datetime64[ns]")  # the frame's unit: converted once per bar, not per event
     is_break = code < 2
-    nat = np.datetime64("NaT", "D")
+    nat = np.datetime64("NaT", "ns")
     columns = {
         "level": level,
         "level_kind": R.text_codes("level_kind", _LEVEL_KINDS)[code],

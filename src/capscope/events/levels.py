@@ -238,7 +238,7 @@ def level_parts(
     rows = h.confirm[sel]
     close = panel.close[rows, cols]
     level = h.level_price[sel]
-    dates = panel.dates
+    dates = panel.dates.astype("datetime64[ns]")  # the frame's unit: converted once per bar, not per event
     columns = {
         "level": level,
         "level_kind": np.where(level > close, *R.text_codes("level_kind", [R.RESISTANCE, R.SUPPORT])),
