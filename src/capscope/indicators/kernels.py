@@ -1058,7 +1058,7 @@ def _nan_outputs(outs: tuple[np.ndarray, ...], t: int, j: int) -> None:
         o[t, j] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", forceinline=True)
 def _core_row_fast(
     h_row: np.ndarray,
     lo_row: np.ndarray,
@@ -1135,7 +1135,7 @@ def _core_row_fast(
     )
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", forceinline=True)
 def _core_row_warm(
     k: int,
     h_row: np.ndarray,
@@ -1540,7 +1540,7 @@ def _sma_row(
         out[:] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", forceinline=True)
 def _row_missing(h_row: np.ndarray, lo_row: np.ndarray, c_row: np.ndarray) -> int:
     """How many columns miss a value on these rows (a branch-free count the compiler vectorises)."""
     missing = 0
