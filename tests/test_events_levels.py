@@ -177,6 +177,28 @@ def test_cluster_kernel_equals_reference(mode: str) -> None:
     assert (h.touches >= 2).sum() > 5  # the data really has multi-touch levels
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 8), st.sampled_from([0.0, 1.0, 2.0, 0.5, np.nan])), max_size=25),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_cluster_kernel_equals_reference_ties(columns: list[list[tuple[int, float]]]) -> None:
+    # pivot prices on an integer grid and tolerances of whole or half steps: pivots equally far from two levels
+    # (the first level wins) and exactly at the tolerance (it joins) are common here
+    ptr = np.cumsum([0, *[len(c) for c in columns]]).astype(np.int64)
+    pivots = [p for c in columns for p in c]
+    price = np.array([p[0] for p in pivots], dtype=np.float64)
+    tol = np.array([p[1] for p in pivots], dtype=np.float64)
+    index = np.arange(len(pivots), dtype=np.int64)
+    fast = _cluster_kernel(ptr, index, price, tol)
+    ref = cluster_reference(ptr, index, price, tol)
+    for a, b in zip(fast, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _breakouts_both(panel, params: LevelParams, bp: BreakoutParams, capacity=None):  # type: ignore[no-untyped-def]
     cache = IndicatorCache(panel)
     h = level_history(panel, params, cache=cache)

@@ -136,13 +136,18 @@ def _cluster_kernel(ptr, index, price, tol):  # type: ignore[no-untyped-def]  # 
             tp = tol[p]
             if not tp >= 0.0:
                 continue
+            # the nearest level (first of equals), then the tolerance: the same choice as the nearest among those
+            # within tolerance, but a branch-free loop (selects; a NaN distance compares false and is never taken)
+            pp = price[p]
             best = -1
             best_d = np.inf
             for lv in range(lo, lo + nlev):
-                d = abs(price[p] - lv_price[lv])
-                if d <= tp and d < best_d:
-                    best = lv
-                    best_d = d
+                d = abs(pp - lv_price[lv])
+                nearer = d < best_d
+                best_d = d if nearer else best_d
+                best = lv if nearer else best
+            if not best_d <= tp:
+                best = -1
             if best < 0:
                 best = lo + nlev
                 nlev += 1
