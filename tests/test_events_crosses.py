@@ -268,7 +268,8 @@ def test_cross_values_sampled_by_the_scan_equal_a_gather(capacity: int | None) -
     b[rng.random(b.shape) < 0.1] = np.nan
     c[rng.random(c.shape) < 0.3] = np.nan
     ref = cross_matrix_reference(a, b)
-    for tight in (np.count_nonzero(ref) - 1, np.count_nonzero(ref)):  # one short of all events, and exactly all
+    n_events = np.count_nonzero(ref)
+    for tight in (n_events - 1, n_events):  # output one short of all events, and exactly all
         got = _cross_arrays(a, b, c, capacity=int(tight))
         np.testing.assert_array_equal(np.stack(np.nonzero(ref)), np.stack(got[:2]))
     rows, cols, dirs, va, vb, vc = _cross_arrays(a, b, c, capacity=capacity)
