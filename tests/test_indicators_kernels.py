@@ -201,6 +201,28 @@ def test_core_row_paths_equal_single_indicators(layout: str, threads: int) -> No
         numba.set_num_threads(before)
 
 
+def test_core_blocks_equal_one_block() -> None:
+    """Split into several blocks (each with its own first bar and its own late columns), the fused kernel gives
+    the same outputs and the same irregular columns as in one block."""
+    from capscope.indicators import kernels
+
+    h, lo, c = _walk_panel(300, 150, seed=3)
+    _late_cases(h, lo, c)
+    for a in (h, lo, c):
+        a[:25, 100:140] = np.nan  # a block where most columns start on bar 25
+    params = (50, 200, 20, 12, 26, 9, 14, 14, 20, 2.0, 2.0)
+    one = kernels._panels(11, c.shape)
+    irregular_one = kernels.core_kernel(h, lo, c, one, *params, 150)
+    for block in (37, 64):
+        outs = kernels._panels(11, c.shape)
+        irregular = kernels.core_kernel(h, lo, c, outs, *params, block)
+        np.testing.assert_array_equal(irregular, irregular_one)
+        regular = ~irregular
+        assert regular.sum() >= 140
+        for k, (g, w) in enumerate(zip(outs, one, strict=True)):
+            np.testing.assert_array_equal(g[:, regular], w[:, regular], err_msg=f"block {block} output {k}")
+
+
 def test_nan_policy_hand_computed() -> None:
     """Rows without a bar give NaN and do not advance the state (computed by hand)."""
     x = np.array([np.nan, 1.0, 2.0, np.nan, np.nan, 3.0, 4.0, np.nan])

@@ -31,9 +31,9 @@ import numpy as np
 
 ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
 _MIN_BLOCK = 64  # fewest symbols per parallel block
-# fewest symbols per block of the fused kernel: a row costs ~2 us of fixed work (about 45 array views and the
-# row-function calls), which narrower blocks pay more often than a second thread saves (benchmarks/RESULTS.md)
-_CORE_MIN_BLOCK = 1024
+# fewest symbols per block of the fused kernel: each block pays a fixed cost per row (~0.3 us: row views, loop
+# set-up), which blocks narrower than this pay more often than a second thread saves (benchmarks/RESULTS.md)
+_CORE_MIN_BLOCK = 256
 
 
 def _prange_only() -> Any:  # (a dict; the numba stubs type `parallel` as a bool only)
