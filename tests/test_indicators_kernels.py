@@ -127,6 +127,8 @@ def _late_cases(h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> None:
         for x, base in ((h, 21.0), (lo, 19.0), (c, 20.0)):
             x[:10, j] = base + np.arange(10) * 0.1
     gap(1, 120, n)  # dies during its warm-up
+    # dies on the row where column 1 is taken over as dead (50 + 209 - 1 with the default windows)
+    gap(20, 258, n)
     gap(2, 262, n)  # dies after the take-over
     gap(5, 100, 103)  # halted during the warm-up
     gap(6, 290, 292)  # halted after the take-over

@@ -831,8 +831,8 @@ def _late_pass(
     ``t - first``), the state after the last of them, and whether the column had lost its bars by then. Every late column is moved up so that its first bar
     is row 0, and they all run through :func:`_core_block` as one block. ``length`` (the outputs' row count)
     is the same for all: enough bars for the column to be past every warm-up and for its block to be on its
-    steady-state row loop when it takes the column over. A column with high or low before its first close is
-    marked irregular."""
+    steady-state row loop when it takes the column over. (High or low before a column's first close is
+    checked by the block, in :func:`_late_row`.)"""
     n, m = close.shape
     warm = _core_warm(p)
     count = 0
@@ -853,18 +853,18 @@ def _late_pass(
     buf = np.empty((14, length, count))
     p_h, p_l, p_c = buf[0], buf[1], buf[2]
     res = (buf[3], buf[4], buf[5], buf[6], buf[7], buf[8], buf[9], buf[10], buf[11], buf[12], buf[13])
-    for e in range(count):  # column by column: constant strides for the prefetchers
-        j = late[e]
-        f = first[e]
-        for t in range(min(f, n)):
-            if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
-                irregular[j] = True  # close and high/low missing on different rows
-        for t in range(length):
-            src = f + t
-            if src < n:
-                p_h[t, e], p_l[t, e], p_c[t, e] = high[src, j], low[src, j], close[src, j]
-            else:  # (past the last bar, or a column without any close: NaN outputs)
-                p_h[t, e], p_l[t, e], p_c[t, e] = np.nan, np.nan, np.nan
+    # gathered row by row (the rows in order, as the prefetchers like); rows past the last bar (and columns
+    # without any close) are NaN and get NaN outputs
+    p_h[:] = np.nan
+    p_l[:] = np.nan
+    p_c[:] = np.nan
+    lo_row = first.min() if count else 0
+    for t in range(lo_row, n):
+        for e in range(count):
+            q = t - first[e]
+            if 0 <= q < length:
+                j = late[e]
+                p_h[q, e], p_l[q, e], p_c[q, e] = high[t, j], low[t, j], close[t, j]
     st = np.zeros((9, count))
     bb = np.zeros((5, count))
     gone = np.zeros(count, dtype=np.bool_)
@@ -934,7 +934,9 @@ def _core_block(
                     if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
                         irregular[j] = True  # close and high/low missing on different rows
                     _nan_outputs(outs, t, j)
-            _late_row(outs, warm_outs, t, late, first, e0)  # (before the block's first bar: no take-over)
+            _late_row(
+                high, low, irregular, outs, warm_outs, t, late, first, e0
+            )  # (before the block's first bar: no take-over)
             continue
         k = t - s0
         missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
@@ -974,9 +976,24 @@ def _core_block(
                 sd = np.sqrt(variance) if variance != 0.0 else 0.0
                 o_bu[t, j] = o_bm[t, j] + sd * bb_up
                 o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+        # Missing bars of the dead columns are checked here (before a late column taken over on this row may join
+        # them: its bar on this row is already counted below), those of the late ones below; only a column losing
+        # its bar on this very row needs a scan of the block.
+        for d in range(n_dead):
+            j = dead[d]
+            c = close[t, j]
+            h = high[t, j]
+            lo = low[t, j]
+            if c != c or h != h or lo != lo:
+                missing -= 1
+                if c == c or h == h or lo == lo:
+                    irregular[j] = True  # close and high/low missing on different rows
+                _nan_outputs(outs, t, j)
+            else:
+                irregular[j] = True  # a bar after a gap
         # The late columns during their warm-up: outputs from _late_pass (over what the row loops wrote), their
         # missing bars are not the row scan's business; at the end of it the block takes over their state.
-        _late_row(outs, warm_outs, t, late, first, e0)
+        _late_row(high, low, irregular, outs, warm_outs, t, late, first, e0)
         for e in range(late.size):
             j = late[e]
             src = t - first[e]
@@ -994,20 +1011,6 @@ def _core_block(
                     n_dead += 1
                 else:
                     skip[j - j0] = False
-        # Missing bars of the dead columns are checked here; only a column losing its bar on this very row needs
-        # a scan of the block.
-        for d in range(n_dead):
-            j = dead[d]
-            c = close[t, j]
-            h = high[t, j]
-            lo = low[t, j]
-            if c != c or h != h or lo != lo:
-                missing -= 1
-                if c == c or h == h or lo == lo:
-                    irregular[j] = True  # close and high/low missing on different rows
-                _nan_outputs(outs, t, j)
-            else:
-                irregular[j] = True  # a bar after a gap
         if missing > 0:
             for j in range(j0, j1):
                 if skip[j - j0]:
@@ -1026,6 +1029,9 @@ def _core_block(
 
 @nb.njit(cache=True, inline="always")
 def _late_row(
+    high: np.ndarray,
+    low: np.ndarray,
+    irregular: np.ndarray,
     outs: tuple[np.ndarray, ...],
     warm_outs: tuple[np.ndarray, ...],
     t: int,
@@ -1034,7 +1040,7 @@ def _late_row(
     e0: int,
 ) -> None:
     """Row ``t`` of a block's late columns (:func:`_core_block`) while they are in :func:`_late_pass`'s rows:
-    NaN before their first bar, then its outputs."""
+    NaN before their first bar (high or low there make the column irregular), then its outputs."""
     o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
     l_sa, l_sb, l_e, l_m, l_s, l_h, l_r, l_a, l_bu, l_bm, l_bl = warm_outs
     length = l_sa.shape[0]
@@ -1043,6 +1049,8 @@ def _late_row(
         src = t - first[e]
         if src < 0:
             _nan_outputs(outs, t, j)
+            if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
+                irregular[j] = True  # close and high/low missing on different rows
         elif src < length:
             q = e0 + e
             o_sa[t, j], o_sb[t, j], o_e[t, j] = l_sa[src, q], l_sb[src, q], l_e[src, q]
@@ -1053,9 +1061,12 @@ def _late_row(
 
 @nb.njit(cache=True, inline="always")
 def _nan_outputs(outs: tuple[np.ndarray, ...], t: int, j: int) -> None:
-    """NaN in every output of ``core_kernel`` for bar ``t`` of column ``j``."""
-    for o in outs:
-        o[t, j] = np.nan
+    """NaN in every output of ``core_kernel`` for bar ``t`` of column ``j`` (unpacked: a loop over the tuple
+    would copy it for every element)."""
+    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
+    nan = np.nan
+    o_sa[t, j], o_sb[t, j], o_e[t, j], o_m[t, j], o_s[t, j], o_h[t, j] = nan, nan, nan, nan, nan, nan
+    o_r[t, j], o_a[t, j], o_bu[t, j], o_bm[t, j], o_bl[t, j] = nan, nan, nan, nan, nan
 
 
 @nb.njit(cache=True, error_model="numpy", forceinline=True)
