@@ -828,11 +828,11 @@ def _late_pass(
     """Warm-up of the "late" columns of :func:`core_kernel` (first bar not their block's ``s0``).
 
     Returns their indices (ascending), first bars, and, for their first ``length`` bars, the outputs (rows
-    ``t - first``), the state after the last of them, and whether the column had lost its bars by then. Every late column is moved up so that its first bar
-    is row 0, and they all run through :func:`_core_block` as one block. ``length`` (the outputs' row count)
-    is the same for all: enough bars for the column to be past every warm-up and for its block to be on its
-    steady-state row loop when it takes the column over. (High or low before a column's first close is
-    checked by the block, in :func:`_late_row`.)"""
+    ``t - first``), the state after the last of them, and whether the column had lost its bars by then. Every
+    late column is moved up so that its first bar is row 0, and they all run through :func:`_core_block` as one
+    block. ``length`` (the outputs' row count) is the same for all: enough bars for the column to be past every
+    warm-up and for its block to be on its steady-state row loop when it takes the column over. (High or low
+    before a column's first close is checked by the block, in :func:`_late_row`.)"""
     n, m = close.shape
     warm = _core_warm(p)
     count = 0
@@ -858,8 +858,8 @@ def _late_pass(
     p_h[:] = np.nan
     p_l[:] = np.nan
     p_c[:] = np.nan
-    lo_row = first.min() if count else 0
-    for t in range(lo_row, n):
+    lo_row, hi_row = (first.min(), min(n, first.max() + length)) if count else (0, 0)
+    for t in range(lo_row, hi_row):
         for e in range(count):
             q = t - first[e]
             if 0 <= q < length:
