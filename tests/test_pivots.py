@@ -11,6 +11,8 @@ from capscope.errors import UsageError
 from capscope.indicators.pivots import (
     Pivots,
     fractal_pivots,
+    fractal_pivots_panel,
+    fractal_pivots_panel_reference,
     fractal_pivots_reference,
     wilder_atr,
     wilder_atr_reference,
@@ -75,6 +77,94 @@ def test_fractal_bad_input() -> None:
         fractal_pivots(np.ones(10), np.ones(10), 0)
     with pytest.raises(UsageError, match="1-D"):
         fractal_pivots(np.ones((10, 2)), np.ones((10, 2)), 2)
+
+
+# -- fractal pivots of a whole panel ---------------------------------------------------------------------
+
+
+def _ragged_panel(seed: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time-major panel with leading NaN, interior gaps, rounded prices (flat tops, ties), outside bars and
+    columns with fewer bars than a window."""
+    rng = np.random.default_rng(seed)
+    high = np.full((n, m), np.nan)
+    low = np.full((n, m), np.nan)
+    for j in range(m):
+        h, lo, _ = _walk(n, seed * 1000 + j, vol=0.03)
+        h, lo = np.round(h), np.round(lo) - 0.5
+        outside = rng.random(n) < 0.1  # outside bars: a higher high and a lower low than the neighbours
+        h[outside] += 4
+        lo[outside] -= 4
+        first = int(rng.integers(0, max(n, 1))) if rng.random() < 0.7 else 0
+        if rng.random() < 0.2:
+            first = max(n - int(rng.integers(1, 8)), 0)  # only a few bars
+        keep = np.arange(n) >= first
+        keep &= rng.random(n) > rng.choice([0.0, 0.05, 0.3])  # gaps
+        high[keep, j], low[keep, j] = h[keep], lo[keep]
+    return high, low
+
+
+def _per_column(high: np.ndarray, low: np.ndarray, k: int) -> list[np.ndarray]:
+    parts = [fractal_pivots(high[:, j], low[:, j], k) for j in range(high.shape[1])]
+    ptr = np.zeros(high.shape[1] + 1, np.int64)
+    np.cumsum([p.size for p in parts], out=ptr[1:])
+    return [ptr] + [
+        np.concatenate([getattr(p, a) for p in parts] or [np.empty(0, t)]).astype(t)
+        for a, t in (
+            ("index", np.int64),
+            ("confirm_index", np.int64),
+            ("price", np.float64),
+            ("kind", np.int8),
+        )
+    ]
+
+
+def _panel_equal(got: tuple[np.ndarray, ...], want: list[np.ndarray] | tuple[np.ndarray, ...]) -> None:
+    for name, a, b in zip(("ptr", "index", "confirm", "price", "kind"), got, want, strict=True):
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6), st.integers(0, 120), st.integers(0, 40))
+def test_fractal_panel_equals_per_column(seed: int, k: int, n: int, m: int) -> None:
+    high, low = _ragged_panel(seed, n, m)
+    got = fractal_pivots_panel(high, low, k)
+    _panel_equal(got, fractal_pivots_panel_reference(high, low, k))
+    _panel_equal(got, _per_column(high, low, k))
+
+
+def test_fractal_panel_cases_covered() -> None:
+    """The generated panels hold the cases the equality test is about: outside bars that are both a swing high
+    and a swing low, flat tops, NaN windows and columns too short for a window."""
+    high, low = _ragged_panel(7, 150, 30)
+    ptr, index, _, _, kind = fractal_pivots_panel(high, low, 2)
+    col = np.repeat(np.arange(30), np.diff(ptr))
+    cell = col * 150 + index  # ascending: columns in order, bars in order within a column
+    both = np.intersect1d(cell[kind == 1], cell[kind == -1])
+    assert len(both) > 0
+    first = np.searchsorted(cell, both)
+    assert (kind[first] == 1).all() and (kind[first + 1] == -1).all()  # the high listed first
+    assert (high[1:] == high[:-1]).any()
+    assert (np.isfinite(high).sum(axis=0) < 5).any()
+    assert (np.diff(ptr) == 0).any()
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("which", ["stocks_panel", "prices_panel"])
+def test_fractal_panel_equals_per_column_sample(which: str, k: int, request: pytest.FixtureRequest) -> None:
+    panel = request.getfixturevalue(which)
+    got = fractal_pivots_panel(panel.high, panel.low, k)
+    assert len(got[1]) > 1000
+    _panel_equal(got, _per_column(panel.high, panel.low, k))
+
+
+def test_fractal_panel_bad_input() -> None:
+    with pytest.raises(UsageError, match="k must be"):
+        fractal_pivots_panel(np.ones((10, 2)), np.ones((10, 2)), 0)
+    with pytest.raises(UsageError, match="2-D"):
+        fractal_pivots_panel(np.ones(10), np.ones(10), 2)
+    with pytest.raises(UsageError, match="differ in shape"):
+        fractal_pivots_panel(np.ones((10, 2)), np.ones((10, 3)), 2)
 
 
 # -- ATR ---------------------------------------------------------------------------------------------------

@@ -89,30 +89,14 @@ class LevelHistory:
 
 # -- pivots of a whole panel ---------------------------------------------------------------------------------
 def panel_pivots(panel: Panel, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fractal pivots of every column: ``(ptr, index, confirm, price, kind)``, column ``j`` at ``ptr[j]:ptr[j+1]``."""
-    from capscope.indicators.pivots import fractal_pivots
+    """Fractal pivots of every column: ``(ptr, index, confirm, price, kind)``, column ``j`` at ``ptr[j]:ptr[j+1]``.
 
-    high, low = panel.high, panel.low
-    parts = [
-        fractal_pivots(np.ascontiguousarray(high[:, j]), np.ascontiguousarray(low[:, j]), k)
-        for j in range(panel.n_symbols)
-    ]
-    sizes = np.array([p.size for p in parts], dtype=np.int64)
-    ptr = np.zeros(panel.n_symbols + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
+    One numba pass over the whole panel (:func:`capscope.indicators.pivots.fractal_pivots_panel`), in the order
+    :func:`capscope.indicators.pivots.fractal_pivots` gives each column.
+    """
+    from capscope.indicators.pivots import fractal_pivots_panel
 
-    def cat(name: str, dtype: type) -> np.ndarray:
-        if not parts:
-            return np.empty(0, dtype=dtype)
-        return np.concatenate([getattr(p, name) for p in parts]).astype(dtype)
-
-    return (
-        ptr,
-        cat("index", np.int64),
-        cat("confirm_index", np.int64),
-        cat("price", np.float64),
-        cat("kind", np.int8),
-    )
+    return fractal_pivots_panel(panel.high, panel.low, k)
 
 
 # -- clustering kernel ---------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ from capscope.errors import UsageError
 __all__ = [
     "Pivots",
     "fractal_pivots",
+    "fractal_pivots_panel",
+    "fractal_pivots_panel_reference",
     "fractal_pivots_reference",
     "wilder_atr",
     "wilder_atr_reference",
@@ -117,7 +119,14 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     """Compile (once) and return the numba kernel ``name``; numba is imported only here."""
     fn = _KERNELS.get(name)
     if fn is None:
-        fn = _njit({"fractal": _fractal_loop, "zigzag": _zigzag_loop, "atr": _atr_loop}[name])
+        fn = _njit(
+            {
+                "fractal": _fractal_loop,
+                "fractal_panel": _fractal_panel_loop,
+                "zigzag": _zigzag_loop,
+                "atr": _atr_loop,
+            }[name]
+        )
         _KERNELS[name] = fn
     return fn
 
@@ -211,6 +220,151 @@ def fractal_pivots_reference(high: object, low: object, k: int = 2) -> Pivots:
         return _empty()
     idx = np.array([r[0] for r in rows])
     return _pack(idx, idx + k, np.array([r[2] for r in rows]), np.array([r[1] for r in rows]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# fractal pivots of a whole time-major panel
+
+
+_PANEL_CHUNK = (
+    2048  # cells tested together: the chunk's flags stay in L1 while the k neighbour rows stream by
+)
+
+
+def _fractal_panel_loop(high, low, k):  # type: ignore[no-untyped-def]
+    """Fractal pivots of every column of time-major ``(n, m)`` panels in one pass over the cells.
+
+    In the flat row-major layout cell ``p = i * m + j`` has its ``d``-th neighbour before at ``p - d * m`` and
+    after at ``p + d * m``, so one contiguous loop over ``p`` tests every column at once, whatever the panel's
+    width. Pass 1 runs over chunks of cells, one neighbour distance ``d`` at a time without early exits (the
+    compiler vectorises it), with one flag byte per cell (1: swing high, 2: swing low); it counts each column's
+    pivots and lists the flagged cells in row-major order (branch-free: every cell is written, the cursor only
+    moves past flagged ones). Pass 2 lays the listed pivots out column by column (``ptr``), each column in bar
+    order, a high before a low on the same bar: the order of :func:`fractal_pivots` on each column. The tests are
+    those of :func:`_fractal_loop`: a NaN centre or neighbour fails a comparison (``k >= 1``: at least one).
+    """
+    n, m = high.shape
+    hf = high.reshape(-1)
+    lf = low.reshape(-1)
+    start = k * m
+    stop = max(n - k, k) * m
+    cells = np.empty(stop - start, np.int64)
+    cell_flags = np.empty(stop - start, np.uint8)
+    counts = np.zeros(m, np.int64)
+    ok = np.empty(_PANEL_CHUNK, np.uint8)
+    n_cells = 0
+    j = 0  # column of the cell p0 + q
+    for p0 in range(start, stop, _PANEL_CHUNK):
+        size = min(_PANEL_CHUNK, stop - p0)
+        ok[:size] = 3
+        hc = hf[p0 : p0 + size]
+        lc = lf[p0 : p0 + size]
+        for d in range(1, k + 1):
+            off = d * m
+            # slices, not p - off indices: the loop index stays non-negative and the loop vectorises
+            hb = hf[p0 - off : p0 - off + size]
+            ha = hf[p0 + off : p0 + off + size]
+            lb = lf[p0 - off : p0 - off + size]
+            la = lf[p0 + off : p0 + off + size]
+            for q in range(size):
+                is_high = np.uint8((hb[q] < hc[q]) & (ha[q] <= hc[q]))
+                is_low = np.uint8((lb[q] > lc[q]) & (la[q] >= lc[q]))
+                ok[q] &= is_high | (is_low << np.uint8(1))
+        for q in range(size):
+            f = ok[q]
+            cells[n_cells] = p0 + q
+            cell_flags[n_cells] = f
+            n_cells += f != 0
+            counts[j] += (f & 1) + (f >> 1)
+            j += 1
+            if j == m:
+                j = 0
+    ptr = np.zeros(m + 1, np.int64)
+    for c in range(m):
+        ptr[c + 1] = ptr[c] + counts[c]
+    total = ptr[m]
+    index = np.empty(total, np.int64)
+    confirm = np.empty(total, np.int64)
+    price = np.empty(total, np.float64)
+    kind = np.empty(total, np.int8)
+    cur = ptr[:m].copy()
+    for t in range(n_cells):
+        p = cells[t]
+        f = cell_flags[t]
+        i = p // m
+        col = p - i * m
+        c = cur[col]
+        if f & 1:
+            index[c] = i
+            confirm[c] = i + k
+            price[c] = hf[p]
+            kind[c] = 1
+            c += 1
+        if f & 2:
+            index[c] = i
+            confirm[c] = i + k
+            price[c] = lf[p]
+            kind[c] = -1
+            c += 1
+        cur[col] = c
+    return ptr, index, confirm, price, kind
+
+
+PanelPivots = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _as_panel(x: object, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise UsageError(f"{name} must be a 2-D time-major panel (bars, symbols); got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def fractal_pivots_panel(high: object, low: object, k: int = 2) -> PanelPivots:
+    """:func:`fractal_pivots` of every column of a time-major panel, flattened over columns.
+
+    Parameters
+    ----------
+    high, low
+        2-D ``(n_bars, n_symbols)`` arrays, NaN where a symbol has no bar.
+    k
+        Bars on each side.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ptr, index, confirm, price, kind)``: the pivots of column ``j`` are ``ptr[j]:ptr[j+1]``, in the
+        order :func:`fractal_pivots` gives them for that column (``int64`` index and confirm, ``float64``
+        price, ``int8`` kind). One numba pass over the panel (:func:`_fractal_panel_loop`) instead of one
+        call per column; :func:`fractal_pivots_panel_reference` is its twin.
+    """
+    h, lo = _as_panel(high, "high"), _as_panel(low, "low")
+    if h.shape != lo.shape:
+        raise UsageError(f"high and low differ in shape: {h.shape} vs {lo.shape}")
+    if int(k) < 1:
+        raise UsageError(f"k must be >= 1, got {k}")
+    out: PanelPivots = _kernel("fractal_panel")(h, lo, int(k))
+    return out
+
+
+def fractal_pivots_panel_reference(high: object, low: object, k: int = 2) -> PanelPivots:
+    """Plain twin of :func:`fractal_pivots_panel`: :func:`fractal_pivots_reference` column by column."""
+    h, lo = _as_panel(high, "high"), _as_panel(low, "low")
+    m = h.shape[1]
+    parts = [fractal_pivots_reference(h[:, j], lo[:, j], k) for j in range(m)]
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum([p.size for p in parts], out=ptr[1:])
+
+    def cat(name: str, dtype: type) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts] or [np.empty(0)]).astype(dtype)
+
+    return (
+        ptr,
+        cat("index", np.int64),
+        cat("confirm_index", np.int64),
+        cat("price", np.float64),
+        cat("kind", np.int8),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
