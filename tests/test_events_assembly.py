@@ -13,8 +13,6 @@ from capscope.events.assembly import (
     stable_argsort,
     stable_argsort_reference,
     stable_sort,
-    text_array,
-    text_array_reference,
     tie_order,
     tie_order_reference,
 )
@@ -41,30 +39,6 @@ def test_stable_argsort_many_duplicates_keeps_input_order() -> None:
     np.testing.assert_array_equal(order, np.argsort(key, kind="stable"))
     with pytest.raises(ValueError, match="non-negative"):
         stable_argsort(np.array([3, -1]))
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    vocab=st.lists(st.text(max_size=12), min_size=1, max_size=6),
-    data=st.data(),
-)
-def test_text_array_equals_arrow_take(vocab: list[str], data: st.DataObject) -> None:
-    n = data.draw(st.integers(0, 60))
-    codes = np.array(
-        data.draw(st.lists(st.integers(0, len(vocab) - 1), min_size=n, max_size=n)), dtype=np.int64
-    )
-    valid = data.draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n).map(np.array))
-    fast = text_array(codes, vocab, valid)
-    ref = text_array_reference(codes, vocab, valid)
-    assert fast.dtype == ref.dtype == pd.Series([], dtype="str").dtype
-    pd.testing.assert_extension_array_equal(fast, ref)
-    expected = [vocab[c] if valid is None or valid[i] else None for i, c in enumerate(codes)]
-    assert [None if pd.isna(v) else v for v in fast] == expected
-
-
-def test_text_array_rejects_codes_outside_the_vocabulary() -> None:
-    with pytest.raises(ValueError, match="text codes"):
-        text_array(np.array([0, 2]), ["a", "b"])
 
 
 @settings(max_examples=200, deadline=None)
@@ -127,7 +101,7 @@ def _assemble_reference(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # ty
         cols = {}
         for name, v in p.fields.items():
             dtype = R.EVENT_DTYPES[name]
-            if dtype == "str" and not isinstance(v, str):
+            if dtype == "category" and not isinstance(v, str):
                 vocab = R.TEXT_VOCAB[name]
                 arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (len(p),))
                 cols[name] = np.array([None if np.isnan(c) else vocab[int(c)] for c in arr], dtype=object)
@@ -140,6 +114,7 @@ def _assemble_reference(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # ty
                 cols,
                 symbol=np.asarray(panel.symbols, dtype=object)[p.col],
                 date=panel.dates[p.row],
+                symbols=panel.symbols,
             )
         )
     return R.concat_events(frames)
@@ -202,3 +177,100 @@ def test_assemble_equals_concat_and_sort(seed: int, variant: str) -> None:
     pd.testing.assert_frame_equal(fast, ref)
     key = fast[["date", "symbol", "kind"]].astype(str).agg("|".join, axis=1)
     assert key.duplicated().sum() > 5  # the data really has ties to order
+
+
+# -- categorical text columns ---------------------------------------------------------------------------------
+
+
+def test_assemble_text_columns_are_categoricals_of_fixed_categories() -> None:
+    rng = np.random.default_rng(3)
+    panel, parts = _parts_frame(rng, n_rows=12, m=5)  # symbols not in name order, one without events
+    parts = [R.EventParts(p.row, np.minimum(p.col, 3), p.kind, p.fields) for p in parts]
+    frame = R.assemble(panel, parts)  # type: ignore[arg-type]
+    assert list(frame["symbol"].cat.categories) == sorted(panel.symbols)  # type: ignore[attr-defined]
+    assert set(frame["symbol"]) < set(frame["symbol"].cat.categories)
+    assert list(frame["kind"].cat.categories) == sorted(R.EVENT_KINDS)
+    for name in ("ma", "level_kind"):
+        assert list(frame[name].cat.categories) == list(R.TEXT_VOCAB[name])
+        assert frame[name].isna().any() and frame[name].notna().any()
+    # the codes are those of the names: decoded as strings, the frame is what the strings say
+    cols = np.asarray(panel.symbols, dtype=object)  # type: ignore[attr-defined]
+    want = sorted(
+        (str(d), str(s)) for p in parts for d, s in zip(panel.dates[p.row], cols[p.col], strict=True)
+    )  # type: ignore[attr-defined]
+    got = sorted(zip(frame["date"].dt.date.astype(str), frame["symbol"].astype(str), strict=True))
+    assert got == want
+
+
+def test_sort_events_orders_categoricals_by_name_missing_first() -> None:
+    dates = np.array(["2024-01-02"] * 4, dtype="datetime64[D]")
+    ev = R.make_events(
+        R.PRICE_CROSS_ABOVE,
+        {"ma": np.array(["sma", None, "ema", "sma"], dtype=object), "window": 50},
+        symbol=np.array(["m", "z", "z", "a"], dtype=object),
+        date=dates,
+    )
+    # categories in a non-name order: the sort must still go by name
+    ev["symbol"] = ev["symbol"].cat.reorder_categories(["z", "m", "a"])
+    ev["ma"] = ev["ma"].cat.reorder_categories(["sma", "ema"])
+    out = R.sort_events(ev)
+    assert list(out["symbol"]) == ["a", "m", "z", "z"]
+    assert [None if pd.isna(v) else v for v in out["ma"]] == ["sma", "sma", None, "ema"]
+
+
+def test_concat_events_unions_symbol_categories() -> None:
+    def frame(symbols: list[str], day: str) -> pd.DataFrame:
+        return R.make_events(
+            R.GOLDEN_CROSS,
+            {"ma": "sma", "fast": 50, "slow": 200},
+            symbol=np.array(symbols, dtype=object),
+            date=np.array([day] * len(symbols), dtype="datetime64[D]"),
+            symbols=[*symbols, "Q"],
+        )
+
+    a, b = frame(["B", "A"], "2024-01-03"), frame(["C", "A"], "2024-01-02")
+    plain = frame(["D"], "2024-01-04").astype({"symbol": "str", "kind": "str", "ma": "str"})
+    # the union's categories in another order: recoded to the sorted order, not kept
+    c = frame(["B"], "2024-01-05")
+    c["symbol"] = c["symbol"].cat.set_categories(["Q", "E", "D", "C", "B", "A"])
+    out = R.concat_events([a, R.empty_events(["E"]), b, plain, c])
+    assert list(out["symbol"].cat.categories) == ["A", "B", "C", "D", "E", "Q"]
+    assert [str(t) for t in out.dtypes] == list(R.EVENT_DTYPES.values())
+    assert list(zip(out["date"].dt.day, out["symbol"], strict=True)) == [
+        (2, "A"),
+        (2, "C"),
+        (3, "A"),
+        (3, "B"),
+        (4, "D"),
+        (5, "B"),
+    ]
+    assert list(out["kind"].cat.categories) == sorted(R.EVENT_KINDS)
+    assert list(R.concat_events([c])["symbol"].cat.categories) == ["A", "B", "C", "D", "E", "Q"]
+    assert list(R.concat_events([]).columns) == list(R.EVENT_COLUMNS)
+
+
+def test_records_carry_plain_strings_and_unknown_text_is_rejected() -> None:
+    ev = R.make_events(
+        R.BREAKOUT_ABOVE,
+        {"level": 10.0, "level_kind": "resistance", "touches": 2},
+        symbol=np.array(["X"], dtype=object),
+        date=np.array(["2024-01-02"], dtype="datetime64[D]"),
+    )
+    (rec,) = R.events_to_records(ev)
+    for name in ("symbol", "kind", "level_kind"):
+        assert type(rec[name]) is str
+    assert (rec["symbol"], rec["kind"], rec["level_kind"]) == ("X", R.BREAKOUT_ABOVE, "resistance")
+    with pytest.raises(ValueError, match="not among"):
+        R.make_events(
+            "no_such_kind",
+            {},
+            symbol=np.array(["X"], dtype=object),
+            date=np.array(["2024-01-02"], dtype="datetime64[D]"),
+        )
+    with pytest.raises(ValueError, match="level_kind values"):
+        R.make_events(
+            R.BREAKOUT_ABOVE,
+            {"level_kind": "roof"},
+            symbol=np.array(["X"], dtype=object),
+            date=np.array(["2024-01-02"], dtype="datetime64[D]"),
+        )

@@ -165,7 +165,8 @@ def test_no_events_when_too_short() -> None:
     panel = make_panel({"S": [1.0, 2.0, 3.0]})
     ev = ma_crosses(panel)  # 50/200 never defined
     assert ev.empty and list(ev.columns) == list(R.EVENT_COLUMNS)
-    assert ev.dtypes.equals(R.empty_events().dtypes)
+    assert ev.dtypes.equals(R.empty_events(panel.symbols).dtypes)
+    assert list(ev["symbol"].cat.categories) == ["S"]
 
 
 def test_macd_above_zero_definition() -> None:

@@ -1,13 +1,14 @@
-"""Kernels that turn raw event arrays into the event frame: a stable radix argsort and text columns.
+"""Kernels that turn raw event arrays into the event frame: a stable radix argsort and the tie order.
 
 Both are numba kernels with plain numpy twins that the tests hold equal:
 
 * :func:`stable_argsort` orders non-negative ``int64`` keys like ``np.argsort(kind="stable")``
   (:func:`stable_argsort_reference`), in a few linear passes whatever the input order (numpy's stable sort is a
   merge sort, fast on presorted runs and several times slower on scattered keys);
-* :func:`text_array` builds an Arrow ``large_string`` array (pandas' ``str`` dtype) from codes into a small
-  vocabulary by writing the offsets and bytes directly (:func:`text_array_reference` goes through
-  ``pyarrow.compute.take``, which costs several times more per row).
+* :func:`tie_order` orders the short runs of rows tied on that key by their remaining sort parameters
+  (:func:`tie_order_reference`).
+
+:func:`carve` hands out the frame's column arrays from one allocation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numba import njit, uint64
+from numba import njit
 
 _DIGIT_BITS = 12  # 4096 buckets: the counts stay in L1, and two passes cover keys below 2**24
 
@@ -82,39 +83,6 @@ def stable_argsort_reference(key: np.ndarray) -> np.ndarray:
     return np.argsort(np.asarray(key, dtype=np.int64), kind="stable")
 
 
-@njit(cache=True)
-def _text_offsets(codes, valid, lengths, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
-    offsets[0] = 0
-    total = 0
-    for i in range(codes.shape[0]):
-        if valid[i]:
-            total += lengths[codes[i]]
-        offsets[i + 1] = total
-
-
-@njit(cache=True)
-def _text_copy(codes, valid, table, offsets, data):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Bytes of the strings ``table[codes[i], :length]`` at ``offsets[i]`` (rows not ``valid`` are empty).
-
-    Each row copies its vocabulary entry's whole zero-padded table row (a fixed-width copy the compiler turns into
-    a few wide stores; ``data`` has one row width of slack at the end); the next row then overwrites the padding.
-    Unsigned indices spare the negative-index check.
-    """
-    width = uint64(table.shape[1])
-    for i in range(codes.shape[0]):
-        if valid[i]:
-            out = uint64(offsets[i])
-            c = uint64(codes[i])
-            for b in range(width):
-                data[out + b] = table[c, b]
-
-
-def _string_dtype() -> Any:
-    import pandas as pd
-
-    return pd.StringDtype("pyarrow", na_value=np.nan)
-
-
 def carve(specs: Sequence[tuple[int, Any]]) -> list[np.ndarray]:
     """Uninitialised arrays of the given ``(length, dtype)``, all views of one allocation (64-byte aligned).
 
@@ -131,72 +99,6 @@ def carve(specs: Sequence[tuple[int, Any]]) -> list[np.ndarray]:
     return [
         block[s : s + int(n) * np.dtype(d).itemsize].view(d) for s, (n, d) in zip(starts, specs, strict=True)
     ]
-
-
-def _vocab_table(vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes of each vocabulary entry as the zero-padded rows of a ``uint8`` table, and their lengths (one
-    join instead of a slice assignment per entry: the symbol vocabulary has hundreds)."""
-    encoded = [v.encode("utf-8") for v in vocab]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    width = max(int(lengths.max()) if len(encoded) else 0, 1)
-    padded = b"".join(e.ljust(width, b"\0") for e in encoded) or bytes(width)
-    table = np.frombuffer(bytearray(padded), dtype=np.uint8).reshape(-1, width)
-    return table, lengths if len(encoded) else np.zeros(1, dtype=np.int64)
-
-
-def text_array(
-    codes: np.ndarray,
-    vocab: Sequence[str],
-    valid: np.ndarray | None = None,
-    *,
-    offsets: np.ndarray | None = None,
-) -> Any:
-    """Pandas ``str`` array (Arrow ``large_string``) with ``vocab[codes[i]]`` in row ``i``, missing where not
-    ``valid``.
-
-    Parameters
-    ----------
-    codes
-        Integer codes into ``vocab`` (ignored where ``valid`` is false).
-    vocab
-        The strings.
-    valid
-        Boolean mask of rows that hold a string; ``None`` means all.
-    offsets
-        Optional ``int64`` buffer of ``len(codes) + 1`` to hold the Arrow offsets (e.g. from :func:`carve`).
-    """
-    import pandas as pd
-    import pyarrow as pa
-
-    n = len(codes)
-    codes = np.ascontiguousarray(codes, dtype=np.int64)
-    if n and valid is None and (codes.min() < 0 or codes.max() >= len(vocab)):
-        raise ValueError(f"text codes must lie in [0, {len(vocab)})")
-    table, lengths = _vocab_table(vocab)
-    ok = np.ones(n, dtype=bool) if valid is None else np.ascontiguousarray(valid, dtype=bool)
-    if offsets is None:
-        offsets = np.empty(n + 1, dtype=np.int64)
-    _text_offsets(codes, ok, lengths, offsets)
-    data = np.empty(int(offsets[n]) + table.shape[1], dtype=np.uint8)
-    _text_copy(codes, ok, table, offsets, data)
-    null_count = int(n - np.count_nonzero(ok))
-    bitmap = pa.py_buffer(np.packbits(ok, bitorder="little")) if null_count else None
-    arr = pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, null_count=null_count
-    )
-    return pd.arrays.ArrowStringArray(arr, dtype=_string_dtype())  # type: ignore[call-arg]
-
-
-def text_array_reference(codes: np.ndarray, vocab: Sequence[str], valid: np.ndarray | None = None) -> Any:
-    """Plain twin of :func:`text_array` (an Arrow ``take`` from the vocabulary)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    mask = None if valid is None else ~np.asarray(valid, dtype=bool)
-    indices = pa.array(np.asarray(codes, dtype=np.int64), mask=mask)
-    values = pc.take(pa.array(list(vocab), type=pa.large_string()), indices)
-    return pd.arrays.ArrowStringArray(values, dtype=_string_dtype())  # type: ignore[call-arg]
 
 
 @njit(cache=True)

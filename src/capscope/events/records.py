@@ -90,14 +90,14 @@ KIND_GROUPS: dict[str, tuple[str, ...]] = {
     "breakouts": (BREAKOUT_ABOVE, BREAKDOWN_BELOW, BREAKOUT_FAILED, BREAKDOWN_FAILED),
 }
 
-#: Column -> dtype of the event frame. Text is pandas' ``str``, integers are nullable (``Int64``), ``above_zero`` is
-#: ``boolean``; missing values are NaN / ``<NA>`` / ``NaT``.
+#: Column -> dtype of the event frame. Text is pandas ``category`` (categories: :func:`text_dtype`), integers are
+#: nullable (``Int64``), ``above_zero`` is ``boolean``; missing values are NaN / ``<NA>`` / ``NaT``.
 EVENT_DTYPES: dict[str, str] = {
-    "symbol": "str",
+    "symbol": "category",
     "date": "datetime64[ns]",
-    "kind": "str",
+    "kind": "category",
     "price": "float64",
-    "ma": "str",
+    "ma": "category",
     "fast": "Int64",
     "slow": "Int64",
     "fast_value": "float64",
@@ -111,7 +111,7 @@ EVENT_DTYPES: dict[str, str] = {
     "rsi": "float64",
     "threshold": "float64",
     "level": "float64",
-    "level_kind": "str",
+    "level_kind": "category",
     "touches": "Int64",
     "first_touch": "datetime64[ns]",
     "last_touch": "datetime64[ns]",
@@ -126,13 +126,44 @@ _BASE_COLUMNS = ("symbol", "date", "kind", "price")
 SORT_COLUMNS = ["date", "symbol", "kind", "ma", "fast", "slow", "window", "threshold", "level"]
 
 
-def empty_events() -> pd.DataFrame:
-    """Return an event frame with no rows (all columns, all dtypes)."""
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in EVENT_DTYPES.items()})
+#: Vocabulary of the text kind fields (sorted, so code order is name order); parts carry codes.
+TEXT_VOCAB: dict[str, tuple[str, ...]] = {
+    "ma": ("ema", "sma"),
+    "level_kind": tuple(sorted((NECKLINE, RESISTANCE, SUPPORT))),
+}
+_KIND_DTYPE = pd.CategoricalDtype(sorted(EVENT_KINDS))
+_TEXT_DTYPES = {name: pd.CategoricalDtype(list(vocab)) for name, vocab in TEXT_VOCAB.items()}
+
+
+def text_dtype(name: str, symbols: Iterable[str] = ()) -> pd.CategoricalDtype:
+    """The categorical dtype of a text column of the event frame.
+
+    ``kind``: every kind of :data:`EVENT_KINDS`, sorted by name; ``ma`` and ``level_kind``: :data:`TEXT_VOCAB`;
+    ``symbol``: ``symbols`` (the panel's symbols) sorted by name. Categories are always sorted, so their codes
+    order rows as the names do.
+    """
+    if name == "symbol":
+        return pd.CategoricalDtype(sorted(set(symbols)))
+    return _KIND_DTYPE if name == "kind" else _TEXT_DTYPES[name]
+
+
+def empty_events(symbols: Iterable[str] = ()) -> pd.DataFrame:
+    """Return an event frame with no rows (all columns, all dtypes; ``symbols``: the symbol categories)."""
+    return pd.DataFrame(
+        {
+            c: pd.Series([], dtype=text_dtype(c, symbols) if t == "category" else t)
+            for c, t in EVENT_DTYPES.items()
+        }
+    )
 
 
 def make_events(
-    kind: np.ndarray | str, columns: Mapping[str, Any], *, symbol: np.ndarray, date: np.ndarray
+    kind: np.ndarray | str,
+    columns: Mapping[str, Any],
+    *,
+    symbol: np.ndarray,
+    date: np.ndarray,
+    symbols: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Build an event frame from column arrays; columns not given are missing.
 
@@ -144,31 +175,47 @@ def make_events(
         Kind fields (and ``price``): arrays of the same length as ``symbol``, or scalars broadcast to it.
     symbol, date
         The symbol and knowable date of each event (``date`` as ``datetime64``).
+    symbols
+        Categories of the ``symbol`` column (e.g. the panel's symbols); default: the symbols given.
     """
     unknown = set(columns) - set(EVENT_COLUMNS)
     if unknown:
         raise ValueError(f"unknown event columns {sorted(unknown)}; columns: {', '.join(EVENT_COLUMNS)}")
     n = len(symbol)
+    symbol_dtype = text_dtype(
+        "symbol", np.asarray(symbol, dtype=object).tolist() if symbols is None else symbols
+    )
     data: dict[str, Any] = {}
     for col, dtype in EVENT_DTYPES.items():
         if col == "symbol":
-            data[col] = _column(symbol, dtype, n)
+            data[col] = _column(symbol, symbol_dtype, n, col)
         elif col == "date":
             data[col] = np.asarray(date, dtype="datetime64[ns]")
         elif col == "kind":
-            data[col] = _column(kind, dtype, n)
+            data[col] = _column(kind, dtype, n, col)
         elif col in columns:
-            data[col] = _column(columns[col], dtype, n)
+            data[col] = _column(columns[col], dtype, n, col)
         else:
-            data[col] = _missing(dtype, n)
+            data[col] = _missing(dtype, n, col)
     return pd.DataFrame(data, copy=False)
 
 
-def _column(value: Any, dtype: str, n: int) -> Any:
-    """One column in its event dtype; scalars are broadcast, NaN marks missing integers and booleans."""
-    if dtype == "str":
+def _column(value: Any, dtype: str | pd.CategoricalDtype, n: int, name: str) -> Any:
+    """One column in its event dtype; scalars are broadcast, NaN marks missing integers and booleans.
+
+    Text (``category``) values must be categories of the column (:func:`text_dtype`) or missing.
+    """
+    if dtype == "category" or isinstance(dtype, pd.CategoricalDtype):
+        cat = dtype if isinstance(dtype, pd.CategoricalDtype) else text_dtype(name)
         arr = np.full(n, value, dtype=object) if np.ndim(value) == 0 else np.asarray(value, dtype=object)
-        return pd.array(arr, dtype="str")
+        present = pd.notna(arr)
+        codes = np.full(n, -1, dtype=np.int64)
+        codes[present] = cat.categories.get_indexer(pd.Index(arr[present]))
+        lost = present & (codes < 0)
+        if lost.any():
+            bad = sorted({str(v) for v in arr[lost]})
+            raise ValueError(f"{name} values {bad} are not among {', '.join(map(str, cat.categories))}")
+        return pd.Categorical.from_codes(codes, dtype=cat)
     if dtype.startswith("datetime"):
         return np.broadcast_to(np.asarray(value, dtype="datetime64[ns]"), (n,)).copy()
     if dtype == "float64":
@@ -180,9 +227,9 @@ def _column(value: Any, dtype: str, n: int) -> Any:
     return pd.arrays.IntegerArray(np.where(mask, 0, arr).astype(np.int64), mask)
 
 
-def _missing(dtype: str, n: int) -> Any:
-    if dtype == "str":
-        return pd.array(np.full(n, None, dtype=object), dtype="str")
+def _missing(dtype: str, n: int, name: str) -> Any:
+    if dtype == "category":
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=text_dtype(name))
     if dtype.startswith("datetime"):
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if dtype == "float64":
@@ -193,6 +240,12 @@ def _missing(dtype: str, n: int) -> Any:
 
 
 def _sort_key(col: pd.Series) -> np.ndarray:
+    if isinstance(col.dtype, pd.CategoricalDtype):  # by category name, missing (code -1) first
+        names = col.dtype.categories.to_numpy(dtype=object)
+        rank = np.empty(len(names) + 1, dtype=np.int64)
+        rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+        rank[-1] = -1
+        return rank[col.cat.codes.to_numpy()]
     if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
         return pd.factorize(col.fillna(""), sort=True)[0]
     if isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
@@ -247,14 +300,44 @@ def sort_events(events: pd.DataFrame, *, newest_first: bool = False) -> pd.DataF
 
 
 def concat_events(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate event frames into one, sorted with :func:`sort_events`; no frames -> :func:`empty_events`."""
+    """Concatenate event frames into one, sorted with :func:`sort_events`; no frames -> :func:`empty_events`.
+
+    The ``symbol`` categories of the result are the union of the frames' categories, sorted (frames of different
+    panels); text columns given as plain strings become categoricals (:func:`text_dtype`).
+    """
+    frames = list(frames)
+    symbols: set[str] = set()
+    for f in frames:
+        col = f["symbol"]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            symbols.update(col.dtype.categories)
+        else:
+            symbols.update(col.dropna().astype(str))
     parts = [f for f in frames if len(f)]
     if not parts:
-        return empty_events()
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if [str(t) for t in out.dtypes] != list(EVENT_DTYPES.values()):
-        out = out.astype(EVENT_DTYPES)
+        return empty_events(symbols)
+    dtypes = {c: text_dtype(c, symbols) if t == "category" else t for c, t in EVENT_DTYPES.items()}
+    out = pd.concat([_as_event_dtypes(p, dtypes) for p in parts], ignore_index=True)
     return sort_events(out)
+
+
+def _as_event_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with exactly ``dtypes`` (categoricals recoded to the given categories, in their order)."""
+    if list(frame.columns) != list(dtypes):
+        frame = frame.reindex(columns=list(dtypes))
+    cols = {}
+    for name, dtype in dtypes.items():
+        col = frame[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                if not col.dtype.categories.equals(dtype.categories):
+                    # set_categories recodes by value (astype may keep an unordered dtype that differs in order)
+                    cols[name] = col.cat.set_categories(dtype.categories)
+            else:
+                cols[name] = col.astype(object).astype(dtype)
+        elif str(col.dtype) != dtype:
+            cols[name] = col.astype(dtype)
+    return frame.assign(**cols) if cols else frame
 
 
 @dataclass
@@ -282,13 +365,6 @@ _KIND_RANK = np.argsort(np.argsort(np.asarray(EVENT_KINDS, dtype=object)))
 def kind_codes(names: Iterable[str]) -> np.ndarray:
     """Codes of kind names (for :class:`EventParts`)."""
     return np.array([KIND_CODES[k] for k in names], dtype=np.int64)
-
-
-#: Vocabulary of the text kind fields (sorted, so code order is name order); parts carry codes.
-TEXT_VOCAB: dict[str, tuple[str, ...]] = {
-    "ma": ("ema", "sma"),
-    "level_kind": tuple(sorted((NECKLINE, RESISTANCE, SUPPORT))),
-}
 
 
 def text_codes(name: str, values: Any) -> Any:
@@ -327,7 +403,7 @@ def _tie_column(name: str, value: Any, n: int) -> np.ndarray:
     """:func:`_tie_value` of ``n`` rows of a field (array or scalar), as the column would hold them."""
     if isinstance(value, str) or np.ndim(value) == 0:
         return np.full(n, _tie_value(name, value))
-    arr = np.asarray(_as_text_codes(name, value) if EVENT_DTYPES[name] == "str" else value)
+    arr = np.asarray(_as_text_codes(name, value) if EVENT_DTYPES[name] == "category" else value)
     if arr.dtype.kind != "f":
         return arr.astype(np.float64)
     gone = np.isnan(arr)
@@ -403,13 +479,13 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them: one stable
     radix sort on a packed (date, symbol, kind) key, then the parameters (missing first) only for rows tied on it.
     Each column is written once, straight into its sorted position, and only from the parts that have it; text
-    fields travel as codes (:data:`TEXT_VOCAB`) and become strings once, at the end.
+    columns are categoricals whose codes are written directly (symbol and kind codes come from the sort key).
     """
-    from capscope.events.assembly import carve, stable_sort, text_array, tie_order
+    from capscope.events.assembly import carve, stable_sort, tie_order
 
     parts = [p for p in parts if len(p)]
     if not parts:
-        return empty_events()
+        return empty_events(panel.symbols)
     sizes = [len(p) for p in parts]
     bounds = np.cumsum([0, *sizes])
     total = int(bounds[-1])
@@ -442,23 +518,28 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     row, rest = np.divmod(ks, n_sym * n_slots)
     rank, slot = np.divmod(rest, n_slots)
     col = by_name[rank]
-    kind = slot_kind[slot]
-    specs: list[tuple[int, Any]] = [(total, "datetime64[ns]"), (total, np.float64)]  # date, price
+    symbol_dtype = text_dtype("symbol", panel.symbols)
+    code_dtypes = {name: _code_dtype(len(text_dtype(name).categories)) for name in TEXT_VOCAB}
+    # date, price, symbol codes, kind codes
+    specs: list[tuple[int, Any]] = [
+        (total, "datetime64[ns]"),
+        (total, np.float64),
+        (total, _code_dtype(len(symbol_dtype.categories))),
+        (total, _code_dtype(len(EVENT_KINDS))),
+    ]
     for name, dtype in EVENT_DTYPES.items():
         if name in _BASE_COLUMNS:
             continue
-        if dtype == "str":
-            specs.append((total + 1, np.int64))  # Arrow offsets
+        if dtype == "category":
+            specs.append((total, code_dtypes[name]))
         elif dtype in ("Int64", "boolean"):
             specs += [(total, np.int64 if dtype == "Int64" else bool), (total, bool)]
         else:
             specs.append((total, dtype))
-    specs += [(total + 1, np.int64), (total + 1, np.int64)]  # symbol and kind offsets
     block = iter(carve(specs))
-    date_out, price_out = next(block), next(block)
+    date_out, price_out, symbol_codes, kind_codes_out = next(block), next(block), next(block), next(block)
     values: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
-    offsets: dict[str, np.ndarray] = {}
     for name, dtype in EVENT_DTYPES.items():
         if name in _BASE_COLUMNS:
             continue
@@ -468,21 +549,22 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
         elif dtype.startswith("datetime"):
             out = next(block)
             out.fill(np.datetime64("NaT"))
-        else:  # Int64, boolean and text codes: values + missing mask
-            if dtype == "str":
-                offsets[name] = next(block)
-                out, gone = np.zeros(total, dtype=np.int64), np.empty(total, dtype=bool)
-            else:
-                out, gone = next(block), next(block)
-                out.fill(0)
+        elif dtype == "category":  # codes into the sorted vocabulary, -1 = missing
+            out = next(block)
+            out.fill(-1)
+        else:  # Int64 and boolean: values + missing mask
+            out, gone = next(block), next(block)
+            out.fill(0)
             gone.fill(True)
             missing[name] = gone
         for p, w in zip(parts, where, strict=True):
             if name not in p.fields:
                 continue
             v = p.fields[name]
-            if dtype == "str":
-                v = _as_text_codes(name, v)
+            if dtype == "category":
+                codes = np.asarray(_as_text_codes(name, v), dtype=np.float64)
+                out[w] = np.where(np.isnan(codes), -1, codes)
+                continue
             if name not in missing:
                 out[w] = v
                 continue
@@ -501,17 +583,20 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
 
     np.take(panel.dates.astype("datetime64[ns]"), row, out=date_out)
     np.take(panel.close.reshape(-1), row * panel.n_symbols + col, out=price_out)
+    # the symbol categories are the panel's symbols in name order: a row's rank is its code
+    symbol_codes[:] = rank
+    kind_codes_out[:] = _KIND_RANK[slot_kind][slot]  # kind categories are the kinds in name order
     data: dict[str, Any] = {
-        "symbol": text_array(col, panel.symbols, offsets=next(block)),
+        "symbol": pd.Categorical.from_codes(symbol_codes, dtype=symbol_dtype, validate=False),
         "date": date_out,
-        "kind": text_array(kind, EVENT_KINDS, offsets=next(block)),
+        "kind": pd.Categorical.from_codes(kind_codes_out, dtype=_KIND_DTYPE, validate=False),
         "price": price_out,
     }
     for name, dtype in EVENT_DTYPES.items():
         if name in data:
             continue
-        if dtype == "str":
-            data[name] = text_array(values[name], TEXT_VOCAB[name], ~missing[name], offsets=offsets[name])
+        if dtype == "category":
+            data[name] = pd.Categorical.from_codes(values[name], dtype=text_dtype(name), validate=False)
         elif dtype == "Int64":
             data[name] = pd.arrays.IntegerArray(values[name], missing[name])
         elif dtype == "boolean":
@@ -519,6 +604,15 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
         else:
             data[name] = values[name]
     return pd.DataFrame(data, copy=False)
+
+
+def _code_dtype(n_categories: int) -> type:
+    """The integer type pandas keeps the codes of ``n_categories`` categories in (the smallest that holds them and
+    -1; ``pandas.core.dtypes.cast.coerce_indexer_dtype``), so the codes are adopted without a copy."""
+    for t in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(t).max:
+            return t
+    return np.int64
 
 
 def _json_value(value: Any) -> Any:
