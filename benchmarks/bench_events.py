@@ -20,6 +20,10 @@ CPU seconds of this process (the machine is shared; wall time swings with other 
 The goal is judged on the paired runs (indicators then events, back to back, median of the per-pair ratios);
 between the two steps the indicators' OpenMP worker threads are let go idle, untimed (``_settle``).
 ``families``: each event family alone on the warm cache, including its own frame assembly.
+
+``paired_all_kinds_1thread`` repeats the paired runs with numba limited to one thread (``numba.set_num_threads(1)``
+around both steps): the indicator side then runs its parallel kernels on one thread, so the ratio no longer moves
+with how much its second thread spins or waits (the event step is single-threaded either way).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def _paired(ind: Callable[[], Any], ev: Callable[[Any], Any], repeat: int) -> di
     """Indicators then events, alternately, ``repeat`` times: the median of the per-run ratios, in CPU time and
     in wall time (each pair ran back to back, so both saw the same machine load). Between the two steps the
     indicators' worker threads are let go idle (:func:`_settle`, untimed)."""
-    cpu, wall, tails = [], [], []
+    cpu, wall, tails, ind_cpu, ev_cpu = [], [], [], [], []
     for _ in range(repeat):
         _settle()
         c0, w0 = time.process_time(), time.perf_counter()
@@ -100,6 +104,8 @@ def _paired(ind: Callable[[], Any], ev: Callable[[Any], Any], repeat: int) -> di
         ev(cache)
         c2, w2 = time.process_time(), time.perf_counter()
         cpu.append((c2 - c1b) / (c1 - c0))
+        ind_cpu.append(c1 - c0)
+        ev_cpu.append(c2 - c1b)
         wall.append((w2 - w1b) / (w1 - w0))
     cpu.sort()
     wall.sort()
@@ -112,9 +118,24 @@ def _paired(ind: Callable[[], Any], ev: Callable[[Any], Any], repeat: int) -> di
         "ratio_wall_p10": wall[len(wall) // 10],
         "ratio_wall_p90": wall[-1 - len(wall) // 10],
         "pairs": len(cpu),
+        # the two steps' own CPU times in these pairs (medians)
+        "indicators_cpu_s_median": statistics.median(ind_cpu),
+        "events_cpu_s_median": statistics.median(ev_cpu),
         # CPU the indicators' worker threads spent after they returned (left out of both sides)
         "indicator_tail_cpu_s_median": statistics.median(tails),
     }
+
+
+def _one_thread(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` with numba's parallel kernels limited to one thread (restored afterwards)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
 
 
 def _talib_indicators(panel: Panel) -> None:
@@ -182,6 +203,13 @@ def main() -> None:
             lambda c, panel=panel: scan_panel(panel, cache=c),
             args.repeat,
         )
+        paired_1t = _one_thread(
+            lambda panel=panel: _paired(
+                lambda: precompute_indicators(panel),
+                lambda c: scan_panel(panel, cache=c),
+                args.repeat,
+            )
+        )
         paired_x = _paired(
             lambda panel=panel: precompute_indicators(panel, CROSS_KINDS),
             lambda c, panel=panel: scan_panel(panel, CROSS_KINDS, cache=c),
@@ -211,6 +239,7 @@ def main() -> None:
             "ratio_events_to_indicators": t_ev / t_ind,
             "families_s": split,
             "paired_all_kinds": paired,
+            "paired_all_kinds_1thread": paired_1t,
             "paired_crosses_only": paired_x,
             "crosses_only": {
                 "indicators_s": t_ind_x,
@@ -264,6 +293,16 @@ def main() -> None:
             f"{x['ratio_cpu_median']:.2f} ({x['ratio_cpu_p10']:.2f}-{x['ratio_cpu_p90']:.2f}) wall "
             f"{x['ratio_wall_median']:.2f} ({x['ratio_wall_p10']:.2f}-{x['ratio_wall_p90']:.2f}); indicator worker "
             f"threads' CPU after return (excluded) {a['indicator_tail_cpu_s_median'] * 1e3:.1f} ms"
+        )
+    for name, r in results["panels"].items():
+        a = r["paired_all_kinds_1thread"]
+        print(
+            f"{name} {a['pairs']} paired runs with numba at 1 thread, events/indicators median (p10-p90): all kinds "
+            f"CPU {a['ratio_cpu_median']:.2f} ({a['ratio_cpu_p10']:.2f}-{a['ratio_cpu_p90']:.2f}) wall "
+            f"{a['ratio_wall_median']:.2f} ({a['ratio_wall_p10']:.2f}-{a['ratio_wall_p90']:.2f}); medians: indicators "
+            f"{a['indicators_cpu_s_median'] * 1e3:.1f} ms, events {a['events_cpu_s_median'] * 1e3:.1f} ms CPU (2 threads: "
+            f"{r['paired_all_kinds']['indicators_cpu_s_median'] * 1e3:.1f} / "
+            f"{r['paired_all_kinds']['events_cpu_s_median'] * 1e3:.1f} ms)"
         )
     for name, r in results["panels"].items():
         fam = ", ".join(f"{k} {v:.3f}" for k, v in r["families_s"].items())
