@@ -112,8 +112,10 @@ def _walk_panel(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _late_cases(h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> None:
     """Columns that start on another bar than most (the kernel's "late" path), in every situation its
-    take-over must get right: earlier than the others, dying or halting before or after the take-over, coming
-    back after dying, no close at all, high/low before the first close, starting on the last bar."""
+    two take-overs must get right: earlier than the others, dying or halting before, on and after the take-over
+    of the state (35 bars after the first with the default windows: every indicator but the SMAs is past its
+    warm-up) and of the SMAs (199 bars after), coming back after dying, no close at all, high/low before the
+    first close, starting on the last bar, regular columns dying on a late column's take-over or death row."""
     n = c.shape[0]
 
     def gap(j: int, a: int, b: int) -> None:
@@ -123,25 +125,34 @@ def _late_cases(h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> None:
     gap(slice(None), 0, 10)  # type: ignore[arg-type]  # most columns start on bar 10
     for j, (a, b) in {0: (10, 10), 1: (0, 50), 2: (0, 50), 5: (0, 60), 6: (0, 60), 8: (0, n)}.items():
         gap(j, a, b)
-    for j in (0,):  # column 0 starts on bar 0: earlier than its block
+    for j in (0,):  # column 0 starts on bar 0: earlier than its block (its SMAs are set per element while the
+        # block's SMAs warm up)
         for x, base in ((h, 21.0), (lo, 19.0), (c, 20.0)):
             x[:10, j] = base + np.arange(10) * 0.1
-    gap(1, 120, n)  # dies during its warm-up
-    # dies on the row where column 1 is taken over as dead (50 + 209 - 1 with the default windows)
-    gap(20, 258, n)
-    gap(2, 262, n)  # dies after the take-over
-    gap(5, 100, 103)  # halted during the warm-up
-    gap(6, 290, 292)  # halted after the take-over
+    gap(1, 120, n)  # dies after the state take-over (bar 84), while its SMAs are set per element
+    gap(20, 84, n)  # a regular column dying on column 1's take-over row
+    gap(27, 120, n)  # ... and one on column 1's death row
+    gap(2, 262, n)  # dies after both take-overs
+    gap(5, 70, 73)  # halted during the warm-up on its own
+    gap(6, 290, 292)  # halted after both take-overs
     gap(11, 0, 40)
-    # dies during its warm-up and comes back right after its take-over row: 40 + 209 - 1 with the default
-    # windows (late columns warm up for 199 bars + 10, column 0 starting 10 bars before its block)
-    gap(11, 150, 249)
+    gap(11, 150, 249)  # halted between the take-overs (74 and 238), back right after the second
     gap(12, 0, n - 1)  # starts on the last bar
     gap(13, 0, 120)
     gap(14, 0, 30)
     h[20:30, 14] = 30.0  # high before the first close
     gap(15, 0, 45)
-    lo[200, 15] = np.nan  # low missing alone after the take-over
+    lo[200, 15] = np.nan  # low missing alone between the take-overs
+    gap(21, 0, 60)
+    gap(21, 94, n)  # dies on its state take-over row (60 + 35 - 1)
+    gap(22, 0, 60)
+    gap(22, 95, n)  # dies on the row after it
+    gap(23, 0, 40)
+    gap(23, 238, n)  # dies on its SMA take-over row (40 + 199 - 1)
+    gap(24, 0, 40)
+    gap(24, 60, 75)  # dies on its own and comes back on the row after its state take-over would have been
+    gap(25, 0, 70)
+    c[200, 25] = np.nan  # close missing alone between the take-overs
 
 
 @pytest.mark.parametrize("layout", ["uniform", "uniform_late", "mixed", "halt", "late_cases"])
@@ -223,6 +234,29 @@ def test_core_blocks_equal_one_block() -> None:
         assert regular.sum() >= 140
         for k, (g, w) in enumerate(zip(outs, one, strict=True)):
             np.testing.assert_array_equal(g[:, regular], w[:, regular], err_msg=f"block {block} output {k}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=30), st.integers(0, 3))
+def test_block_start_is_the_most_common_first_bar(firsts: list[int], gaps: int) -> None:
+    """The fused kernel's first bar of a block is the earliest of the most common first closes (``n_bars`` when
+    no column has one); the first bars it reports are exact for the columns started by then and ``n_bars``
+    (found later, in the pass) for the others. Columns with a first bar past the last row have no close."""
+    from capscope.indicators import kernels
+
+    n, m = 10, len(firsts)
+    close = np.full((n, m), np.nan)
+    for j, f in enumerate(firsts):
+        close[f:, j] = 1.0 + j
+        close[f + 1 : f + 1 + (gaps if j % 2 else 0), j] = np.nan  # a gap after the first bar changes nothing
+    start = np.full(m + 2, -7, dtype=np.int64)
+    s0 = kernels._block_start(close, 0, m, start)
+    true = np.array([min(f, n) for f in firsts])
+    values, counts = np.unique(true[true < n], return_counts=True)
+    assert s0 == (values[np.argmax(counts)] if values.size else n)
+    assert np.all((start[:m] == true) | (start[:m] == n))
+    assert np.all(start[:m][true <= s0] == true[true <= s0])
+    assert np.all(start[m:] == -7)  # only the block's columns are written
 
 
 def test_nan_policy_hand_computed() -> None:

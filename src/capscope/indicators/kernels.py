@@ -47,6 +47,14 @@ def _prange_only() -> Any:  # (a dict; the numba stubs type `parallel` as a bool
     return options | {"fusion": False, "prange": True}
 
 
+# numba's reference counting off (numba's own ``_nrt`` flag) for the fused kernel's block and late-column
+# functions: they slice ~40 row views per row (and one-element views per late column), each of which would
+# otherwise take and drop a reference with atomic operations (~5 % of the kernel's time on the stock panel).
+# Safe there: every view is of an array the caller holds for the whole call, and the functions allocate nothing
+# (numba refuses to compile an allocation without reference counting).
+_NO_REFCOUNTS: dict[str, Any] = {"_nrt": False}
+
+
 def block_size(m: int) -> int:
     """Symbols per parallel block: one block per numba thread (measured fastest: long contiguous row
     segments keep the hardware prefetchers streaming; see benchmarks/RESULTS.md)."""
@@ -754,10 +762,12 @@ def core_kernel(
     Each block of columns runs whole rows through branch-free loops: :func:`_core_row_warm` while the block's
     columns are in their warm-up (the phase depends only on the bars since the block's first bar ``s0``, the
     first bar most of its columns share), then :func:`_core_row_fast`. Columns whose first bar is another one
-    ("late", e.g. listed later) are warmed up apart by :func:`_late_pass`, all moved up to start on row 0; the
-    block copies their outputs while it writes those rows, then takes over their state and carries them on
-    the row path. A column missing on a row gets NaN outputs there; once it has lost its bars its state is no
-    longer used (it stays NaN, or comes back and is marked irregular).
+    ("late", e.g. listed later) advance on their own in the same pass, one element per row while that row is
+    in cache (:func:`_late_step`, the row functions on one-element views), until they and the block are past
+    the warm-up of every indicator but the SMAs (a few dozen bars); then the block takes over their state and
+    carries them on the row path, and only their SMAs are set right per element (:func:`_late_sma`) until
+    those are past their warm-up too. A column missing on a row gets NaN outputs there; once it has lost its
+    bars its state is no longer used (it stays NaN, or comes back and is marked irregular).
     """
     m = close.shape[1]
     p = (
@@ -765,29 +775,51 @@ def core_kernel(
         bb_up, bb_dn,
     )  # fmt: skip
     irregular = np.zeros(m, dtype=np.bool_)
-    start = _starts(close, close, close)
     nb_blocks = _nblocks(m, block)
     s0 = np.empty(nb_blocks, dtype=np.int64)
+    start = np.empty(m, dtype=np.int64)
+    count = 0
     for b in range(nb_blocks):
-        s0[b] = _majority(start[b * block : min(m, b * block + block)])
-    late, first, warm_outs, warm_st, warm_bb, warm_gone = _late_pass(
-        high, low, close, start, s0, block, irregular, p
-    )
-    # per-symbol state, one row per quantity: keeps the state of a block of symbols together
+        j0, j1 = b * block, min(m, b * block + block)
+        s0[b] = _block_start(close, j0, j1, start)
+        for j in range(j0, j1):
+            count += start[j] != s0[b]
+    # the late columns (ascending), their first bars (n: not found yet, the pass finds them), the last row each
+    # advances on its own (the take-over) and the last row its SMAs are set right per element
+    late = np.empty(count, dtype=np.int64)
+    e = 0
+    for j in range(m):
+        if start[j] != s0[j // block]:
+            late[e] = j
+            e += 1
+    first = start[late]
+    take = np.empty((2, count), dtype=np.int64)
+    for e in range(count):
+        _late_take(take, e, first[e], s0[late[e] // block], p)
+    # per-symbol state, one row per quantity: keeps the state of a block of symbols together; the late columns
+    # keep theirs apart (the row loops write over their columns of st / bb until the take-over)
     st = np.zeros((9, m))
     bb = np.zeros((5, m))
+    late_st = np.zeros((11, count))  # the 9 quantities of st, then the two SMA totals saved before a row
+    late_bb = np.zeros((5, count))
+    # scratch of the block function (which allocates nothing): per column skip / row-loop flags / late flag,
+    # the dead list, and each late column's phase (0 on its own, 1 taken over with its SMAs set per element,
+    # 2 done: on the row path, or dead)
+    flags = np.zeros((3, m), dtype=np.bool_)
+    dead = np.empty(m, dtype=np.int64)
+    phase = np.zeros(count, dtype=np.int8)
     if nb_blocks == 1:  # no parallel region: it would wait for threads that have nothing to do
         _core_block(
-            0, m, s0[0], high, low, close, outs, st, bb, irregular, late, first, 0, warm_outs, warm_st, warm_bb,
-            warm_gone, p,
+            0, m, s0[0], high, low, close, outs, st, bb, irregular, late, first, take, late_st, late_bb, phase,
+            flags, dead, p,
         )  # fmt: skip
         return irregular
     for b in nb.prange(nb_blocks):
         j0, j1 = b * block, min(m, b * block + block)
         e0, e1 = int(np.searchsorted(late, j0)), int(np.searchsorted(late, j1))
         _core_block(
-            j0, j1, s0[b], high, low, close, outs, st, bb, irregular, late[e0:e1], first[e0:e1], e0, warm_outs,
-            warm_st, warm_bb, warm_gone, p,
+            j0, j1, s0[b], high, low, close, outs, st, bb, irregular, late[e0:e1], first[e0:e1], take[:, e0:e1],
+            late_st[:, e0:e1], late_bb[:, e0:e1], phase[e0:e1], flags[:, j0:j1], dead[j0:j1], p,
         )  # fmt: skip
     return irregular
 
@@ -795,93 +827,51 @@ def core_kernel(
 @nb.njit(cache=True, inline="always")
 def _core_warm(p: tuple) -> int:
     """Bars after which every indicator of ``core_kernel`` is past its warm-up (parameters ``p``)."""
-    sma_fast, sma_slow, ema_window, _, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[:9]
+    return max(p[0] - 1, p[1] - 1, _core_warm_rest(p))
+
+
+@nb.njit(cache=True, inline="always")
+def _core_warm_rest(p: tuple) -> int:
+    """Bars after which every indicator of ``core_kernel`` but the two SMAs is past its warm-up."""
+    _, _, ema_window, _, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[:9]
     m_look = macd_slow - 1 + macd_signal - 1
-    return max(
-        sma_fast - 1, sma_slow - 1, bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1
-    )
+    return max(bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1)
 
 
 @nb.njit(cache=True)
-def _majority(start: np.ndarray) -> int:
-    """The first bar most of these columns share (Boyer-Moore majority vote; any value if there is none)."""
-    s0 = start[0]
-    votes = 0
-    for v in start:
-        if votes == 0:
-            s0 = v
-        votes += 1 if v == s0 else -1
+def _block_start(close: np.ndarray, j0: int, j1: int, start: np.ndarray) -> int:
+    """The first bar ``s0`` of columns ``j0:j1`` for :func:`core_kernel`: the row on which most of them get their
+    first close (``n_bars`` if none has any). Reads rows from the top only until no later row can start more
+    columns; ``start[j]`` is set to the first bar of the columns started by then, to ``n_bars`` for the others
+    (late listings, whose first bars the pass finds as it goes: no read ahead of it)."""
+    n = close.shape[0]
+    start[j0:j1] = n
+    left = j1 - j0
+    best, s0 = 0, n
+    for t in range(n):
+        if left <= best:
+            break  # no later row can start more columns than s0 did
+        new = 0
+        for j in range(j0, j1):
+            if start[j] == n and close[t, j] == close[t, j]:
+                start[j] = t
+                new += 1
+        left -= new
+        if new > best:
+            best, s0 = new, t
     return s0
 
 
-@nb.njit(cache=True)
-def _late_pass(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    start: np.ndarray,
-    s0: np.ndarray,
-    block: int,
-    irregular: np.ndarray,
-    p: tuple,
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
-    """Warm-up of the "late" columns of :func:`core_kernel` (first bar not their block's ``s0``).
-
-    Returns their indices (ascending), first bars, and, for their first ``length`` bars, the outputs (rows
-    ``t - first``), the state after the last of them, and whether the column had lost its bars by then. Every
-    late column is moved up so that its first bar is row 0, and they all run through :func:`_core_block` as one
-    block. ``length`` (the outputs' row count) is the same for all: enough bars for the column to be past every
-    warm-up and for its block to be on its steady-state row loop when it takes the column over. (High or low
-    before a column's first close is checked by the block, in :func:`_late_row`.)"""
-    n, m = close.shape
-    warm = _core_warm(p)
-    count = 0
-    for j in range(m):
-        count += start[j] != s0[j // block]
-    late = np.empty(count, dtype=np.int64)
-    length = 0
-    e = 0
-    for j in range(m):
-        b0 = s0[j // block]
-        if start[j] != b0:
-            late[e] = j
-            e += 1
-            if start[j] < n:
-                length = max(length, warm + max(0, b0 - start[j]))
-    first = start[late]
-    # one allocation for the packed inputs and outputs (each allocation is faulted in afresh)
-    buf = np.empty((14, length, count))
-    p_h, p_l, p_c = buf[0], buf[1], buf[2]
-    res = (buf[3], buf[4], buf[5], buf[6], buf[7], buf[8], buf[9], buf[10], buf[11], buf[12], buf[13])
-    # gathered row by row (the rows in order, as the prefetchers like); rows past the last bar (and columns
-    # without any close) are NaN and get NaN outputs
-    p_h[:] = np.nan
-    p_l[:] = np.nan
-    p_c[:] = np.nan
-    lo_row, hi_row = (first.min(), min(n, first.max() + length)) if count else (0, 0)
-    for t in range(lo_row, hi_row):
-        for e in range(count):
-            q = t - first[e]
-            if 0 <= q < length:
-                j = late[e]
-                p_h[q, e], p_l[q, e], p_c[q, e] = high[t, j], low[t, j], close[t, j]
-    st = np.zeros((9, count))
-    bb = np.zeros((5, count))
-    gone = np.zeros(count, dtype=np.bool_)
-    if length:
-        bad = np.zeros(count, dtype=np.bool_)
-        none = np.empty(0, dtype=np.int64)
-        _core_block(0, count, 0, p_h, p_l, p_c, res, st, bb, bad, none, none, 0, res, st, bb, bad, p)
-        for e in range(count):
-            if bad[e]:
-                irregular[late[e]] = True
-            else:  # lost its bars by the end of the warm-up: the block takes it over as dead
-                c, h, lo = p_c[length - 1, e], p_h[length - 1, e], p_l[length - 1, e]
-                gone[e] = c != c or h != h or lo != lo
-    return late, first, res, st, bb, gone
+@nb.njit(cache=True, inline="always")
+def _late_take(take: np.ndarray, e: int, first: int, s0: int, p: tuple) -> None:
+    """The two take-over rows of late column ``e`` (first bar ``first``, block's first bar ``s0``): its state
+    (every indicator but the SMAs past the warm-up, for the column and for the block), then its SMAs."""
+    base = max(first, s0)
+    take[0, e] = base + _core_warm_rest(p) - 1
+    take[1, e] = base + max(p[0], p[1]) - 2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, **_NO_REFCOUNTS)
 def _core_block(
     j0: int,
     j1: int,
@@ -895,17 +885,19 @@ def _core_block(
     irregular: np.ndarray,
     late: np.ndarray,
     first: np.ndarray,
-    e0: int,
-    warm_outs: tuple[np.ndarray, ...],
-    warm_st: np.ndarray,
-    warm_bb: np.ndarray,
-    warm_gone: np.ndarray,
+    take: np.ndarray,
+    late_st: np.ndarray,
+    late_bb: np.ndarray,
+    phase: np.ndarray,
+    flags3: np.ndarray,
+    dead: np.ndarray,
     p: tuple,
 ) -> None:
     """Columns ``j0:j1`` of :func:`core_kernel`, all starting on row ``s0`` except ``late`` (first bars
-    ``first``), which are column ``e0 + e`` of :func:`_late_pass`'s results ``warm_*``. One parallel task; a
-    function of its own so that numba's parallel transformation does not analyse the row loop's
-    bookkeeping."""
+    ``first``; they advance on their own, with state ``late_st`` / ``late_bb``, up to and including row
+    ``take[0]``, and their SMAs are set per element up to row ``take[1]``; ``phase`` as in :func:`core_kernel`).
+    ``flags3`` (3 x block, False) and ``dead`` (block) are scratch space. One parallel task; a function of its own so that numba's parallel transformation does not
+    analyse the row loop's bookkeeping."""
     sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[
         :9
     ]
@@ -918,14 +910,14 @@ def _core_block(
     k_g = 2.0 / (macd_signal + 1)
     rsi_inv = 1.0 / rsi_window
     warm = _core_warm(p)
-    length = warm_outs[0].shape[0]
     bk = slice(j0, j1)
-    skip = np.zeros(j1 - j0, dtype=np.bool_)  # not checked by the row scan: late (until taken over) or dead
+    skip = flags3[0]  # not checked by the row scan: late (until taken over) or dead
+    flags = flags3[1]
+    late_flag = flags3[2, :1]
     for j in late:
         skip[j - j0] = True
-    flags = np.zeros(j1 - j0, dtype=np.bool_)
+    n_late = late.size
     # columns that lost their bars: NaN outputs from then on (or irregular if they return)
-    dead = np.empty(j1 - j0, dtype=np.int64)
     n_dead = 0
     for t in range(n):
         if t < s0:  # before the block's first bar: no close on the row path
@@ -934,51 +926,53 @@ def _core_block(
                     if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
                         irregular[j] = True  # close and high/low missing on different rows
                     _nan_outputs(outs, t, j)
-            _late_row(
-                high, low, irregular, outs, warm_outs, t, late, first, e0
-            )  # (before the block's first bar: no take-over)
-            continue
-        k = t - s0
-        missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
-        # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
-        prev, r_fast, r_slow, r_bb = (
-            max(t - 1, 0),
-            max(t - sma_fast + 1, 0),
-            max(t - sma_slow + 1, 0),
-            max(t - bb_window + 1, 0),
-        )
-        if k >= warm:
-            flagged = _core_row_fast(
-                high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
-                k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-            )  # fmt: skip
+            missing = 0
         else:
-            flagged = _core_row_warm(
-                k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
-                atr_window, bb_window, bb_up, bb_dn,
-                o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-            )  # fmt: skip
-        for q in range(j1 - j0 if flagged else 0):
-            if flags[q] and not skip[q]:
-                j = j0 + q
-                variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
-                sd = np.sqrt(variance) if variance != 0.0 else 0.0
-                o_bu[t, j] = o_bm[t, j] + sd * bb_up
-                o_bl[t, j] = o_bm[t, j] - sd * bb_dn
-        # Missing bars of the dead columns are checked here (before a late column taken over on this row may join
-        # them: its bar on this row is already counted below), those of the late ones below; only a column losing
-        # its bar on this very row needs a scan of the block.
+            k = t - s0
+            missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
+            for e in range(n_late):  # SMA totals of the late columns the row loops would get wrong
+                if phase[e] == 1:
+                    late_st[9, e] = st[0, late[e]]
+                    late_st[10, e] = st[1, late[e]]
+            # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
+            prev, r_fast, r_slow, r_bb = (
+                max(t - 1, 0),
+                max(t - sma_fast + 1, 0),
+                max(t - sma_slow + 1, 0),
+                max(t - bb_window + 1, 0),
+            )
+            if k >= warm:
+                flagged = _core_row_fast(
+                    high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
+                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
+                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                )  # fmt: skip
+            else:
+                flagged = _core_row_warm(
+                    k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
+                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
+                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
+                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
+                    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
+                    atr_window, bb_window, bb_up, bb_dn,
+                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
+                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
+                )  # fmt: skip
+            for q in range(j1 - j0 if flagged else 0):
+                if flags[q] and not skip[q]:
+                    j = j0 + q
+                    variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
+                    sd = np.sqrt(variance) if variance != 0.0 else 0.0
+                    o_bu[t, j] = o_bm[t, j] + sd * bb_up
+                    o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+        # Missing bars of the dead columns are checked here (before a late column that dies on this row joins
+        # them: its bar on this row is counted below), those of the late ones below; only a column losing its
+        # bar on this very row needs a scan of the block.
         for d in range(n_dead):
             j = dead[d]
             c = close[t, j]
@@ -991,26 +985,52 @@ def _core_block(
                 _nan_outputs(outs, t, j)
             else:
                 irregular[j] = True  # a bar after a gap
-        # The late columns during their warm-up: outputs from _late_pass (over what the row loops wrote), their
-        # missing bars are not the row scan's business; at the end of it the block takes over their state.
-        _late_row(high, low, irregular, outs, warm_outs, t, late, first, e0)
-        for e in range(late.size):
-            j = late[e]
-            src = t - first[e]
-            if src >= length:
+        # The late columns on their own: after the row loops (which wrote over their outputs on this row), while
+        # the row is in cache; their missing bars are not the row scan's business until the take-over.
+        for e in range(n_late):
+            if phase[e] != 0:
+                if phase[e] == 1:
+                    j = late[e]
+                    if skip[j - j0]:  # died since the take-over
+                        phase[e] = 2
+                        continue
+                    _late_sma(t, t - first[e], j, close, st, late_st[9:, e], o_sa, o_sb, sma_fast, sma_slow)
+                    if t == take[1, e]:
+                        phase[e] = 2
                 continue
-            if close[t, j] != close[t, j] or high[t, j] != high[t, j] or low[t, j] != low[t, j]:
-                missing -= 1
-            if src == length - 1:
-                for q in range(9):
-                    st[q, j] = warm_st[q, e0 + e]
-                for q in range(5):
-                    bb[q, j] = warm_bb[q, e0 + e]
-                if warm_gone[e0 + e]:
-                    dead[n_dead] = j
-                    n_dead += 1
+            j = late[e]
+            c = close[t, j]
+            h = high[t, j]
+            lo = low[t, j]
+            if t < first[e]:
+                if c == c:  # its first bar: found here (not read ahead of the pass)
+                    first[e] = t
+                    _late_take(take, e, t, s0, p)
                 else:
-                    skip[j - j0] = False
+                    if h == h or lo == lo:
+                        irregular[j] = True  # close and high/low missing on different rows
+                    if t >= s0:
+                        missing -= 1
+                    _nan_outputs(outs, t, j)
+                    continue
+            if c != c or h != h or lo != lo:  # lost its bars during its warm-up
+                if t >= s0:
+                    missing -= 1
+                if c == c or h == h or lo == lo:
+                    irregular[j] = True
+                _nan_outputs(outs, t, j)
+                phase[e] = 2
+                dead[n_dead] = j
+                n_dead += 1
+                continue
+            _late_step(t, t - first[e], e, j, high, low, close, outs, late_st, late_bb, late_flag, p)
+            if t == take[0, e]:
+                for q in range(9):
+                    st[q, j] = late_st[q, e]
+                for q in range(5):
+                    bb[q, j] = late_bb[q, e]
+                skip[j - j0] = False
+                phase[e] = 1 if t < take[1, e] else 2
         if missing > 0:
             for j in range(j0, j1):
                 if skip[j - j0]:
@@ -1028,35 +1048,86 @@ def _core_block(
 
 
 @nb.njit(cache=True, inline="always")
-def _late_row(
+def _late_sma(
+    t: int,
+    k: int,
+    j: int,
+    close: np.ndarray,
+    st: np.ndarray,
+    saved: np.ndarray,
+    o_sa: np.ndarray,
+    o_sb: np.ndarray,
+    sma_fast: int,
+    sma_slow: int,
+) -> None:
+    """Both SMAs of late column ``j`` on bar ``t`` (its ``k``-th), from their totals ``saved`` before the row
+    loops ran (which used the block's phase, not the column's): :func:`_sma_row`'s arithmetic per element."""
+    c = close[t, j]
+    if k >= sma_fast - 1:
+        a = saved[0] + c
+        o_sa[t, j] = a / sma_fast
+        st[0, j] = a - close[t - sma_fast + 1, j]
+    else:
+        st[0, j] = saved[0] + c
+        o_sa[t, j] = np.nan
+    if k >= sma_slow - 1:
+        a = saved[1] + c
+        o_sb[t, j] = a / sma_slow
+        st[1, j] = a - close[t - sma_slow + 1, j]
+    else:
+        st[1, j] = saved[1] + c
+        o_sb[t, j] = np.nan
+
+
+@nb.njit(cache=True, **_NO_REFCOUNTS)
+def _late_step(
+    t: int,
+    k: int,
+    e: int,
+    j: int,
     high: np.ndarray,
     low: np.ndarray,
-    irregular: np.ndarray,
+    close: np.ndarray,
     outs: tuple[np.ndarray, ...],
-    warm_outs: tuple[np.ndarray, ...],
-    t: int,
-    late: np.ndarray,
-    first: np.ndarray,
-    e0: int,
+    late_st: np.ndarray,
+    late_bb: np.ndarray,
+    flag: np.ndarray,
+    p: tuple,
 ) -> None:
-    """Row ``t`` of a block's late columns (:func:`_core_block`) while they are in :func:`_late_pass`'s rows:
-    NaN before their first bar (high or low there make the column irregular), then its outputs."""
+    """Bar ``t`` (the column's ``k``-th) of late column ``j`` (state column ``e`` of ``late_st`` / ``late_bb``):
+    :func:`_core_row_warm` on one-element views, so it is exactly the block's arithmetic; Bollinger
+    re-anchoring as the block does it. A call, not inlined: the block function stays one copy of the row
+    code."""
+    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[
+        :9
+    ]
+    bb_up, bb_dn = p[9], p[10]
     o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
-    l_sa, l_sb, l_e, l_m, l_s, l_h, l_r, l_a, l_bu, l_bm, l_bl = warm_outs
-    length = l_sa.shape[0]
-    for e in range(late.size):
-        j = late[e]
-        src = t - first[e]
-        if src < 0:
-            _nan_outputs(outs, t, j)
-            if high[t, j] == high[t, j] or low[t, j] == low[t, j]:
-                irregular[j] = True  # close and high/low missing on different rows
-        elif src < length:
-            q = e0 + e
-            o_sa[t, j], o_sb[t, j], o_e[t, j] = l_sa[src, q], l_sb[src, q], l_e[src, q]
-            o_m[t, j], o_s[t, j], o_h[t, j] = l_m[src, q], l_s[src, q], l_h[src, q]
-            o_r[t, j], o_a[t, j] = l_r[src, q], l_a[src, q]
-            o_bu[t, j], o_bm[t, j], o_bl[t, j] = l_bu[src, q], l_bm[src, q], l_bl[src, q]
+    js = slice(j, j + 1)
+    es = slice(e, e + 1)
+    prev, r_fast, r_slow, r_bb = (
+        max(t - 1, 0),
+        max(t - sma_fast + 1, 0),
+        max(t - sma_slow + 1, 0),
+        max(t - bb_window + 1, 0),
+    )
+    flag[0] = False
+    flagged = _core_row_warm(
+        k, high[t, js], low[t, js], close[t, js], close[prev, js],
+        close[r_fast, js], close[r_slow, js], close[r_bb, js],
+        late_st[0, es], late_st[1, es], late_st[2, es], late_st[3, es], late_st[4, es], late_st[5, es],
+        late_st[6, es], late_st[7, es], late_st[8, es],
+        late_bb[0, es], late_bb[1, es], late_bb[2, es], late_bb[3, es], late_bb[4, es], flag,
+        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
+        atr_window, bb_window, bb_up, bb_dn,
+        o_sa[t, js], o_sb[t, js], o_e[t, js], o_m[t, js], o_s[t, js], o_h[t, js], o_r[t, js],
+        o_a[t, js], o_bu[t, js], o_bm[t, js], o_bl[t, js],
+    )  # fmt: skip
+    if flagged:
+        variance = bb_reseed(late_bb, e, close[t - bb_window + 1 : t + 1, j], bb_window)
+        sd = np.sqrt(variance) if variance != 0.0 else 0.0
+        o_bu[t, j] = o_bm[t, j] + sd * bb_up
+        o_bl[t, j] = o_bm[t, j] - sd * bb_dn
 
 
 @nb.njit(cache=True, inline="always")
