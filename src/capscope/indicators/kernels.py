@@ -929,7 +929,6 @@ def _core_block(
             missing = 0
         else:
             k = t - s0
-            missing = _row_missing(high[t, bk], low[t, bk], close[t, bk])
             for e in range(n_late):  # SMA totals of the late columns the row loops would get wrong
                 if phase[e] == 1:
                     late_st[9, e] = st[0, late[e]]
@@ -942,7 +941,7 @@ def _core_block(
                 max(t - bb_window + 1, 0),
             )
             if k >= warm:
-                flagged = _core_row_fast(
+                missing, flagged = _core_row_fast(
                     high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
                     close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
                     st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
@@ -953,7 +952,7 @@ def _core_block(
                     o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
                 )  # fmt: skip
             else:
-                flagged = _core_row_warm(
+                missing, flagged = _core_row_warm(
                     k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
                     close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
                     st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
@@ -1112,7 +1111,7 @@ def _late_step(
         max(t - bb_window + 1, 0),
     )
     flag[0] = False
-    flagged = _core_row_warm(
+    _, flagged = _core_row_warm(
         k, high[t, js], low[t, js], close[t, js], close[prev, js],
         close[r_fast, js], close[r_slow, js], close[r_bb, js],
         late_st[0, es], late_st[1, es], late_st[2, es], late_st[3, es], late_st[4, es], late_st[5, es],
@@ -1187,19 +1186,22 @@ def _core_row_fast(
     o_bu: np.ndarray,
     o_bm: np.ndarray,
     o_bl: np.ndarray,
-) -> int:
+) -> tuple[int, int]:
     """One row of ``core_kernel`` for a block whose columns all have a bar and are past every warm-up.
 
     The same operations as the general loop (windows as floats: ``x / 50.0`` is ``x / 50``), on 1-D row
     views and without per-element branches, so the compiler vectorises each loop across symbols. Indicators
     that read the same inputs share a loop (fewer passes over the row), few enough arrays per loop that the
     vectoriser's aliasing checks stay cheap. A Bollinger re-anchoring is only flagged in ``flags``; the
-    caller applies it. Returns the number of flags set.
+    caller applies it. Returns the number of columns missing a value on the row (:func:`_row_missing`) and the
+    number of flags set.
     """
     _sma_pair_row(c_row, old_fast, old_slow, s_sa, s_sb, sma_fast, sma_slow, o_sa, o_sb)
     _ema_macd_row(c_row, s_e, s_f, s_s, s_g, k_e, k_f, k_s, k_g, o_e, o_m, o_s, o_h)
-    _rsi_atr_row(h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_w1, rsi_inv, atr_window, o_r, o_a)
-    return _bb_row(
+    missing = _rsi_atr_row(
+        h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_w1, rsi_inv, atr_window, o_r, o_a
+    )
+    return missing, _bb_row(
         c_row,
         old_bb,
         b_total,
@@ -1264,12 +1266,13 @@ def _core_row_warm(
     o_bu: np.ndarray,
     o_bm: np.ndarray,
     o_bl: np.ndarray,
-) -> int:
+) -> tuple[int, int]:
     """One complete row of ``core_kernel`` for a block whose columns all started ``k`` bars ago.
 
     The per-element loop's operations, with each indicator's warm-up phase chosen once for the row (it depends
     on ``k`` only), so the loops over symbols have no branches. ``old_*``/``prev_row`` are only read once the
-    phase needs them. Bollinger re-anchorings are flagged as in :func:`_core_row_fast`; returns their count.
+    phase needs them. Bollinger re-anchorings are flagged as in :func:`_core_row_fast`; returns the row's
+    missing count and the flags' count, as it does.
     """
     nn = c_row.shape[0]
     nan = np.nan
@@ -1294,7 +1297,7 @@ def _core_row_warm(
             k, c_row, s_e, s_f, s_s, s_g, ema_window, macd_fast, macd_slow, macd_signal, o_e, o_m, o_s, o_h
         )
     if k > rsi_window and k > atr_window:
-        _rsi_atr_row(
+        missing = _rsi_atr_row(
             h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, float(rsi_window - 1), 1.0 / rsi_window,
             float(atr_window), o_r, o_a,
         )  # fmt: skip
@@ -1302,13 +1305,14 @@ def _core_row_warm(
         _rsi_atr_warm(
             k, h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_window, atr_window, o_r, o_a
         )
+        missing = _row_missing(h_row, lo_row, c_row)
     # Bollinger (same state as bb_add / bb_emit)
     if k == 0:
         for i in range(nn):
             b_shift[i] = c_row[i]
             b_bars[i] = 32 * bb_window
     if k >= bb_window - 1:
-        return _bb_row(
+        return missing, _bb_row(
             c_row, old_bb, b_total, b_shift, b_vt1, b_vt2, b_bars, flags, float(bb_window), bb_up, bb_dn, o_bu, o_bm,
             o_bl,
         )  # fmt: skip
@@ -1321,7 +1325,7 @@ def _core_row_warm(
     o_bu[:] = nan
     o_bm[:] = nan
     o_bl[:] = nan
-    return 0
+    return missing, 0
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -1534,12 +1538,18 @@ def _rsi_atr_row(
     atr_window: float,
     o_r: np.ndarray,
     o_a: np.ndarray,
-) -> None:
-    """RSI and ATR of ``core_kernel`` past their warm-up (Wilder smoothing), across a row."""
+) -> int:
+    """RSI and ATR of ``core_kernel`` past their warm-up (Wilder smoothing), across a row. Returns how many
+    columns miss a value on the row (:func:`_row_missing`, counted here: the loop reads all three inputs)."""
     atr_w1 = atr_window - 1.0
+    missing = 0
     for i in range(c_row.shape[0]):
         pc = prev_row[i]
-        dlt = c_row[i] - pc
+        c = c_row[i]
+        h = h_row[i]
+        lo = lo_row[i]
+        missing += (h != h) | (lo != lo) | (c != c)
+        dlt = c - pc
         gd = dlt if dlt > 0.0 else 0.0
         gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
         loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
@@ -1547,12 +1557,13 @@ def _rsi_atr_row(
         s_loss[i] = loss
         tot = gain + loss
         o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        tr = true_range(h_row[i], lo_row[i], pc)
+        tr = true_range(h, lo, pc)
         pa = s_atr[i] * atr_w1
         pa += tr
         pa = pa / atr_window
         o_a[i] = pa
         s_atr[i] = pa
+    return missing
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
