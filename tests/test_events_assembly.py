@@ -21,12 +21,26 @@ from capscope.events.assembly import (
 @settings(max_examples=200, deadline=None)
 @given(
     keys=st.lists(st.integers(0, 2**62), max_size=300)
+    | st.lists(st.integers(0, 2**54), max_size=300)  # key and index bits just fit one int64 (packed passes)
+    | st.lists(st.integers(0, 2**30), max_size=300)
     | st.lists(st.integers(0, 40), max_size=300)
     | st.lists(st.integers(0, 2**30), max_size=300).map(sorted)
 )
 def test_stable_argsort_equals_numpy(keys: list[int]) -> None:
     key = np.array(keys, dtype=np.int64)
     np.testing.assert_array_equal(stable_argsort(key), stable_argsort_reference(key))
+    order, sorted_key = stable_sort(key)
+    np.testing.assert_array_equal(order, stable_argsort_reference(key))
+    np.testing.assert_array_equal(sorted_key, np.sort(key))
+
+
+@pytest.mark.parametrize("n", [511, 512, 513, 1024])
+@pytest.mark.parametrize("key_bits", [52, 53, 54])
+def test_stable_argsort_at_the_packing_limit(key_bits: int, n: int) -> None:
+    # key bits + index bits = 62..65: packed into one int64 only while they fit in 63 bits
+    rng = np.random.default_rng(key_bits * n)
+    key = rng.integers(2 ** (key_bits - 1), 2**key_bits, n)
+    key[::7] = key[0]  # ties keep input order
     order, sorted_key = stable_sort(key)
     np.testing.assert_array_equal(order, stable_argsort_reference(key))
     np.testing.assert_array_equal(sorted_key, np.sort(key))
@@ -94,7 +108,7 @@ def _parts_frame(rng: np.random.Generator, n_rows: int, m: int) -> tuple[object,
     return panel, parts
 
 
-def _assemble_reference(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _concat_and_sort(panel, parts: list[R.EventParts]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The frame built the obvious way: one make_events frame per part, concatenated, then sort_events."""
     frames = []
     for p in parts:
@@ -172,7 +186,7 @@ def test_assemble_equals_concat_and_sort(seed: int, variant: str) -> None:
     panel, parts = _parts_frame(rng, n_rows=12, m=4)  # few cells: many ties
     parts += _extra_parts(rng, 12, 4, variant)
     fast = R.assemble(panel, parts)  # type: ignore[arg-type]
-    ref = _assemble_reference(panel, parts)
+    ref = _concat_and_sort(panel, parts)
     assert [str(t) for t in fast.dtypes] == list(R.EVENT_DTYPES.values())
     pd.testing.assert_frame_equal(fast, ref)
     key = fast[["date", "symbol", "kind"]].astype(str).agg("|".join, axis=1)
@@ -274,3 +288,235 @@ def test_records_carry_plain_strings_and_unknown_text_is_rejected() -> None:
             symbol=np.array(["X"], dtype=object),
             date=np.array(["2024-01-02"], dtype="datetime64[D]"),
         )
+
+
+# -- the packed writer (gather_fields, decode_keys) against the numpy scatters -------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([np.float64, np.int64, np.bool_, np.int8]))
+def test_scatter_equals_setitem(data: st.DataObject, dtype: type) -> None:
+    from capscope.events.assembly import scatter, scatter_reference
+
+    n = data.draw(st.integers(1, 50))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    pos = rng.permutation(n)[: data.draw(st.integers(0, n))]
+    one = data.draw(st.booleans())  # a scalar field: one value for every position
+    values = rng.integers(-100, 100, 1 if one else len(pos)).astype(dtype)
+    fast, ref = np.zeros(n, dtype=dtype), np.zeros(n, dtype=dtype)
+    fast[::2] = ref[::2] = 1  # cells not scattered to keep what they held
+    scatter(pos, values, fast)
+    scatter_reference(pos, values, ref)
+    np.testing.assert_array_equal(fast, ref)
+    with pytest.raises(ValueError, match="dtype"):
+        scatter(pos, values.astype(np.float32), fast)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([np.int64, np.bool_]))
+def test_scatter_present_equals_masked_setitem(data: st.DataObject, dtype: type) -> None:
+    from capscope.events.assembly import scatter_present, scatter_present_reference
+
+    n = data.draw(st.integers(1, 50))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    pos = rng.permutation(n)[: data.draw(st.integers(0, n))]
+    # fractions truncate toward zero (integers) or count as True when non-zero (booleans); NaN = missing
+    values = rng.choice([np.nan, -2.5, -1.0, -0.5, 0.0, 0.7, 1.0, 3.9, 1e15], len(pos))
+    fast, ref = np.zeros(n, dtype=dtype), np.zeros(n, dtype=dtype)
+    gone_fast, gone_ref = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    scatter_present(pos, values, fast, gone_fast)
+    scatter_present_reference(pos, values, ref, gone_ref)
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(gone_fast, gone_ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), index=st.sampled_from([np.int64, np.int32]))
+def test_pack_keys_equals_numpy(data: st.DataObject, index: type) -> None:
+    from capscope.events.assembly import pack_keys, pack_keys_reference
+
+    n_rows, n_sym, n_slots = (data.draw(st.integers(1, hi)) for hi in (3000, 800, 40))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(0, 60))
+    row = rng.integers(0, n_rows, n).astype(index)
+    col = rng.integers(0, n_sym, n).astype(index)
+    kind = rng.integers(0, 17, n)
+    symbol_rank = rng.permutation(n_sym)
+    slot = rng.integers(0, n_slots, 17)
+    fast, ref = np.zeros(n, np.int64), np.ones(n, np.int64)
+    pack_keys(row, col, kind, symbol_rank, slot, n_sym, n_slots, fast)
+    pack_keys_reference(row, col, kind, symbol_rank, slot, n_sym, n_slots, ref)
+    np.testing.assert_array_equal(fast, ref)
+    if n:
+        col[-1] = n_sym  # outside the table: an error naming the row, not a stray read
+        with pytest.raises(IndexError, match=f"event row {n - 1}"):
+            pack_keys(row, col, kind, symbol_rank, slot, n_sym, n_slots, fast)
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(0, 500), seed=st.integers(0, 2**32 - 1))
+def test_inverse_permutation_equals_numpy(n: int, seed: int) -> None:
+    from capscope.events.assembly import inverse_permutation, inverse_permutation_reference
+
+    order = np.random.default_rng(seed).permutation(n)
+    pos = inverse_permutation(order)
+    np.testing.assert_array_equal(pos, inverse_permutation_reference(order))
+    np.testing.assert_array_equal(pos[order], np.arange(n))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), wide=st.booleans())
+def test_decode_keys_equals_reference(data: st.DataObject, wide: bool) -> None:
+    from capscope.events.assembly import decode_keys, decode_keys_reference
+
+    limits = (64, 4096, 256) if wide else (30, 20, 9)
+    n_rows, n_sym, n_slots = (data.draw(st.integers(1, hi)) for hi in limits)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(0, 60))
+    # random keys, and keys on and just below the boundaries of a date row and of a symbol (where a quotient
+    # computed with a rounded reciprocal is one off)
+    per_row = n_sym * n_slots
+    edges = rng.integers(0, n_rows, n) * per_row + rng.integers(0, n_sym, n) * n_slots - rng.integers(0, 2, n)
+    ks = np.sort(np.r_[rng.integers(0, n_rows * per_row, n), np.maximum(edges, 0)])
+    n = len(ks)
+    dates = np.sort(rng.integers(0, 2**40, n_rows))
+    close = rng.normal(100, 10, (n_rows, n_sym))
+    by_name = rng.permutation(n_sym)
+    slot_code = rng.integers(0, 17, n_slots)
+
+    def out() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int16), np.zeros(n, np.int8)
+
+    fast, ref = out(), out()
+    decode_keys(ks, n_sym, n_slots, dates, close, by_name, slot_code, fast)
+    decode_keys_reference(ks, n_sym, n_slots, dates, close, by_name, slot_code, ref)
+    for a, b in zip(fast, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+    t, rest = ks // (n_sym * n_slots), ks % (n_sym * n_slots)
+    np.testing.assert_array_equal(ref[1], close[t, by_name[rest // n_slots]])
+    np.testing.assert_array_equal(ref[3], slot_code[rest % n_slots])
+
+
+def test_decode_keys_beyond_exact_float_quotients() -> None:
+    # keys above 2**53: the reciprocal's rounding can put a quotient one above or below; the kernel corrects it
+    from capscope.events.assembly import decode_keys, decode_keys_reference
+
+    n_rows, n_sym, n_slots = 2**27, 2**14 - 3, 2**13 - 1
+    per_row = n_sym * n_slots
+    rng = np.random.default_rng(5)
+    t = np.repeat(rng.integers(2**26, n_rows, 50), 8)
+    rank = np.tile([0, 1, 2, n_sym // 2, n_sym - 2, n_sym - 1, n_sym - 1, 0], 50)
+    step = np.tile([-1, 0, 1, n_slots - 1, -1, 0, n_slots - 1, 1], 50)
+    ks = np.unique(t * per_row + rank * n_slots + step)
+    assert ks.max() > 2**53
+    # one date and one close row for all dates (zero strides): a wrong date row shows as a wrong symbol rank
+    dates = np.broadcast_to(np.int64(7), (n_rows,))
+    close = np.broadcast_to(np.arange(n_sym, dtype=np.float64), (n_rows, n_sym))
+    by_name = np.arange(n_sym)[::-1].copy()
+    slot_code = (np.arange(n_slots) % 101).astype(np.int8)
+    n = len(ks)
+    fast = np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int8)
+    ref = np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int8)
+    decode_keys(ks, n_sym, n_slots, dates, close, by_name, slot_code, fast)
+    decode_keys_reference(ks, n_sym, n_slots, dates, close, by_name, slot_code, ref)
+    for a, b in zip(fast, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _assert_same_bits(fast: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """Equal frames, down to NaN payloads, the values under a mask and the dtypes of the codes."""
+    pd.testing.assert_frame_equal(fast, ref)
+    for name in R.EVENT_COLUMNS:
+        a, b = fast[name].array, ref[name].array
+        if isinstance(a, pd.Categorical):
+            pairs = [(a.codes, b.codes)]  # type: ignore[union-attr]
+        elif isinstance(a, pd.arrays.IntegerArray | pd.arrays.BooleanArray):
+            pairs = [(a._data, b._data), (a._mask, b._mask)]  # type: ignore[union-attr]
+        else:
+            pairs = [(np.asarray(a), np.asarray(b))]
+        for x, y in pairs:
+            assert x.dtype == y.dtype, name
+            np.testing.assert_array_equal(x.view(np.uint8), y.view(np.uint8), err_msg=name)
+
+
+def _random_field(rng: np.random.Generator, name: str, k: int, dates: np.ndarray) -> object:
+    """One part's field: a scalar (possibly missing) or an array in one of the forms the families hand over."""
+    dtype = R.EVENT_DTYPES[name]
+    form = rng.integers(0, 4)
+    holes = rng.random(k) < 0.3
+    if dtype == "float64":
+        values = rng.choice([-1.5, 0.0, 2.25, 100.0, 101.0], k)
+        return [np.nan, 100.0, np.where(holes, np.nan, values), rng.integers(0, 3, k)][form]
+    if dtype == "Int64":
+        ints = rng.integers(1, 4, k) * 10
+        return [
+            [50, np.nan, 7.0][rng.integers(0, 3)],
+            ints,
+            np.where(holes, np.nan, ints + rng.choice([0.0, 0.4, -0.6], k)),  # fractions truncate
+            ints.astype(np.float64),
+        ][form]
+    if dtype == "boolean":
+        flags = rng.random(k) < 0.5
+        scalar = [True, np.nan, 0.0][rng.integers(0, 3)]
+        return [scalar, flags, np.where(holes, np.nan, flags), flags * 1.0][form]
+    if dtype == "category":
+        vocab = R.TEXT_VOCAB[name]
+        codes = rng.integers(0, len(vocab), k).astype(np.float64)
+        return [
+            [vocab[-1], np.nan, 0.0][rng.integers(0, 3)],
+            np.where(holes, np.nan, codes),
+            np.asarray(vocab, dtype=object)[codes.astype(np.int64)],
+            codes,
+        ][form]
+    days = dates[rng.integers(0, len(dates), k)]
+    return [
+        [dates[1], np.datetime64("NaT")][rng.integers(0, 2)],
+        days,  # datetime64[D]: cast to ns on the way in
+        np.where(holes, np.datetime64("NaT"), days.astype("datetime64[ns]")),
+        days.astype("datetime64[ns]"),
+    ][form]
+
+
+def _random_parts(rng: np.random.Generator, n_rows: int, m: int, dates: np.ndarray) -> list[R.EventParts]:
+    """Several parts on a crowded panel: shared kinds, scalar and array fields (sort parameters among them),
+    missing values in every dtype, empty parts and one-row parts."""
+    kinds = rng.choice(np.asarray(R.EVENT_KINDS), 4, replace=False)  # few kinds: parts share them
+    fields = [c for c in R.EVENT_COLUMNS if c not in ("symbol", "date", "kind", "price")]
+    parts = []
+    for _ in range(rng.integers(1, 7)):
+        k = int(rng.choice([0, 1, rng.integers(2, 50)]))
+        names = rng.choice(fields, rng.integers(0, len(fields)), replace=False)
+        parts.append(
+            R.EventParts(
+                rng.integers(0, n_rows, k),
+                rng.integers(0, m, k),
+                R.kind_codes(rng.choice(kinds, k)),
+                {str(name): _random_field(rng, str(name), k, dates) for name in names},
+            )
+        )
+    return parts
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_assemble_equals_numpy_twin_on_generated_parts(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    panel, parts = _parts_frame(rng, n_rows=6, m=3)
+    variant = ["plain", "duplicate", "shared", "both", "fractional"][seed % 5]
+    extra = _extra_parts(rng, 6, 3, variant) + _random_parts(rng, 6, 3, panel.dates)  # type: ignore[attr-defined]
+    for chosen in (extra, parts + extra):
+        fast = R.assemble(panel, chosen)  # type: ignore[arg-type]
+        _assert_same_bits(fast, R._assemble_reference(panel, chosen))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("which", ["prices_panel", "stocks_panel"])
+def test_assemble_equals_numpy_twin_on_sample(which: str, request: pytest.FixtureRequest) -> None:
+    from capscope.events.scan import precompute_indicators, scan_parts
+
+    panel = request.getfixturevalue(which)
+    cache = precompute_indicators(panel)
+    middle = panel.dates[len(panel.dates) // 2]
+    for kinds, since in ((None, None), (["levels", "macd", R.BREAKDOWN_FAILED], middle)):
+        parts = scan_parts(panel, kinds, since=since, cache=cache)
+        fast = R.assemble(panel, parts)
+        assert len(fast) > 1000
+        _assert_same_bits(fast, R._assemble_reference(panel, parts))

@@ -10,6 +10,7 @@ carry only the fields of each event's kind.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Mapping
@@ -478,10 +479,33 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
 
     ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them: one stable
     radix sort on a packed (date, symbol, kind) key, then the parameters (missing first) only for rows tied on it.
-    Each column is written once, straight into its sorted position, and only from the parts that have it; text
-    columns are categoricals whose codes are written directly (symbol and kind codes come from the sort key).
+    Each kind-field column is prefilled with its missing marker, then written straight into its sorted positions
+    from the parts that have it; text columns are categoricals whose codes are written directly (symbol and kind
+    codes come from the sort key). The keys, the sort, the positions, the base columns and the field scatters are numba kernels
+    (:mod:`capscope.events.assembly`); :func:`_assemble_reference` builds the same frame, bit for bit, with
+    their numpy twins.
     """
-    from capscope.events.assembly import carve, stable_sort, tie_order
+    return _assemble(panel, parts, kernels=True)
+
+
+def _assemble_reference(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
+    """Plain twin of :func:`assemble`: each column prefilled with its missing marker, then every part's field
+    scattered into its rows' sorted positions, and the base columns decoded with numpy."""
+    return _assemble(panel, parts, kernels=False)
+
+
+def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd.DataFrame:
+    from capscope.events.assembly import (
+        carve,
+        decode_keys,
+        decode_keys_reference,
+        inverse_permutation,
+        inverse_permutation_reference,
+        pack_keys,
+        pack_keys_reference,
+        stable_sort,
+        tie_order,
+    )
 
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -496,9 +520,9 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     slots, slot_kind = _tie_slots(parts)
     n_slots = len(slot_kind)
     key = np.empty(total, dtype=np.int64)
+    pack = pack_keys if kernels else pack_keys_reference
     for p, slot, a, b in zip(parts, slots, bounds[:-1], bounds[1:], strict=True):
-        row = np.asarray(p.row, dtype=np.int64)
-        key[a:b] = (row * n_sym + symbol_rank[p.col]) * n_slots + slot[p.kind]
+        pack(p.row, p.col, p.kind, symbol_rank, slot, n_sym, n_slots, key[a:b])
     order, ks = stable_sort(key)
     # rows tied on the key (same date, symbol, kind and parameter slot): order them by the sort parameters,
     # missing first (stable), before any column is written
@@ -508,17 +532,13 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
         src = order[tied]
         sub = tie_order(ks[tied], _tie_keys(parts, bounds, src))
         order[tied] = src[sub]
-    pos = np.empty(total, dtype=np.int64)
-    pos[order] = np.arange(total)
+
+    pos = (inverse_permutation if kernels else inverse_permutation_reference)(order)
     where = [pos[a:b] for a, b in itertools.pairwise(bounds)]
 
     # every column in sorted order: plain arrays (values + missing mask for nullable ones) until the very end; the
-    # frame's own arrays are carved from one block (few page faults), text codes are temporary
-    # date row, symbol and kind of each sorted row are in its key (ties share the key, so their order is moot)
-    row, rest = np.divmod(ks, n_sym * n_slots)
-    rank, slot = np.divmod(rest, n_slots)
-    col = by_name[rank]
-    symbol_dtype = text_dtype("symbol", panel.symbols)
+    # frame's own arrays are carved from one block (few page faults)
+    symbol_dtype = _symbol_dtype(tuple(panel.symbols))
     code_dtypes = {name: _code_dtype(len(text_dtype(name).categories)) for name in TEXT_VOCAB}
     # date, price, symbol codes, kind codes
     specs: list[tuple[int, Any]] = [
@@ -541,52 +561,27 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     values: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     for name, dtype in EVENT_DTYPES.items():
-        if name in _BASE_COLUMNS:
-            continue
-        if dtype == "float64":
-            out = next(block)
-            out.fill(np.nan)
-        elif dtype.startswith("datetime"):
-            out = next(block)
-            out.fill(np.datetime64("NaT"))
-        elif dtype == "category":  # codes into the sorted vocabulary, -1 = missing
-            out = next(block)
-            out.fill(-1)
-        else:  # Int64 and boolean: values + missing mask
-            out, gone = next(block), next(block)
-            out.fill(0)
-            gone.fill(True)
-            missing[name] = gone
-        for p, w in zip(parts, where, strict=True):
-            if name not in p.fields:
-                continue
-            v = p.fields[name]
-            if dtype == "category":
-                codes = np.asarray(_as_text_codes(name, v), dtype=np.float64)
-                out[w] = np.where(np.isnan(codes), -1, codes)
-                continue
-            if name not in missing:
-                out[w] = v
-                continue
-            arr = np.asarray(v)
-            if arr.dtype.kind == "f":
-                good = ~np.isnan(arr)
-                if arr.ndim == 0:
-                    if good:
-                        out[w], gone[w] = arr, False
-                    continue
-                if not good.all():
-                    w, arr = w[good], arr[good]
-            out[w] = arr
-            gone[w] = False
-        values[name] = out
+        if name not in _BASE_COLUMNS:
+            values[name] = next(block)
+            if dtype in ("Int64", "boolean"):
+                missing[name] = next(block)
 
-    np.take(panel.dates.astype("datetime64[ns]"), row, out=date_out)
-    np.take(panel.close.reshape(-1), row * panel.n_symbols + col, out=price_out)
-    # the symbol categories are the panel's symbols in name order: a row's rank is its code
-    symbol_codes[:] = rank
-    kind_codes_out[:] = _KIND_RANK[slot_kind][slot]  # kind categories are the kinds in name order
+    # date row, symbol and kind of each sorted row are in its key (ties share the key, so their order is moot)
+    decode = decode_keys if kernels else decode_keys_reference
+    decode(
+        ks,
+        n_sym,
+        n_slots,
+        panel.dates.astype("datetime64[ns]").view(np.int64),
+        panel.close,
+        by_name,
+        _KIND_RANK[slot_kind],  # kind categories are the kinds in name order
+        (date_out.view(np.int64), price_out, symbol_codes, kind_codes_out),
+    )
+    _scatter_fields(parts, where, values, missing, kernels=kernels)
+
     data: dict[str, Any] = {
+        # the symbol categories are the panel's symbols in name order: a row's name rank is its code
         "symbol": pd.Categorical.from_codes(symbol_codes, dtype=symbol_dtype, validate=False),
         "date": date_out,
         "kind": pd.Categorical.from_codes(kind_codes_out, dtype=_KIND_DTYPE, validate=False),
@@ -604,6 +599,81 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
         else:
             data[name] = values[name]
     return pd.DataFrame(data, copy=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _symbol_dtype(symbols: tuple[str, ...]) -> pd.CategoricalDtype:
+    """:func:`text_dtype` of ``symbol``, kept for the panels seen last (building it costs ~1 ms for 700 symbols,
+    mostly validating the categories; the dtype is immutable, so frames may share it)."""
+    return text_dtype("symbol", symbols)
+
+
+def _scatter_fields(
+    parts: list[EventParts],
+    where: list[np.ndarray],
+    values: dict[str, np.ndarray],
+    missing: dict[str, np.ndarray],
+    *,
+    kernels: bool,
+) -> None:
+    """The kind fields: each column prefilled with its missing marker, then every part's field scattered into its
+    rows' sorted positions (``where``), by numba kernels or (``kernels=False``) numpy's fancy setitem."""
+    from capscope.events.assembly import scatter, scatter_present
+
+    for name, dtype in EVENT_DTYPES.items():
+        if name in _BASE_COLUMNS:
+            continue
+        out = values[name]
+        if dtype == "float64":
+            out.fill(np.nan)
+        elif dtype.startswith("datetime"):
+            out.fill(np.datetime64("NaT"))
+        elif dtype == "category":  # codes into the sorted vocabulary, -1 = missing
+            out.fill(-1)
+        else:  # Int64 and boolean: values + missing mask
+            gone = missing[name]
+            out.fill(0)
+            gone.fill(True)
+        for p, w in zip(parts, where, strict=True):
+            if name not in p.fields:
+                continue
+            v = p.fields[name]
+            if dtype == "category":
+                codes = np.asarray(_as_text_codes(name, v), dtype=np.float64)
+                v = np.where(np.isnan(codes), -1, codes)
+            if kernels:
+                if name not in missing:
+                    scatter(w, _as_values(v, out.dtype), out.view(np.int64) if out.dtype.kind == "M" else out)
+                    continue
+                arr = np.asarray(v)
+                if arr.dtype.kind != "f":
+                    scatter(w, _as_values(arr, out.dtype), out)
+                    scatter(w, np.zeros(1, dtype=bool), gone)  # present
+                    continue
+                if arr.dtype == np.float64 and arr.ndim == 1 and len(arr) == len(w):
+                    scatter_present(w, arr, out, gone)  # NaN = missing, in the same pass
+                    continue
+            if name not in missing:
+                out[w] = v
+                continue
+            arr = np.asarray(v)
+            if arr.dtype.kind == "f":
+                good = ~np.isnan(arr)
+                if arr.ndim == 0:
+                    if good:
+                        out[w], gone[w] = arr, False
+                    continue
+                if not good.all():
+                    w, arr = w[good], arr[good]
+            out[w] = arr
+            gone[w] = False
+
+
+def _as_values(value: Any, dtype: np.dtype) -> np.ndarray:
+    """``value`` (array or scalar) as a 1-D array of ``dtype`` (dates as ``int64``), cast as a numpy setitem of it
+    into a column of ``dtype`` would cast it."""
+    arr = np.asarray(value, dtype=dtype).reshape(-1)
+    return arr.view(np.int64) if dtype.kind == "M" else arr
 
 
 def _code_dtype(n_categories: int) -> type:
