@@ -27,6 +27,18 @@ _DIGIT_BITS = 12  # 4096 buckets: the counts stay in L1, and two passes cover ke
 
 
 @njit(cache=True)
+def _digit_starts(values, shift, mask):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Where each digit ``(v >> shift) & mask`` of ``values`` starts in one counting-sort pass (``count[d]``;
+    the pass advances it as it places the values)."""
+    count = np.zeros(mask + 2, np.int64)
+    for i in range(values.shape[0]):
+        count[((values[i] >> shift) & mask) + 1] += 1
+    for d in range(mask + 1):
+        count[d + 1] += count[d]
+    return count
+
+
+@njit(cache=True)
 def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
     """``(order, key[order])``: the sorted keys come for free from the last pass."""
     n = key.shape[0]
@@ -57,11 +69,7 @@ def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
         tmp = np.empty(n, np.int64)
         shift = index_bits
         while shift < index_bits + key_bits:
-            count = np.zeros(mask + 2, np.int64)
-            for i in range(n):
-                count[((cur[i] >> shift) & mask) + 1] += 1
-            for d in range(mask + 1):
-                count[d + 1] += count[d]
+            count = _digit_starts(cur, shift, mask)
             for i in range(n):
                 d = (cur[i] >> shift) & mask
                 k = count[d]
@@ -80,11 +88,7 @@ def _radix_argsort(key):  # type: ignore[no-untyped-def]  # pragma: no cover
     tmp_order = np.empty(n, np.int64)
     shift = 0
     while shift < 63 and (kmax >> shift) > 0:
-        count = np.zeros(mask + 2, np.int64)
-        for i in range(n):
-            count[((cur_key[i] >> shift) & mask) + 1] += 1
-        for d in range(mask + 1):
-            count[d + 1] += count[d]
+        count = _digit_starts(cur_key, shift, mask)
         for i in range(n):
             d = (cur_key[i] >> shift) & mask
             k = count[d]

@@ -1061,21 +1061,22 @@ def _late_sma(
 ) -> None:
     """Both SMAs of late column ``j`` on bar ``t`` (its ``k``-th), from their totals ``saved`` before the row
     loops ran (which used the block's phase, not the column's): :func:`_sma_row`'s arithmetic per element."""
-    c = close[t, j]
-    if k >= sma_fast - 1:
-        a = saved[0] + c
-        o_sa[t, j] = a / sma_fast
-        st[0, j] = a - close[t - sma_fast + 1, j]
-    else:
-        st[0, j] = saved[0] + c
-        o_sa[t, j] = np.nan
-    if k >= sma_slow - 1:
-        a = saved[1] + c
-        o_sb[t, j] = a / sma_slow
-        st[1, j] = a - close[t - sma_slow + 1, j]
-    else:
-        st[1, j] = saved[1] + c
-        o_sb[t, j] = np.nan
+    st[0, j] = _sma_element(t, j, k, sma_fast, close, saved[0], o_sa)
+    st[1, j] = _sma_element(t, j, k, sma_slow, close, saved[1], o_sb)
+
+
+@nb.njit(cache=True, inline="always")
+def _sma_element(
+    t: int, j: int, k: int, window: int, close: np.ndarray, total: float, out: np.ndarray
+) -> float:
+    """One SMA of column ``j`` on bar ``t`` (its ``k``-th) from its running ``total``: writes the output and
+    returns the new total (:func:`_sma_row` for one element)."""
+    a = total + close[t, j]
+    if k >= window - 1:
+        out[t, j] = a / window
+        return a - close[t - window + 1, j]
+    out[t, j] = np.nan
+    return a
 
 
 @nb.njit(cache=True, **_NO_REFCOUNTS)
