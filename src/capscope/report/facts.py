@@ -21,18 +21,16 @@ that bar. Rounding precision: prices and levels 2 decimals, percentages 2 decima
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from capscope.analytics.rounding import DECIMALS, fmt, rnd  # noqa: F401
+from capscope.analytics.series import Series1, series_of
 from capscope.data.panel import Panel, to_datetime64
 from capscope.errors import UsageError
-
-#: Display precision per unit (decimal places); the stored value is rounded to the same places.
-DECIMALS = {"level": 2, "percent": 2, "pp": 2, "ratio": 4, "macd": 2, "rsi": 1, "score": 2}
 
 #: Sections in page order.
 SECTIONS = (
@@ -115,31 +113,6 @@ class BriefInputs:
     origin: str = "files"
 
 
-# -- number formatting ---------------------------------------------------------------------------------------
-def rnd(value: float | None, unit: str) -> float | None:
-    """Round ``value`` to the display precision of ``unit`` (``None`` for NaN/None)."""
-    if value is None:
-        return None
-    f = float(value)
-    if not math.isfinite(f):
-        return None
-    r = round(f, DECIMALS.get(unit, 4))
-    return 0.0 if r == 0 else r
-
-
-def fmt(value: float | None, unit: str, *, sign: bool = False) -> str:
-    """Format a (rounded) value for a sentence: thousands separators, unit suffix for % and pp."""
-    if value is None:
-        return "n/a"
-    places = DECIMALS.get(unit, 4)
-    text = f"{value:{'+' if sign else ''},.{places}f}"
-    if unit == "percent":
-        return text + "%"
-    if unit == "pp":
-        return text + " pp"
-    return text
-
-
 def _iso(day: Any) -> str:
     return str(np.datetime64(day, "D"))
 
@@ -172,50 +145,6 @@ class FactBook:
     def by_section(self, section: str) -> list[str]:
         """Ids of the facts of ``section`` in insertion order."""
         return [f["id"] for f in self.facts if f["section"] == section]
-
-
-# -- series helpers ------------------------------------------------------------------------------------------
-@dataclass
-class Series1:
-    """One symbol's bars on its own trading dates (NaN-free close)."""
-
-    symbol: str
-    dates: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    adj_close: np.ndarray
-
-    @property
-    def last(self) -> int:
-        """Index of the last bar."""
-        return len(self.dates) - 1
-
-    def panel(self) -> Panel:
-        """One-column panel (for the event functions)."""
-        fields = {
-            name: np.ascontiguousarray(getattr(self, name).reshape(-1, 1))
-            for name in ("open", "high", "low", "close", "adj_close")
-        }
-        fields["volume"] = np.full((len(self.dates), 1), np.nan)
-        return Panel(self.dates, (self.symbol,), fields)
-
-
-def series_of(panel: Panel, symbol: str) -> Series1:
-    """The bars of ``symbol`` on the dates where it has a close."""
-    col = panel.column(symbol)
-    close = panel.close[:, col]
-    keep = np.isfinite(close)
-
-    def get(name: str) -> np.ndarray:
-        if name not in panel.fields:
-            return np.full(int(keep.sum()), np.nan)
-        return np.ascontiguousarray(panel[name][keep, col])
-
-    return Series1(
-        symbol, panel.dates[keep], get("open"), get("high"), get("low"), close[keep].copy(), get("adj_close")
-    )
 
 
 def _aligned(

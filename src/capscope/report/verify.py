@@ -54,9 +54,10 @@ from typing import Any
 
 import numpy as np
 
+from capscope.analytics.rounding import rnd
+from capscope.analytics.series import Series1, series_of
 from capscope.data.panel import Panel, to_datetime64
 from capscope.errors import UsageError
-from capscope.report.facts import Series1, rnd, series_of
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
