@@ -72,14 +72,15 @@ def test_semi_annual_from_2026_only() -> None:
     assert rc.semi_annual_reconstitution(2025) is None
     second = rc.semi_annual_reconstitution(2026)
     assert second is not None and second.provisional
-    assert second.effective == dt.date(2026, 11, 13)  # second Friday of November 2026
+    # December 2026 (LSEG, 16 Feb 2026), second Friday: inferred
+    assert second.effective == dt.date(2026, 12, 11)
     assert [r.kind for r in rc.calendar(2026)] == ["annual", "semi_annual"]
 
 
 def test_around_splits_past_and_upcoming() -> None:
     last, upcoming = rc.around(dt.date(2026, 8, 21))
     assert last is not None and last.effective == dt.date(2026, 6, 26)
-    assert [u.effective for u in upcoming] == [dt.date(2026, 11, 13), dt.date(2027, 6, 25)]
+    assert [u.effective for u in upcoming] == [dt.date(2026, 12, 11), dt.date(2027, 6, 25)]
     last, upcoming = rc.around(dt.date(2025, 6, 27))  # effective day itself counts as past
     assert last is not None and last.effective == dt.date(2025, 6, 27)
 

@@ -38,6 +38,7 @@ from capscope.cli import doctor as _doctor  # noqa: E402
 from capscope.cli import ingest as _ingest  # noqa: E402
 from capscope.cli import overview as _overview  # noqa: E402
 from capscope.cli import patterns as _patterns  # noqa: E402
+from capscope.cli import recon as _recon  # noqa: E402
 from capscope.cli import rotation as _rotation  # noqa: E402
 from capscope.cli import scan as _scan  # noqa: E402
 from capscope.cli import show as _show  # noqa: E402
@@ -55,6 +56,7 @@ app.command("rotation")(_rotation.rotation)
 app.command("breadth")(_breadth.breadth)
 app.command("brief")(_brief.brief)
 app.command("verify")(_verify.verify)
+app.add_typer(_recon.app, name="recon")
 
 
 def main() -> None:

@@ -1041,11 +1041,18 @@ class _Builder:
             )
         for i, r in enumerate(upcoming):
             days = (r.effective - as_of).days
-            text = f"Next {'annual June' if r.kind == 'annual' else 'semi-annual'} reconstitution: effective after the close on {r.effective.isoformat()}, {days} calendar days away"
-            text += f" (rank day {r.rank_day.isoformat()})." if r.rank_day else "."
-            if r.provisional:
-                text += (
-                    " The date is provisional: FTSE Russell's announcements name November and December 2026."
+            eff, rank = r.date_info("effective"), r.date_info("rank_day")
+            text = f"Next reconstitution ({r.name.capitalize()} {r.year}): effective after the close on {r.effective.isoformat()}, {days} calendar days away"
+            text += (
+                f" (rank day {r.rank_day.isoformat()}"
+                + ("" if rank.status == "published" else f", {rank.status}")
+                + ")."
+            )
+            if eff.status != "published":
+                text += f" The date is {eff.status}: " + (
+                    "computed from FTSE Russell's published rule."
+                    if eff.status == "rule"
+                    else "no source gives it; computed from an assumed rule (see capscope recon calendar)."
                 )
             self.book.add(
                 "reconstitution",
@@ -1053,7 +1060,13 @@ class _Builder:
                 text,
                 r.effective.isoformat(),
                 "date",
-                {"rule": r.note, "kind": r.kind, "days_away": days, "provisional": r.provisional},
+                {
+                    "rule": r.note,
+                    "kind": r.kind,
+                    "days_away": days,
+                    "status": eff.status,
+                    "source": eff.source,
+                },
             )
         self.book.add(
             "reconstitution",
