@@ -15,6 +15,9 @@ Layout
 ``ingest_files``
     One row per (ingest, file, symbol): source path, sha256 of the file's bytes, rows read, rows added.
     A file whose (sha256, file name) is already recorded is skipped by later ingests (idempotence).
+``watch_groups``, ``watch_alerts``, ``watch_sinks`` (schema version 2, used by :mod:`capscope.watch`)
+    The saved indicator states of ``capscope watch``, the alerts it found (its outbox) and, per delivery sink,
+    the last alert delivered. Added in version 2; a version-1 store is migrated on its first writable open.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 #: Version of the table layout below; bump it when the layout changes.
-SCHEMA_VERSION: Final[int] = 1
+SCHEMA_VERSION: Final[int] = 2
 
 #: Statements creating an empty store (idempotent).
 DDL: Final[tuple[str, ...]] = (
@@ -57,6 +60,34 @@ DDL: Final[tuple[str, ...]] = (
         rows_new BIGINT NOT NULL
     )""",
 )
+
+#: Tables of ``capscope watch`` (version 2): saved states per symbol group (an ``.npz`` blob), the alerts found
+#: (the outbox; ``seq`` is the delivery order) and per sink the last ``seq`` delivered.
+WATCH_DDL: Final[tuple[str, ...]] = (
+    """CREATE TABLE IF NOT EXISTS watch_groups (
+        group_id INTEGER PRIMARY KEY,
+        symbols VARCHAR NOT NULL,
+        state BLOB NOT NULL,
+        updated TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS watch_alerts (
+        seq BIGINT PRIMARY KEY,
+        alert_id VARCHAR NOT NULL UNIQUE,
+        symbol VARCHAR NOT NULL,
+        date DATE NOT NULL,
+        kind VARCHAR NOT NULL,
+        payload VARCHAR NOT NULL,
+        detected_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS watch_sinks (
+        sink VARCHAR PRIMARY KEY,
+        delivered_through BIGINT NOT NULL,
+        added TIMESTAMP NOT NULL
+    )""",
+)
+
+#: Statements that bring a store of the key's version to the next version (additive only).
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {1: WATCH_DDL}
 
 #: Value columns of ``bars`` in bar-table order.
 VALUE_COLUMNS: Final[tuple[str, ...]] = ("open", "high", "low", "close", "adj_close", "volume")

@@ -13,7 +13,7 @@ from capscope.errors import StoreError
 from capscope.store import query
 from capscope.store._duck import run
 from capscope.store.ingest import IngestReport, ProgressCallback, ingest_files
-from capscope.store.schema import DDL, SCHEMA_VERSION
+from capscope.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, WATCH_DDL
 
 if TYPE_CHECKING:
     import duckdb
@@ -75,7 +75,7 @@ class Store:
                 raise StoreError(f"{self.path} is not a capscope store (no meta table)")
             run(con, "BEGIN TRANSACTION")
             try:
-                for statement in DDL:
+                for statement in (*DDL, *WATCH_DDL):
                     run(con, statement)
                 run(con, "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 run(con, "COMMIT")
@@ -84,11 +84,30 @@ class Store:
                 raise
         found = run(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         version = int(found[0][0]) if found else None
-        if version != SCHEMA_VERSION:
+        if version is not None and version < SCHEMA_VERSION and not self.read_only:
+            version = self._migrate(version)
+        if version != SCHEMA_VERSION and not (self.read_only and version in MIGRATIONS):
             raise StoreError(
                 f"store {self.path} has schema version {version}, this capscope uses {SCHEMA_VERSION}: "
                 "delete the file (or pass another --store) and run `capscope ingest` again"
             )
+
+    def _migrate(self, version: int) -> int:
+        """Apply the additive migrations from ``version`` up to :data:`SCHEMA_VERSION` in one transaction."""
+        con = self.con
+        if any(v not in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+            return version  # no path: the version check reports it
+        run(con, "BEGIN TRANSACTION")
+        try:
+            for v in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[v]:
+                    run(con, statement)
+            run(con, "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+            run(con, "COMMIT")
+        except BaseException:
+            run(con, "ROLLBACK")
+            raise
+        return SCHEMA_VERSION
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
