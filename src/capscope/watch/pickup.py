@@ -1,0 +1,52 @@
+"""Picking up new bars: the changed files of a data directory, ingested into the store.
+
+A file whose size and modification time are unchanged since the last look is not read again (the store's own
+sha256 check would skip it too, but only after hashing it); the first look ingests every file, which the store
+makes a no-op for files it already holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from capscope.watch.runner import checkpoint
+
+if TYPE_CHECKING:
+    from capscope.store import IngestReport, Store
+
+
+@dataclass
+class DirectoryPickup:
+    """Ingests the bar files of ``root`` that changed since the previous call."""
+
+    root: Path
+    seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def changed(self) -> list[Path]:
+        """Bar files (as :func:`capscope.data.readers.iter_bar_files` finds them) new or changed since last time."""
+        from capscope.data.readers import iter_bar_files
+
+        out = []
+        for path in iter_bar_files(self.root):
+            st = path.stat()
+            key = (st.st_size, st.st_mtime_ns)
+            if self.seen.get(path) != key:
+                out.append(path)
+        return out
+
+    def ingest(self, store: Store) -> IngestReport | None:
+        """Ingest the changed files in one store transaction; ``None`` when nothing changed."""
+        paths = self.changed()
+        if not paths:
+            return None
+        stats = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in paths}
+
+        def progress(done: int, total: int, path: object) -> None:
+            if done == 1:
+                checkpoint("ingest")
+
+        report = store.ingest(paths, progress=progress)
+        self.seen.update(stats)
+        return report

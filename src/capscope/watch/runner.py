@@ -1,0 +1,436 @@
+"""One watch cycle against the store: new bars -> states, events and outbox in one transaction -> delivery.
+
+Exactly once (DESIGN.md, "Reliability rules"):
+
+1. **Detect.** Every bar in the store later than a symbol's saved last day is new. The advanced states, the
+   alerts found (table ``watch_alerts``, which is the outbox; ``seq`` is the delivery order, ``alert_id`` a hash
+   of the event that is ``UNIQUE``) and the new last days are written in **one** DuckDB transaction. A kill before
+   ``COMMIT`` leaves the previous states: the same bars are new again on restart and give the same alerts, which
+   the ``UNIQUE`` id keeps from doubling; a kill after it finds nothing new and only delivers.
+2. **Deliver.** After the commit, each sink (``watch_sinks``: its name and the last ``seq`` it received) is sent
+   the alerts after its mark, in ``seq`` order, and the mark moves after the sink confirmed them. A kill between
+   a delivery and its mark repeats the delivery unless the sink is idempotent: the alerts-file sink is (it looks
+   for the ids in the file's tail before appending and cuts a half-written last line), the ``--exec`` sink is
+   at-least-once (the command receives ``alert_id`` to drop a repeat), the terminal prints again.
+
+Symbols first seen by the watch are history: their stored bars set the states and alert nothing.
+
+Test hook: the environment variable ``CAPSCOPE_WATCH_PAUSE`` (comma-separated checkpoint names, see
+:func:`checkpoint`) makes the process print ``capscope-watch-checkpoint NAME`` on stderr and sleep there, so a test
+can kill it at a known point.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import numpy as np
+
+from capscope.store._duck import arrow, run
+from capscope.watch.engine import LEVEL_WINDOW, GroupState, alert_id
+
+if TYPE_CHECKING:
+    from capscope.store import Store
+
+logger = logging.getLogger("capscope.watch")
+
+#: Symbols per state group (bounds the memory of the first, history-wide state build).
+GROUP_SIZE: Final = 512
+#: Environment variable naming the checkpoints to pause at (tests only).
+PAUSE_ENV: Final = "CAPSCOPE_WATCH_PAUSE"
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def checkpoint(name: str) -> None:
+    """Pause here when ``name`` is listed in ``$CAPSCOPE_WATCH_PAUSE`` (kill tests); otherwise do nothing.
+
+    Names: ``ingest`` (after the first file of an ingest was read), ``state`` (states, alerts and outbox written,
+    before ``COMMIT``), ``commit`` (after it, before delivery), ``file-write`` (half an alert line written to the
+    alerts file), ``file-mark`` (alerts file synced, before its mark), ``exec`` (command succeeded, before its
+    mark).
+    """
+    wanted = os.environ.get(PAUSE_ENV)
+    if wanted and name in wanted.split(","):
+        print(f"capscope-watch-checkpoint {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
+@dataclass
+class Alert:
+    """One alert of the outbox."""
+
+    seq: int
+    alert_id: str
+    payload: str
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The alert as a dict (``alert_id, symbol, date, kind``, the event's fields, ``detected_at``)."""
+        out: dict[str, Any] = json.loads(self.payload)
+        return out
+
+
+@dataclass
+class CycleReport:
+    """What one :func:`process` call did."""
+
+    history_symbols: list[str] = field(default_factory=list)
+    new_bars: int = 0
+    days: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+# -- detection ---------------------------------------------------------------------------------------------------
+def _groups(store: Store) -> list[tuple[int, GroupState]]:
+    rows = run(store.con, "SELECT group_id, state FROM watch_groups ORDER BY group_id")
+    return [(int(gid), GroupState.from_bytes(bytes(blob))) for gid, blob in rows]
+
+
+def _window_start(store: Store, day: np.datetime64, window: int) -> np.datetime64 | None:
+    rows = run(
+        store.con,
+        "SELECT date FROM (SELECT DISTINCT date FROM bars WHERE date <= ?) ORDER BY date DESC LIMIT 1 OFFSET ?",
+        [day.astype(object), window - 1],
+    )
+    return None if not rows else np.datetime64(rows[0][0], "D")
+
+
+class WindowSource(Protocol):
+    """Gives the trailing window panel (high, low, close) of a group's symbols ending on a day."""
+
+    def __call__(self, symbols: Sequence[str], day: np.datetime64) -> Any: ...
+
+
+def store_window(store: Store, window: int = LEVEL_WINDOW) -> WindowSource:
+    """A :class:`WindowSource` reading the last ``window`` bar dates up to the day from the store."""
+
+    def load(symbols: Sequence[str], day: np.datetime64) -> Any:
+        start = _window_start(store, day, window)
+        return store.panel(list(symbols), start=start, end=day, fields=("high", "low", "close"))
+
+    return load
+
+
+def process(
+    store: Store,
+    *,
+    window: WindowSource | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> CycleReport:
+    """Fold every new bar of the store into the saved states and write the alerts they give, in one transaction.
+
+    Parameters
+    ----------
+    store
+        A writable store.
+    window
+        Source of the trailing window panels (default: read from the store, :func:`store_window`).
+    now
+        Clock for ``detected_at`` (default: UTC now).
+
+    Returns
+    -------
+    CycleReport
+        Symbols taken as history, new bars folded in, their days and the alerts written.
+    """
+    import polars as pl
+
+    from capscope.events.records import concat_events, events_to_records
+
+    con = store.con
+    window = window or store_window(store)
+    stamp = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
+    report = CycleReport()
+    groups = _groups(store)
+    known = {s for _, g in groups for s in g.symbols}
+    stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
+    fresh = [s for s in stored if s not in known]
+    run(con, "BEGIN TRANSACTION")
+    try:
+        next_gid = max((gid for gid, _ in groups), default=0) + 1
+        for i in range(0, len(fresh), GROUP_SIZE):
+            block = fresh[i : i + GROUP_SIZE]
+            panel = store.panel(block, fields=("high", "low", "close"))
+            g = GroupState.from_history(panel)
+            run(
+                con,
+                "INSERT INTO watch_groups VALUES (?, ?, ?, ?)",
+                [next_gid, json.dumps(block), g.to_bytes(), stamp.replace(tzinfo=None)],
+            )
+            next_gid += 1
+            report.history_symbols += block
+        changed: set[int] = set()
+        if groups:
+            lasts = np.concatenate([g.last_day for _, g in groups])
+            floor = int(lasts.min()) if len(lasts) else -1
+            since = (_EPOCH + max(floor, -1)).astype(object) if floor >= 0 else None
+            sql = "SELECT s.symbol, b.date FROM bars b JOIN symbols s USING (symbol_id)"
+            tab = arrow(con, sql + (" WHERE b.date > ?" if since else ""), [since] if since else None)
+            frame = pl.from_arrow(tab)
+            assert isinstance(frame, pl.DataFrame)
+            where = {s: (k, j) for k, (_, g) in enumerate(groups) for j, s in enumerate(g.symbols)}
+            cells: dict[np.datetime64, dict[int, list[int]]] = {}
+            days = frame["date"].to_numpy().astype("datetime64[D]")
+            for sym, day in zip(frame["symbol"].to_list(), days, strict=True):
+                k, j = where.get(sym, (-1, -1))
+                if k < 0 or int((day - _EPOCH).astype(np.int64)) <= groups[k][1].last_day[j]:
+                    continue
+                cells.setdefault(day, {}).setdefault(k, []).append(j)
+            seq = int(run(con, "SELECT coalesce(max(seq), 0) FROM watch_alerts")[0][0])
+            for day in sorted(cells):
+                frames = []
+                for k, cols in sorted(cells[day].items()):
+                    g = groups[k][1]
+                    panel = window(g.symbols, day)
+                    if (
+                        not panel.n_bars or panel.dates[-1] != day
+                    ):  # pragma: no cover - store and query disagree
+                        raise RuntimeError(f"window of {day} does not end on it")
+                    new = np.zeros(len(g.symbols), dtype=bool)
+                    new[cols] = True
+                    from capscope.events.records import assemble
+
+                    frames.append(assemble(panel, g.advance(panel, new)))
+                    changed.add(k)
+                    report.new_bars += len(cols)
+                report.days.append(str(day))
+                for rec in events_to_records(concat_events(frames)):
+                    aid = alert_id(rec)
+                    payload = json.dumps(
+                        {"alert_id": aid, **rec, "detected_at": stamp.isoformat().replace("+00:00", "Z")}
+                    )
+                    inserted = run(
+                        con,
+                        "INSERT OR IGNORE INTO watch_alerts VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                        [
+                            seq + 1,
+                            aid,
+                            rec["symbol"],
+                            rec["date"],
+                            rec["kind"],
+                            payload,
+                            stamp.replace(tzinfo=None),
+                        ],
+                    )
+                    if inserted:
+                        seq += 1
+                        report.alerts.append(Alert(seq, aid, payload))
+        for k in sorted(changed):
+            gid, g = groups[k]
+            run(
+                con,
+                "UPDATE watch_groups SET state = ?, updated = ? WHERE group_id = ?",
+                [g.to_bytes(), stamp.replace(tzinfo=None), gid],
+            )
+        checkpoint("state")
+        run(con, "COMMIT")
+    except BaseException:
+        run(con, "ROLLBACK")
+        raise
+    checkpoint("commit")
+    return report
+
+
+# -- delivery ------------------------------------------------------------------------------------------------------
+class Sink(Protocol):
+    """A delivery target: ``name`` identifies its mark in ``watch_sinks``."""
+
+    name: str
+
+    def deliver(self, alerts: Sequence[Alert], done: Callable[[int], None]) -> None:
+        """Deliver ``alerts`` in order, calling ``done(seq)`` after each one (or after a batch) is confirmed."""
+
+
+def register_sinks(store: Store, sinks: Iterable[Sink]) -> None:
+    """Record sinks seen for the first time: they receive the alerts found from now on, not older ones."""
+    con = store.con
+    for sink in sinks:
+        run(
+            con,
+            "INSERT OR IGNORE INTO watch_sinks "
+            "SELECT ?, coalesce(max(seq), 0), current_timestamp::TIMESTAMP FROM watch_alerts",
+            [sink.name],
+        )
+
+
+def pending(store: Store, sink_name: str) -> list[Alert]:
+    """Alerts after the sink's mark, in delivery order."""
+    rows = run(
+        store.con,
+        "SELECT a.seq, a.alert_id, a.payload FROM watch_alerts a, watch_sinks s "
+        "WHERE s.sink = ? AND a.seq > s.delivered_through ORDER BY a.seq",
+        [sink_name],
+    )
+    return [Alert(int(seq), str(aid), str(payload)) for seq, aid, payload in rows]
+
+
+def deliver(store: Store, sink: Sink) -> int:
+    """Send a sink its pending alerts and move its mark; returns the number confirmed (errors are logged)."""
+    todo = pending(store, sink.name)
+    if not todo:
+        return 0
+    confirmed = 0
+
+    def done(seq: int) -> None:
+        nonlocal confirmed
+        run(store.con, "UPDATE watch_sinks SET delivered_through = ? WHERE sink = ?", [seq, sink.name])
+        confirmed = sum(1 for a in todo if a.seq <= seq)
+
+    try:
+        sink.deliver(todo, done)
+    except Exception as exc:  # one failing sink never blocks the others
+        logger.warning(
+            "watch: sink %s failed after %d of %d alerts: %s", sink.name, confirmed, len(todo), exc
+        )
+    return confirmed
+
+
+class FileSink:
+    """Appends one JSON object per line to a file, idempotently (see the module docstring).
+
+    Before appending, a half-written last line (no trailing newline: a crash during the write) is cut, and the
+    ids in the last ``len(alerts)`` lines are read: an alert already there was written before a crash that came
+    before its mark and is not written again. Only this process writes the file (one watcher per alerts file).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.name = f"file:{self.path.resolve()}"
+
+    def _tail_ids(self, n: int) -> set[str]:
+        if not self.path.exists():
+            return set()
+        with open(self.path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            block = 1 << 16
+            data = b""
+            pos = size
+            while pos > 0 and data.count(b"\n") <= n + 1:
+                step = min(block, pos)
+                pos -= step
+                fh.seek(pos)
+                data = fh.read(step) + data
+            if data and not data.endswith(b"\n"):  # a crash mid-line: cut the partial line
+                cut = data.rfind(b"\n")
+                keep = pos + cut + 1 if cut >= 0 else 0
+                fh.truncate(keep)
+                data = data[: cut + 1] if cut >= 0 else b""
+        ids = set()
+        for line in data.splitlines()[-n:] if n else []:
+            try:
+                ids.add(str(json.loads(line)["alert_id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return ids
+
+    def deliver(self, alerts: Sequence[Alert], done: Callable[[int], None]) -> None:
+        """Append the alerts not yet in the file's tail, fsync, then confirm them all."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        present = self._tail_ids(len(alerts))
+        with open(self.path, "ab") as fh:
+            for a in alerts:
+                if a.alert_id in present:
+                    continue
+                line = a.payload.encode() + b"\n"
+                if os.environ.get(PAUSE_ENV):
+                    fh.write(line[: len(line) // 2])
+                    fh.flush()
+                    checkpoint("file-write")
+                    fh.write(line[len(line) // 2 :])
+                else:
+                    fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        checkpoint("file-mark")
+        done(alerts[-1].seq)
+
+
+class ExecSink:
+    """Runs a shell command per alert with the alert's JSON on stdin; exit status 0 confirms it.
+
+    A failure is retried with exponential backoff (tenacity); when the retries are used up the remaining alerts stay
+    in the outbox for the next cycle (delivery order is kept) and the failure is logged.
+    """
+
+    def __init__(
+        self, command: str, *, attempts: int = 4, wait_max: float = 8.0, timeout: float = 60.0
+    ) -> None:
+        self.command = command
+        self.name = f"exec:{command}"
+        self.attempts = attempts
+        self.wait_max = wait_max
+        self.timeout = timeout
+
+    def _run(self, alert: Alert) -> None:
+        import subprocess
+
+        result = subprocess.run(
+            self.command,
+            shell=True,
+            input=(alert.payload + "\n").encode(),
+            capture_output=True,
+            timeout=self.timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            err = result.stderr.decode(errors="replace").strip()[-200:]
+            raise RuntimeError(f"exit status {result.returncode}" + (f": {err}" if err else ""))
+
+    def deliver(self, alerts: Sequence[Alert], done: Callable[[int], None]) -> None:
+        """Run the command for each alert in order (retrying), confirming each success."""
+        from tenacity import Retrying, before_sleep_log, stop_after_attempt, wait_exponential
+
+        for a in alerts:
+            retrying = Retrying(
+                stop=stop_after_attempt(self.attempts),
+                wait=wait_exponential(multiplier=0.25, max=self.wait_max),
+                before_sleep=before_sleep_log(logger, logging.WARNING),
+                reraise=True,
+            )
+            retrying(self._run, a)
+            checkpoint("exec")
+            done(a.seq)
+
+
+class CallbackSink:
+    """Hands each alert to a Python callable (the terminal sink of the CLI); confirmed when it returns."""
+
+    def __init__(self, name: str, func: Callable[[dict[str, Any]], None]) -> None:
+        self.name = name
+        self.func = func
+
+    def deliver(self, alerts: Sequence[Alert], done: Callable[[int], None]) -> None:
+        """Call the function for each alert in order."""
+        for a in alerts:
+            self.func(a.record)
+            done(a.seq)
+
+
+class Pickup(Protocol):
+    """Brings new bars into the store (e.g. :class:`capscope.watch.pickup.DirectoryPickup`)."""
+
+    def ingest(self, store: Store) -> Any:
+        """Ingest what is new; the store commits it on its own."""
+
+
+def run_cycle(store: Store, sinks: Sequence[Sink], pickup: Pickup | None = None) -> CycleReport:
+    """One watch cycle: register the sinks, pick up new bars, :func:`process` them, deliver every pending alert.
+
+    Delivery covers alerts left pending by an earlier crash or a failing sink as well as the new ones.
+    """
+    register_sinks(store, sinks)
+    if pickup is not None:
+        pickup.ingest(store)
+    report = process(store)
+    for sink in sinks:
+        deliver(store, sink)
+    return report

@@ -1,0 +1,118 @@
+"""Units of the watch: store migration, state serialization, stream-vs-batch crosses, sinks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _panel(n_bars: int, n_symbols: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    from capscope.data.panel import Panel
+
+    rng = np.random.default_rng(seed)
+    close = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_bars, n_symbols)), axis=0))
+    spread = np.abs(rng.normal(0, 0.01, (n_bars, n_symbols))) * close
+    high = np.ascontiguousarray(close + spread)
+    low = np.ascontiguousarray(close - spread)
+    close[:40, 0] = np.nan  # a late listing
+    high[:40, 0] = np.nan
+    low[:40, 0] = np.nan
+    close[300:305, 1] = np.nan  # a halt
+    high[300:305, 1] = np.nan
+    low[300:305, 1] = np.nan
+    dates = np.datetime64("2020-01-01") + np.arange(n_bars)
+    symbols = tuple(f"S{j:02d}" for j in range(n_symbols))
+    return Panel(dates, symbols, {"high": high, "low": low, "close": np.ascontiguousarray(close)})
+
+
+def test_store_migrates_version_1(tmp_path: Path) -> None:
+    from capscope.store import Store
+    from capscope.store.schema import SCHEMA_VERSION
+
+    path = tmp_path / "old.duckdb"
+    with Store(path) as st:  # make it look like a version-1 store
+        for table in ("watch_groups", "watch_alerts", "watch_sinks"):
+            st.con.execute(f"DROP TABLE {table}").fetchall()
+        st.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'").fetchall()
+    with Store(path, read_only=True) as st:  # readers accept it unchanged
+        assert not st.con.execute(
+            "SELECT * FROM duckdb_tables() WHERE table_name = 'watch_alerts'"
+        ).fetchall()
+    with Store(path) as st:
+        version = st.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0]
+        assert int(version) == SCHEMA_VERSION == 2
+        assert st.con.execute("SELECT count(*) FROM watch_alerts").fetchall()[0][0] == 0
+
+
+def test_stream_crosses_equal_batch() -> None:
+    """Folding bars one by one into a GroupState gives the batch crosses on every bar, bit for bit."""
+    from capscope.events.records import assemble, events_to_records
+    from capscope.events.scan import scan_panel
+    from capscope.watch.engine import STATE_GROUPS, GroupState
+
+    panel = _panel(700, 6)
+    cut = 400
+    state = GroupState.from_history(panel.truncate(panel.dates[cut - 1]))
+    got = []
+    for t in range(cut, panel.n_bars):
+        window = panel.truncate(panel.dates[t])
+        new = ~np.isnan(window.close[-1])
+        state = GroupState.from_bytes(state.to_bytes())  # a restart on every bar
+        parts = [p for p in state.advance(window, new, levels=False)]
+        got += events_to_records(assemble(window, parts))
+    batch = scan_panel(panel, STATE_GROUPS, since=panel.dates[cut])
+    assert len(got) > 20
+    assert got == events_to_records(batch)
+
+
+def test_state_rejects_foreign_bytes() -> None:
+    from capscope.errors import UsageError
+    from capscope.watch.engine import GroupState
+
+    with pytest.raises(UsageError, match="not readable"):
+        GroupState.from_bytes(b"not an archive")
+
+
+def test_file_sink_is_idempotent(tmp_path: Path) -> None:
+    """A half-written line is cut and alerts already in the tail are not written again."""
+    from capscope.watch.runner import Alert, FileSink
+
+    path = tmp_path / "a.jsonl"
+    alerts = [Alert(i, f"id{i}", json.dumps({"alert_id": f"id{i}", "n": i})) for i in range(1, 5)]
+    marks: list[int] = []
+    path.write_text(
+        alerts[0].payload + "\n" + alerts[1].payload + "\n" + alerts[2].payload[:7], encoding="utf-8"
+    )
+    FileSink(path).deliver(alerts[1:], marks.append)  # alert 1 was marked; 2 written, 3 half-written
+    lines = [json.loads(x)["alert_id"] for x in path.read_text(encoding="utf-8").splitlines()]
+    assert lines == ["id1", "id2", "id3", "id4"]
+    assert marks == [4]
+
+
+def test_exec_sink_retries_then_leaves_pending(tmp_path: Path) -> None:
+    """A failing command is retried, the alert stays pending, the other sinks still get it."""
+    from capscope.store import Store
+    from capscope.watch.runner import Alert, ExecSink, FileSink, deliver, register_sinks
+
+    counter = tmp_path / "tries"
+    bad = ExecSink(f"echo x >> {counter}; exit 3", attempts=3, wait_max=0.01)
+    good = FileSink(tmp_path / "alerts.jsonl")
+    with Store(tmp_path / "s.duckdb") as st:
+        register_sinks(st, [bad, good])
+        payload = json.dumps({"alert_id": "a1"})
+        st.con.execute(
+            "INSERT INTO watch_alerts VALUES (1, 'a1', 'X', DATE '2026-01-02', 'golden_cross', ?, now()::TIMESTAMP)",
+            [payload],
+        ).fetchall()
+        assert deliver(st, bad) == 0
+        assert deliver(st, good) == 1
+        assert len(counter.read_text().splitlines()) == 3
+        ok = ExecSink(f"cat >> {tmp_path / 'got'}")
+        ok.name = bad.name  # the same sink, its command fixed
+        assert deliver(st, ok) == 1
+        assert json.loads((tmp_path / "got").read_text())["alert_id"] == "a1"
+        assert deliver(st, ok) == 0
+    assert Alert(1, "a1", payload).record == {"alert_id": "a1"}
