@@ -63,7 +63,7 @@ def bench_cli(args: list[str], env: dict[str, str], repeat: int) -> dict[str, An
 
 
 def bench_stages(store: Path, repeat: int) -> dict[str, Any]:
-    from capscope.report.facts import BriefParams, build_brief
+    from capscope.report.brief import BriefParams, build_brief
     from capscope.report.html import render_html
     from capscope.report.jsonio import dumps
     from capscope.report.loading import load_inputs

@@ -381,6 +381,7 @@ class PairReturn:
             "denominator": _num(self.denominator),
             "spread": _num(self.spread),
             "relative": _num(self.relative),
+            "stated": pair_return_percent(self).to_dict(),
         }
 
 
@@ -440,6 +441,7 @@ class RelativeStrength:
     leadership: list[Leadership]
     turning_points: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    sma_windows: tuple[int, int] = (RS_SMA_FAST, RS_SMA_SLOW)
 
     @property
     def pair(self) -> str:
@@ -468,8 +470,14 @@ class RelativeStrength:
             "as_of": _iso(self.as_of),
             "end_date": _iso(self.end_date),
             "ratio": _num(self.ratio[last]) if last >= 0 else None,
-            "sma_fast": {"window": RS_SMA_FAST, "value": _num(self.sma_fast[last]) if last >= 0 else None},
-            "sma_slow": {"window": RS_SMA_SLOW, "value": _num(self.sma_slow[last]) if last >= 0 else None},
+            "sma_fast": {
+                "window": self.sma_windows[0],
+                "value": _num(self.sma_fast[last]) if last >= 0 else None,
+            },
+            "sma_slow": {
+                "window": self.sma_windows[1],
+                "value": _num(self.sma_slow[last]) if last >= 0 else None,
+            },
             "returns": [r.to_dict() for r in self.returns],
             "leadership": [x.to_dict() for x in self.leadership],
             "turning_points": events,
@@ -555,6 +563,7 @@ def relative_strength(
     stale_after_days: int = STALE_AFTER_DAYS,
     turning_points: bool = True,
     breakouts: bool = True,
+    sma_windows: tuple[int, int] = (RS_SMA_FAST, RS_SMA_SLOW),
 ) -> RelativeStrength:
     """Relative strength of a pair as of D: pair returns, leadership regime, RS-line turning points.
 
@@ -580,6 +589,8 @@ def relative_strength(
         costliest part when only returns and leadership are needed).
     breakouts
         Include breakouts of the RS line through its support/resistance levels (:func:`rs_turning_points`).
+    sma_windows
+        Windows of the RS line's fast and slow simple moving averages (and of its turning points).
 
     Returns
     -------
@@ -594,10 +605,11 @@ def relative_strength(
     if len(dates) == 0:
         raise UsageError(f"{numerator} and {denominator} have no common dates on or before {_iso(day)}")
     ratio = a / b
-    sma_fast, sma_slow = _sma(ratio, RS_SMA_FAST), _sma(ratio, RS_SMA_SLOW)
-    if len(ratio) < RS_SMA_SLOW:
+    fast_w, slow_w = sma_windows
+    sma_fast, sma_slow = _sma(ratio, fast_w), _sma(ratio, slow_w)
+    if len(ratio) < slow_w:
         warnings.append(
-            f"{numerator}:{denominator}: only {len(ratio)} common bars; the {RS_SMA_SLOW}-bar average of the "
+            f"{numerator}:{denominator}: only {len(ratio)} common bars; the {slow_w}-bar average of the "
             f"RS line is undefined"
         )
     end = len(dates) - 1
@@ -612,10 +624,111 @@ def relative_strength(
             )
     regime = [leadership(ratio, dates, int(w)) for w in windows]
     label = f"{numerator}:{denominator}"
-    turning = rs_turning_points(dates, ratio, label, breakouts=breakouts) if turning_points else []
-    return RelativeStrength(
-        num.basis, den.basis, day, dates, ratio, sma_fast, sma_slow, returns, regime, turning, warnings
+    turning = (
+        rs_turning_points(dates, ratio, label, fast=fast_w, slow=slow_w, breakouts=breakouts)
+        if turning_points
+        else []
     )
+    return RelativeStrength(
+        num.basis,
+        den.basis,
+        day,
+        dates,
+        ratio,
+        sma_fast,
+        sma_slow,
+        returns,
+        regime,
+        turning,
+        warnings,
+        (fast_w, slow_w),
+    )
+
+
+def common_end(
+    panel: Panel,
+    numerator: str,
+    denominator: str,
+    as_of: date | str | np.datetime64,
+    *,
+    overrides: Mapping[str, Override] | None = None,
+    declarations: Mapping[str, CloseKind] = DEFAULT_CLOSE_KINDS,
+) -> np.datetime64 | None:
+    """Last date on or before ``as_of`` on which both sides of a pair have a value (``None``: none)."""
+    num = load_series(panel, numerator, overrides=overrides, declarations=declarations)
+    den = load_series(panel, denominator, overrides=overrides, declarations=declarations)
+    dates, _, _ = align(num, den, to_datetime64(as_of))
+    return dates[-1] if len(dates) else None
+
+
+@dataclass(frozen=True)
+class PairReturnPercent:
+    """A pair return as stated: percentages rounded once by :func:`capscope.analytics.rounding.rnd`.
+
+    ``spread`` is the rounded difference of the unrounded returns (so it is the same number wherever it is
+    printed: ``capscope rotation``, the brief, the verifier), not the difference of the rounded sides.
+    """
+
+    label: str
+    start_date: np.datetime64 | None
+    end_date: np.datetime64 | None
+    numerator: float | None
+    denominator: float | None
+    spread: float | None
+    relative: float | None
+    return_ratio: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rounded numbers as stated (percent, percentage points, ratio)."""
+        return {
+            "numerator_pct": self.numerator,
+            "denominator_pct": self.denominator,
+            "spread_pp": self.spread,
+            "relative_pct": self.relative,
+            "return_ratio": self.return_ratio,
+        }
+
+
+def pair_return_percent(r: PairReturn) -> PairReturnPercent:
+    """Round one :class:`PairReturn` for statement (percent / percentage points, 2 decimals; ratio 4).
+
+    ``return_ratio`` is ``r_num / r_den`` when both returns are positive ("growth's gain is 1.3 times
+    value's"), else ``None``.
+    """
+    from capscope.analytics.rounding import rnd
+
+    ratio = None
+    if np.isfinite(r.numerator) and np.isfinite(r.denominator) and r.numerator > 0 and r.denominator > 0:
+        ratio = rnd(r.numerator / r.denominator, "ratio")
+    return PairReturnPercent(
+        r.label,
+        r.start_date,
+        r.end_date,
+        rnd(r.numerator * 100.0, "percent"),
+        rnd(r.denominator * 100.0, "percent"),
+        rnd(r.spread * 100.0, "pp"),
+        rnd(r.relative * 100.0, "percent"),
+        ratio,
+    )
+
+
+def ytd_lagging_sessions(dates: np.ndarray, ratio: np.ndarray) -> tuple[np.datetime64, int, int] | None:
+    """On how many sessions of the last bar's year the numerator's year-to-date return was below the
+    denominator's (the RS line below its value on the last bar of the previous year).
+
+    Returns
+    -------
+    tuple or None
+        ``(base date, sessions behind, sessions)``; ``None`` without a bar in the previous year or after it.
+    """
+    if len(dates) == 0:
+        return None
+    year = dates[-1].astype("datetime64[Y]").astype("datetime64[D]")
+    base = int(np.searchsorted(dates, year, side="left")) - 1
+    if base < 0 or base >= len(ratio) - 1:
+        return None
+    rel = ratio[base + 1 :] / ratio[base]
+    return dates[base], int(np.sum(rel < 1.0)), len(rel)
 
 
 def ratio_panel(dates: np.ndarray, ratio: np.ndarray, label: str) -> Panel:

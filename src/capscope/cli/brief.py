@@ -11,7 +11,7 @@ import typer
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
 
 if TYPE_CHECKING:
-    from capscope.report.facts import BriefParams
+    from capscope.report.context import BriefParams
 
 
 def brief(
@@ -41,7 +41,7 @@ def brief(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        from capscope.report.facts import BriefParams
+        from capscope.report.context import BriefParams
 
         params = BriefParams(symbol=symbol, benchmark=benchmark, growth=growth, value=value)
         _run(params, as_of, out, data, store)
@@ -55,7 +55,7 @@ def _run(params: BriefParams, as_of: str | None, out: Path, data: Path | None, s
     from rich.table import Table
 
     from capscope.report.assets import plotly_js
-    from capscope.report.facts import build_brief
+    from capscope.report.brief import build_brief
     from capscope.report.html import render_html
     from capscope.report.jsonio import dumps
     from capscope.report.loading import load_inputs

@@ -73,6 +73,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:+.2f}%"
 
 
+def _stated(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.2f}%"
+
+
 def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
     from rich.table import Table
 
@@ -87,14 +91,15 @@ def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
     for col in ("period", "from", "to", num.symbol, den.symbol, "spread", "relative"):
         table.add_column(col, justify="left" if col in ("period", "from", "to") else "right")
     for r in d["returns"]:
+        stated = r["stated"]  # rounded once, as every command and the brief state it
         table.add_row(
             r["label"],
             r["start_date"] or "—",
             r["end_date"] or "—",
-            _pct(r["numerator"]),
-            _pct(r["denominator"]),
-            _pct(r["spread"]),
-            _pct(r["relative"]),
+            _stated(stated["numerator_pct"]),
+            _stated(stated["denominator_pct"]),
+            _stated(stated["spread_pp"]),
+            _stated(stated["relative_pct"]),
         )
     console.print(table)
     lead = "; ".join(

@@ -16,7 +16,7 @@ import numpy as np
 
 from capscope.data.panel import Panel, to_datetime64
 from capscope.errors import UsageError
-from capscope.report.facts import BriefInputs
+from capscope.report.context import BriefInputs
 
 #: Folder (under the data directory, or the parent folder of a stored file) holding the breadth universe.
 UNIVERSE_DIR = "stocks"
