@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from capscope.report.facts import BriefParams, build_brief
+from capscope.report.brief import BriefParams, build_brief
 from capscope.report.html import render_html
 from capscope.report.jsonio import dumps
 from capscope.report.loading import load_from_files

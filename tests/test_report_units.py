@@ -10,8 +10,8 @@ import pytest
 
 from capscope.analytics import reconstitution as rc
 from capscope.analytics.event_study import forward_returns_after
+from capscope.analytics.rounding import fmt, rnd
 from capscope.report import jsonio
-from capscope.report.facts import fmt, rnd
 from capscope.report.markdown import render_markdown
 
 

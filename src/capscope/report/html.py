@@ -43,7 +43,7 @@ def render_html(brief: dict[str, Any], *, bundle: PlotlyBundle | None = None) ->
     Parameters
     ----------
     brief
-        The brief as written to brief.json (:func:`capscope.report.facts.build_brief`).
+        The brief as written to brief.json (:func:`capscope.report.brief.build_brief`).
     bundle
         plotly.js to inline; defaults to :func:`capscope.report.assets.plotly_js`.
     """

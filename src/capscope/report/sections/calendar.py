@@ -39,7 +39,9 @@ def build(ctx: SectionContext) -> SectionResult:
             f"{r.effective.isoformat()}, {days} calendar days away"
         )
         text += (
-            f" (rank day {r.rank_day.isoformat()}" + ("" if rank.status == "published" else f", {rank.status}") + ")."
+            f" (rank day {r.rank_day.isoformat()}"
+            + ("" if rank.status == "published" else f", {rank.status}")
+            + ")."
         )
         if eff.status != "published":
             text += f" The date is {eff.status}: " + (
