@@ -35,6 +35,7 @@ def version() -> None:
 from capscope.cli import breadth as _breadth  # noqa: E402
 from capscope.cli import brief as _brief  # noqa: E402
 from capscope.cli import doctor as _doctor  # noqa: E402
+from capscope.cli import download as _download  # noqa: E402
 from capscope.cli import ingest as _ingest  # noqa: E402
 from capscope.cli import overview as _overview  # noqa: E402
 from capscope.cli import patterns as _patterns  # noqa: E402
@@ -44,6 +45,7 @@ from capscope.cli import scan as _scan  # noqa: E402
 from capscope.cli import show as _show  # noqa: E402
 from capscope.cli import symbols as _symbols  # noqa: E402
 from capscope.cli import verify as _verify  # noqa: E402
+from capscope.cli import watch as _watch  # noqa: E402
 
 app.command("ingest")(_ingest.ingest)
 app.command("symbols")(_symbols.symbols)
@@ -56,6 +58,8 @@ app.command("rotation")(_rotation.rotation)
 app.command("breadth")(_breadth.breadth)
 app.command("brief")(_brief.brief)
 app.command("verify")(_verify.verify)
+app.command("download")(_download.download)
+app.command("watch")(_watch.watch)
 app.add_typer(_recon.app, name="recon")
 
 

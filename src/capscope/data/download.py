@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,6 +41,8 @@ YAHOO_CHART_URL: Final = (
     "https://query1.finance.yahoo.com/v8/finance/chart/{symbol}?period1={period1}&period2={period2}"
     "&interval=1d&includeAdjustedClose=true&events=div%2Csplits"
 )
+#: Environment variable naming another chart endpoint with the same placeholders (a mirror, a test server).
+CHART_URL_ENV: Final = "CAPSCOPE_CHART_URL"
 #: Default download set: file symbol -> Yahoo symbol (indices carry a ``^``).
 DEFAULT_SYMBOLS: Final[Mapping[str, str]] = {
     "RUT": "^RUT",
@@ -61,6 +65,11 @@ COMPLETE_MARKER: Final = ".complete"
 _HOW_TO_PROCEED: Final = (
     "check the network connection and retry, or use local files: pass --data DIR or set CAPSCOPE_DATA"
 )
+
+
+class NoBarsError(DownloadError):
+    """The answer is well formed but holds no bar in the requested range (e.g. nothing new since the last bar)."""
+
 
 #: ``fetch(url, timeout) -> (http_status, body)``; raises :class:`OSError` (e.g. :class:`urllib.error.URLError`,
 #: :class:`TimeoutError`) when no answer arrives.
@@ -88,7 +97,7 @@ def chart_url(yahoo_symbol: str, start: date, end: date) -> str:
     """URL of the daily chart of ``yahoo_symbol`` from ``start`` (inclusive) to ``end`` (exclusive), UTC days."""
     period1 = int(datetime.combine(start, time(), tzinfo=UTC).timestamp())
     period2 = int(datetime.combine(end, time(), tzinfo=UTC).timestamp())
-    return YAHOO_CHART_URL.format(
+    return os.environ.get(CHART_URL_ENV, YAHOO_CHART_URL).format(
         symbol=urllib.parse.quote(yahoo_symbol, safe=""), period1=period1, period2=period2
     )
 
@@ -145,7 +154,7 @@ def parse_chart(body: bytes, *, symbol: str, url: str, log: list[Repair] | None 
             f"{url}: unexpected JSON layout (no chart.result[0].indicators.quote); {_HOW_TO_PROCEED}"
         ) from None
     if not timestamps:
-        raise DownloadError(
+        raise NoBarsError(
             f"Yahoo returned no bars for {symbol} in the requested range ({url}); {_HOW_TO_PROCEED}"
         )
     columns: dict[str, Any] = {"ts": timestamps}
@@ -345,3 +354,160 @@ def ensure_downloaded(
     (target / "SOURCES.md").write_text("\n".join(lines), encoding="utf-8")
     marker.write_text(json.dumps({"symbols": dict(symbols), "date": today}), encoding="utf-8")
     return target
+
+
+# -- any universe: resumable per-symbol files -----------------------------------------------------------------
+#: Header of the files written (the sample layout).
+SAMPLE_HEADER: Final = "date,open,high,low,close,adj_close,volume"
+
+
+@dataclass(frozen=True)
+class SymbolResult:
+    """Outcome of one symbol of :func:`download_universe`.
+
+    ``status`` is ``new`` (file created), ``appended`` (new rows added), ``up to date`` (nothing new) or
+    ``failed`` (``error`` says why; the file, if any, is unchanged).
+    """
+
+    symbol: str
+    path: Path
+    status: str
+    rows_added: int = 0
+    last_date: date | None = None
+    error: str | None = None
+
+
+def yahoo_symbol(symbol: str) -> str:
+    """Yahoo symbol of a file symbol (``RUT`` -> ``^RUT`` for the default indices; others unchanged)."""
+    return DEFAULT_SYMBOLS.get(symbol, symbol)
+
+
+def symbol_path(target: Path, symbol: str) -> Path:
+    """Where a symbol's file goes: an existing file under ``prices/`` or ``stocks/``, else ``prices/`` for the
+    default indices/ETFs and index symbols (``^``), ``stocks/`` for the rest."""
+    name = file_symbol(symbol)
+    for sub in ("prices", "stocks"):
+        if (target / sub / f"{name}.csv").is_file():
+            return target / sub / f"{name}.csv"
+    sub = "prices" if name in DEFAULT_SYMBOLS or symbol.startswith("^") else "stocks"
+    return target / sub / f"{name}.csv"
+
+
+def _last_line_date(path: Path) -> tuple[str, date]:
+    """Header and last row date of a sample-layout file written before (read from the ends of the file)."""
+    with open(path, "rb") as fh:
+        header = fh.readline().decode("utf-8", "replace").strip()
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - 4096))
+        tail = fh.read().decode("utf-8", "replace").strip().splitlines()
+    if header != SAMPLE_HEADER:
+        raise DownloadError(
+            f"{path}: header {header!r} is not the layout downloads append to ({SAMPLE_HEADER}); move the file "
+            "away or download into another --data directory"
+        )
+    try:
+        return header, date.fromisoformat(tail[-1].split(",", 1)[0])
+    except (IndexError, ValueError):
+        raise DownloadError(f"{path}: no bar in the file; delete it to download from the start") from None
+
+
+def download_to_file(
+    symbol: str,
+    target: Path,
+    *,
+    since: date = DEFAULT_START,
+    end: date | None = None,
+    fetch: Fetch | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    log: list[Repair] | None = None,
+) -> SymbolResult:
+    """Download one symbol into ``target`` (resuming after the last bar of its file); never raises for it.
+
+    The file is rewritten atomically (a ``.part`` file renamed over it) with the old rows followed by the new
+    ones, so an interrupted download leaves the previous file and a rerun continues after its last bar.
+    """
+    path = symbol_path(target, symbol)
+    name = file_symbol(symbol)
+    end = end or datetime.now(UTC).date()
+    try:
+        last: date | None = None
+        start = since
+        if path.is_file():
+            _, last = _last_line_date(path)
+            start = last + timedelta(days=1)
+            if start >= end:
+                return SymbolResult(name, path, "up to date", 0, last)
+        try:
+            bars = download_symbol(yahoo_symbol(symbol), start, end, fetch=fetch, timeout=timeout, log=log)
+        except NoBarsError:
+            if last is not None:
+                return SymbolResult(name, path, "up to date", 0, last)
+            raise
+        if last is not None:
+            bars = bars.filter(pl.col("date") > last)
+        if bars.height == 0:
+            return SymbolResult(name, path, "up to date", 0, last)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        new_rows = bars.select("date", "open", "high", "low", "close", "adj_close", "volume").write_csv(
+            None, date_format="%Y-%m-%d", include_header=last is None
+        )
+        with open(tmp, "wb") as out:
+            if last is not None:
+                with open(path, "rb") as old:
+                    data = old.read()
+                out.write(data if data.endswith(b"\n") else data + b"\n")
+            out.write(new_rows.encode())
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+        new_last: date = bars["date"].max()  # type: ignore[assignment]
+        return SymbolResult(name, path, "appended" if last is not None else "new", bars.height, new_last)
+    except DownloadError as exc:
+        return SymbolResult(name, path, "failed", 0, None, str(exc))
+    except OSError as exc:
+        return SymbolResult(name, path, "failed", 0, None, f"cannot write {path}: {exc.strerror or exc}")
+
+
+def download_universe(
+    symbols: Sequence[str],
+    target: str | Path,
+    *,
+    since: date = DEFAULT_START,
+    end: date | None = None,
+    fetch: Fetch | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Callable[[SymbolResult], None] | None = None,
+    log: list[Repair] | None = None,
+) -> list[SymbolResult]:
+    """Download the daily bars of any symbols into ``target`` (``prices/`` and ``stocks/`` files, sample layout).
+
+    Resumable: a symbol whose file exists gets only the bars after its last row. A failing symbol is reported in
+    its :class:`SymbolResult` and the others continue. ``fetch`` defaults to a
+    :class:`capscope.data.fetch.RetryingFetch` (retries with backoff, rate limited).
+
+    Parameters
+    ----------
+    symbols
+        File symbols (``RUT``, ``IWM``, ``AAPL``) or Yahoo symbols (``^RUT``).
+    target
+        The data directory.
+    since
+        First day for symbols without a file.
+    end, timeout, log
+        As in :func:`download_symbol`.
+    progress
+        Called with each symbol's result.
+    """
+    from capscope.data.fetch import RetryingFetch
+
+    getter = fetch if fetch is not None else RetryingFetch()
+    out = []
+    for symbol in symbols:
+        result = download_to_file(
+            symbol, Path(target), since=since, end=end, fetch=getter, timeout=timeout, log=log
+        )
+        out.append(result)
+        if progress is not None:
+            progress(result)
+    return out

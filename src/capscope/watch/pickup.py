@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capscope.watch.runner import checkpoint
 
@@ -19,17 +19,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class DirectoryPickup:
-    """Ingests the bar files of ``root`` that changed since the previous call."""
+    """Ingests the bar files of ``root`` (only those of ``symbols`` when given) that changed since the last call."""
 
     root: Path
+    symbols: frozenset[str] | None = None
     seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def changed(self) -> list[Path]:
         """Bar files (as :func:`capscope.data.readers.iter_bar_files` finds them) new or changed since last time."""
-        from capscope.data.readers import iter_bar_files
+        from capscope.data.readers import iter_bar_files, symbol_from_path
 
         out = []
         for path in iter_bar_files(self.root):
+            if self.symbols is not None and symbol_from_path(path) not in self.symbols:
+                continue
             st = path.stat()
             key = (st.st_size, st.st_mtime_ns)
             if self.seen.get(path) != key:
@@ -50,3 +53,33 @@ class DirectoryPickup:
         report = store.ingest(paths, progress=progress)
         self.seen.update(stats)
         return report
+
+
+@dataclass
+class DownloadPickup:
+    """Downloads the new bars of ``symbols`` into ``root`` (resuming each file), then ingests the changed files.
+
+    A symbol that fails to download is logged (logger ``capscope.watch``) and retried next cycle; the others go on.
+    """
+
+    root: Path
+    symbols: list[str]
+    progress_console: Any = None
+    files: DirectoryPickup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.files = DirectoryPickup(self.root)
+
+    def ingest(self, store: Store) -> IngestReport | None:
+        """Download, then ingest what changed."""
+        import logging
+
+        from capscope.data.download import download_universe
+
+        for result in download_universe(self.symbols, self.root):
+            if result.status == "failed":
+                logging.getLogger("capscope.watch").warning(
+                    "download of %s failed: %s", result.symbol, result.error
+                )
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.files.ingest(store)

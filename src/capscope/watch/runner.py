@@ -125,6 +125,7 @@ def process(
     *,
     window: WindowSource | None = None,
     now: Callable[[], datetime] | None = None,
+    symbols: Iterable[str] | None = None,
 ) -> CycleReport:
     """Fold every new bar of the store into the saved states and write the alerts they give, in one transaction.
 
@@ -136,6 +137,8 @@ def process(
         Source of the trailing window panels (default: read from the store, :func:`store_window`).
     now
         Clock for ``detected_at`` (default: UTC now).
+    symbols
+        Watch only these symbols (default: every stored symbol); symbols already watched stay watched.
 
     Returns
     -------
@@ -153,7 +156,8 @@ def process(
     groups = _groups(store)
     known = {s for _, g in groups for s in g.symbols}
     stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
-    fresh = [s for s in stored if s not in known]
+    universe = None if symbols is None else set(symbols)
+    fresh = [s for s in stored if s not in known and (universe is None or s in universe)]
     run(con, "BEGIN TRANSACTION")
     try:
         next_gid = max((gid for gid, _ in groups), default=0) + 1
@@ -422,7 +426,14 @@ class Pickup(Protocol):
         """Ingest what is new; the store commits it on its own."""
 
 
-def run_cycle(store: Store, sinks: Sequence[Sink], pickup: Pickup | None = None) -> CycleReport:
+def run_cycle(
+    store: Store,
+    sinks: Sequence[Sink],
+    pickup: Pickup | None = None,
+    *,
+    symbols: Iterable[str] | None = None,
+    window: WindowSource | None = None,
+) -> CycleReport:
     """One watch cycle: register the sinks, pick up new bars, :func:`process` them, deliver every pending alert.
 
     Delivery covers alerts left pending by an earlier crash or a failing sink as well as the new ones.
@@ -430,7 +441,7 @@ def run_cycle(store: Store, sinks: Sequence[Sink], pickup: Pickup | None = None)
     register_sinks(store, sinks)
     if pickup is not None:
         pickup.ingest(store)
-    report = process(store)
+    report = process(store, symbols=symbols, window=window)
     for sink in sinks:
         deliver(store, sink)
     return report

@@ -1,0 +1,127 @@
+"""``capscope watch``: pick up new bars, alert each new signal once (logic in :mod:`capscope.watch`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from capscope.cli.common import DataOption, StoreOption, console, err_console
+from capscope.errors import UsageError
+
+if TYPE_CHECKING:
+    from capscope.watch.runner import CycleReport
+
+WATCH_HELP = """Watch for new bars and alert every new signal exactly once.
+
+Each cycle ingests the bar files of the data directory that changed (rows appended) or, with --download,
+downloads the universe's new bars; advances the saved indicator states by the new bars only; and emits every
+new event (crosses, MACD with above_zero, RSI, levels, breakouts) once: on the terminal, as one JSON object
+per line to --alerts, and to --exec COMMAND (the alert as JSON on stdin). Bars already in the store when a
+symbol is first watched are history: they set the states and alert nothing.
+
+Example:
+
+    capscope watch --data ~/bars --alerts alerts.jsonl --interval 300
+"""
+
+
+class _ErrHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        err_console.print(f"[yellow]warning:[/] {escape(record.getMessage())}", highlight=False)
+
+
+def _print_alert(rec: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from capscope.cli.scan import describe
+
+    fields = {k: v for k, v in rec.items() if k not in ("alert_id", "detected_at")}
+    console.print(
+        f"[bold]{rec['date']}[/] {escape(str(rec['symbol']))} [cyan]{rec['kind']}[/] "
+        f"close {float(rec['price']):,.2f}  {escape(describe(fields))}",
+        highlight=False,
+    )
+
+
+def _summary(report: CycleReport) -> str:
+    parts = []
+    if report.history_symbols:
+        n = len(report.history_symbols)
+        parts.append(f"{n:,} symbol{'s' if n != 1 else ''} taken as history (their bars alert nothing)")
+    if report.days:
+        span = report.days[0] if len(report.days) == 1 else f"{report.days[0]}..{report.days[-1]}"
+        parts.append(f"{report.new_bars:,} new bars ({span}), {len(report.alerts):,} alerts")
+    return "; ".join(parts) or "no new bars"
+
+
+def watch(
+    data: DataOption = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="Download the universe's new bars instead of reading --data.")
+    ] = False,
+    universe: Annotated[
+        Path | None, typer.Option("--universe", help="File with one symbol per line (default: every symbol).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between cycles (default 300).", min=0.0)
+    ] = 300.0,
+    alerts: Annotated[
+        Path | None, typer.Option("--alerts", help="Append each alert as one JSON line to this file.")
+    ] = None,
+    exec_command: Annotated[
+        str | None,
+        typer.Option("--exec", help="Shell command run per alert with the alert's JSON on stdin (retried)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Watch for new bars and alert every new signal exactly once."""
+    from capscope.cli.scan import _read_universe_file
+    from capscope.data.sources import resolve_data_dir, user_cache_dir
+    from capscope.store import Store
+    from capscope.watch.pickup import DirectoryPickup
+    from capscope.watch.runner import CallbackSink, ExecSink, FileSink, Sink, run_cycle
+
+    if download and data is not None:
+        raise UsageError("give --data DIR or --download, not both")
+    symbols = _read_universe_file(universe) if universe is not None else None
+    if download and symbols is None:
+        raise UsageError("--download needs --universe FILE (the symbols to download)")
+    pickup: Any
+    if download:
+        from capscope.watch.pickup import DownloadPickup
+
+        assert symbols is not None
+        pickup = DownloadPickup(user_cache_dir() / "data", symbols, progress_console=err_console)
+    else:
+        root = resolve_data_dir(data, allow_download=False).path
+        pickup = DirectoryPickup(root, None if symbols is None else frozenset(symbols))
+    handler = _ErrHandler(logging.WARNING)
+    logging.getLogger("capscope.watch").addHandler(handler)
+    sinks: list[Sink] = [CallbackSink("terminal", _print_alert)]
+    if alerts is not None:
+        sinks.append(FileSink(alerts))
+    if exec_command:
+        sinks.append(ExecSink(exec_command))
+    try:
+        with Store(store) as st:
+            while True:
+                report = run_cycle(st, sinks, pickup, symbols=symbols)
+                err_console.print(f"watch: {_summary(report)}", highlight=False)
+                if once:
+                    break
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        err_console.print("watch: stopped", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        logging.getLogger("capscope.watch").removeHandler(handler)
+
+
+watch.__doc__ = WATCH_HELP
