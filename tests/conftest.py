@@ -1,7 +1,8 @@
 """Shared fixtures.
 
-* Every test runs with ``HOME``, ``XDG_CACHE_HOME`` and ``CAPSCOPE_STORE`` pointing into a temporary directory,
-  so no test can touch the user's real cache or store.
+* Every test runs with ``HOME`` and ``XDG_CACHE_HOME`` pointing into a temporary directory and without
+  ``CAPSCOPE_STORE`` (so the default store is in that temporary cache): no test can touch the user's real cache or
+  store. A store named by ``CAPSCOPE_STORE`` must exist for reading commands, so a test that sets it creates it.
 * ``sample_dir`` resolves the shared sample data (``CAPSCOPE_DATA`` or ``../shared/data`` beside the checkout).
   Without it a test skips with the reason, except under CI (``CI=true``) where its absence is an error.
 """
@@ -34,7 +35,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("CAPSCOPE_STORE", str(home / "store.duckdb"))
+    monkeypatch.delenv("CAPSCOPE_STORE", raising=False)
     if SAMPLE_DIR is not None:
         monkeypatch.setenv("CAPSCOPE_DATA", str(SAMPLE_DIR))
     else:

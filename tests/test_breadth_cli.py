@@ -88,4 +88,4 @@ def test_breadth_as_of_before_data(
     assert code == 2 and "precedes the data" in err and "Traceback" not in err + out
     universe.write_text("NOPE_NOT_A_SYMBOL\n")
     code, _, err = run(["breadth", "--universe", str(universe)], monkeypatch, capsys)
-    assert code == 2 and "no bar file for NOPE_NOT_A_SYMBOL" in err
+    assert code == 2 and "unknown symbol 'NOPE_NOT_A_SYMBOL'" in err

@@ -195,7 +195,7 @@ def test_doctor_reports_store_and_versions(cli, data: Path, tmp_path: Path) -> N
     result = cli("doctor", "--store", str(store), "--data", str(data))
     assert result.code == 0
     text = squash(result.out)
-    assert str(store) in text and "2symbols,420bars,1ingests" in text
+    assert str(store) in text and "2symbols,420bars,1ingest;" in text
     assert "--dataoption" in text and "duckdb" in text and "numbacache" in text and "chromium" in text
 
 

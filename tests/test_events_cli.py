@@ -136,7 +136,7 @@ def test_universe_all_and_store(sample_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("RUTT",), "did you mean RUT"),
+        (("RUTT",), "did you mean 'RUT'"),
         (("RUT", "--kinds", "golden"), "unknown event kind 'golden'"),
         (("RUT", "--format", "xml"), "--format"),
         (("RUT", "--as-of", "2025-13-40"), "not a date"),
@@ -161,7 +161,7 @@ def test_error_has_no_traceback() -> None:
         timeout=300,
     )
     assert proc.returncode == UsageError.exit_code
-    assert "Traceback" not in proc.stderr and "did you mean IWM" in proc.stderr
+    assert "Traceback" not in proc.stderr and "did you mean 'IWM'" in proc.stderr
 
 
 def test_help_has_example() -> None:

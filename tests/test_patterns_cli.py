@@ -129,7 +129,7 @@ def test_unknown_symbol_suggests(tmp_path: Path) -> None:
     _write_ihs(tmp_path)
     res = CliRunner().invoke(_app(), ["patterns", "XYY", "--data", str(tmp_path)])
     assert isinstance(res.exception, UsageError)
-    assert "did you mean XYZ" in str(res.exception)
+    assert "did you mean 'XYZ'" in str(res.exception)
 
 
 def test_real_app_registers_patterns() -> None:

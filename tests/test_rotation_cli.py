@@ -71,7 +71,7 @@ def test_rotation_table_shows_basis_warning(
     ("args", "message"),
     [
         (["rotation", "--pairs", "RUT"], "expected NUMERATOR:DENOMINATOR"),
-        (["rotation", "--pairs", "RUT:NOPE", "--rrg", ""], "no bar file for NOPE"),
+        (["rotation", "--pairs", "RUT:NOPE", "--rrg", ""], "unknown symbol 'NOPE'"),
         (["rotation", "--as-of", "1900-01-01", "--rrg", "", "--pairs", "RUT:GSPC"], "precedes the data"),
         (["rotation", "--as-of", "yesterday"], "not a date"),
         (["rotation", "--format", "xml"], "--format"),
@@ -134,4 +134,4 @@ def test_rotation_reads_the_store_when_it_holds_the_symbols(
     code, _, err = run(
         ["rotation", "--store", str(db), "--pairs", "IWM:SPY", "--rrg", ""], monkeypatch, capsys
     )
-    assert code == 2 and "lacks" in err
+    assert code == 2 and "unknown symbols 'IWM', 'SPY' in the store" in err

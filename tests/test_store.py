@@ -366,7 +366,7 @@ def test_store_reopen_read_only_and_schema_checks(tmp_path: Path) -> None:
         Store(tmp_path / "missing.duckdb", read_only=True)
     junk = tmp_path / "junk.duckdb"
     junk.write_text("not a database")
-    with pytest.raises(StoreError, match="cannot open store"):
+    with pytest.raises(StoreError, match=r"is damaged: .*not a valid DuckDB database.*rebuild it"):
         Store(junk)
     with Store(path) as st:
         st.con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'").fetchall()

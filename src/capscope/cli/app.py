@@ -15,7 +15,8 @@ from capscope.errors import CapscopeError
 
 app = typer.Typer(
     name="capscope",
-    help="Small-cap market analysis: ingest daily bars, compute indicators and signals, write a checkable brief.",
+    help="Small-cap market analysis: ingest daily bars, compute indicators and signals, write a checkable brief. "
+    "Exit codes: 0 ok, 2 usage, 3 data, 4 store, 5 download, 70 unexpected (add --debug for its traceback).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,23 +64,88 @@ app.command("watch")(_watch.watch)
 app.add_typer(_recon.app, name="recon")
 
 
+#: Exit codes a command can end with (documented in README "Commands").
+EXIT_CODES = {
+    0: "success",
+    1: "verify --strict found an unsupported claim; an interrupted pipe",
+    2: "usage error (bad option, value, date or symbol)",
+    3: "data error (a bar file breaks the contract)",
+    4: "store error (missing, damaged, locked or unreadable store; ingest conflict)",
+    5: "download error",
+    70: "unexpected error (a bug: please report it)",
+    130: "interrupted (Ctrl-C)",
+}
+#: Exit code of an unexpected exception (EX_SOFTWARE of sysexits.h).
+UNEXPECTED_EXIT = 70
+#: Where unexpected errors should be reported.
+REPORT_TO = "the capscope issue tracker"
+DEBUG_ENV = "CAPSCOPE_DEBUG"
+
+
+def _debug_requested(args: list[str]) -> tuple[bool, list[str]]:
+    """Remove ``--debug`` (before a ``--``) from ``args``; also honour ``CAPSCOPE_DEBUG=1``."""
+    import os
+
+    end = args.index("--") if "--" in args else len(args)
+    flag = "--debug" in args[:end]
+    rest = [a for a in args[:end] if a != "--debug"] + args[end:]
+    env = os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    return flag or env, rest
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run ``capscope ARGS`` and return the exit code; nothing but ``--debug`` prints a traceback.
+
+    A :class:`~capscope.errors.CapscopeError` prints one message and exits with its code; a usage error found
+    by typer/click exits 2 with click's message; any other exception prints one line asking for a report and
+    exits 70 (the traceback only with ``--debug`` or ``CAPSCOPE_DEBUG=1``).
+    """
+    from rich.markup import escape
+
+    from capscope.cli.common import err_console
+
+    debug, argv = _debug_requested(list(sys.argv[1:] if args is None else args))
+    try:
+        app(args=argv, prog_name="capscope")
+    except SystemExit as exc:  # typer/click end every run with SystemExit (0, 2 for usage errors, ...)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except CapscopeError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted", highlight=False)
+        return 130
+    except Exception as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        what = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        err_console.print(
+            f"[bold red]unexpected error:[/] {escape(what)}; please report it to {REPORT_TO} with the "
+            f"command you ran{'' if debug else ' (add --debug for the traceback)'}",
+            highlight=False,
+        )
+        return UNEXPECTED_EXIT
+    return 0
+
+
 def main() -> None:
-    """Console-script entry point: run the app and turn capscope errors into clean exits."""
+    """Console-script entry point: :func:`run` with ``sys.argv``, then exit with its code."""
     import gc
 
     try:
-        app()
-    except CapscopeError as exc:
-        from rich.markup import escape
-
-        from capscope.cli.common import err_console
-
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(exc.exit_code)
+        code = run()
     finally:
         # The process ends here: move every live object out of the collected generations so the
         # interpreter's exit-time collections do not rescan the ~10^6 objects numpy/pandas/numba created.
         gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

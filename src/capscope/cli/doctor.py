@@ -56,11 +56,13 @@ def doctor(data: DataOption = None, store: StoreOption = None) -> None:
     """
     from importlib.metadata import PackageNotFoundError, version
 
+    from rich.markup import escape
     from rich.table import Table
 
     from capscope import __version__
+    from capscope.cli.tables import plural
     from capscope.data.sources import resolve_data_dir, resolve_store_path
-    from capscope.errors import CapscopeError
+    from capscope.errors import CapscopeError, StoreError
 
     table = Table(show_header=False, title=f"capscope {__version__}", title_justify="left")
     table.add_column("item", style="bold")
@@ -82,21 +84,37 @@ def doctor(data: DataOption = None, store: StoreOption = None) -> None:
         else ("CAPSCOPE_STORE" if os.environ.get("CAPSCOPE_STORE") else "user cache")
     )
     table.add_row("store", f"{store_path} (from the {how})")
+    failure: CapscopeError | None = None
     if store_path.exists():
         from capscope.store import Store
+        from capscope.store.health import damaged
 
         try:
             with Store(store_path, read_only=True) as st:
                 counts = st.counts()
                 log = st.ingests()
+                problems = st.check_integrity()
             last = f"; last ingest {log['finished'][-1]:%Y-%m-%d %H:%M:%S}" if log.height else ""
             table.add_row(
                 "store content",
-                f"{_size(store_path)}; {counts['symbols']:,} symbols, {counts['bars']:,} bars, "
-                f"{counts['ingests']:,} ingests{last}",
+                f"{_size(store_path)}; {plural(counts['symbols'], 'symbol')}, {plural(counts['bars'], 'bar')}, "
+                f"{plural(counts['ingests'], 'ingest')}{last}",
             )
+            if problems:
+                failure = damaged(store_path, "; ".join(problems[:5]))
+                table.add_row("store integrity", f"[red]damaged[/]: {escape('; '.join(problems[:5]))}")
+            else:
+                table.add_row(
+                    "store integrity",
+                    "ok: every table read in full (block checksums verified), per-symbol rows agree with the "
+                    "ingest log",
+                )
         except CapscopeError as exc:
-            table.add_row("store content", f"[red]cannot open[/]: {exc}")
+            failure = exc
+            table.add_row("store content", f"[red]cannot use it[/]: {escape(str(exc))}")
+    elif store_path.is_dir():
+        failure = StoreError(f"the store path {store_path} is a directory, not a store file")
+        table.add_row("store content", f"[red]{escape(str(failure))}[/]")
     else:
         table.add_row("store content", "[yellow]no store yet[/]: run `capscope ingest`")
 
@@ -111,3 +129,5 @@ def doctor(data: DataOption = None, store: StoreOption = None) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     table.add_row("chromium", chromium or "[yellow]not found[/] (browser tests need it: `make chromium`)")
     console.print(table)
+    if failure is not None:
+        raise failure

@@ -47,14 +47,42 @@ def load_panel(
 ) -> tuple[Panel, str]:
     """Load ``symbols`` (or every symbol under ``subdir`` of the data directory when ``None``).
 
-    The store is used when ``--data`` is not given, the store file exists and it holds every symbol; otherwise
-    the files of the data directory are read. Returns the panel and a description of where it came from.
+    The source is :func:`capscope.cli.source.resolve_source`'s: a named store (``--store``/``CAPSCOPE_STORE``)
+    must hold every symbol; the unnamed default store is used when it holds them all, else the data files are
+    read (and the returned description says so). Returns the panel and a description of where it came from.
     """
-    from capscope.data.sources import resolve_data_dir, resolve_store_path
+    from capscope.cli.choices import unknown_symbols
+    from capscope.cli.source import files_instead, resolve_source
 
-    data_dir = None
+    source = resolve_source(data, store)
+    if source.kind == "store":
+        from capscope.store import Store
+
+        with Store(source.path, read_only=True) as st:
+            rows = st.symbol_rows()
+            stored = {sym: src for sym, _, _, _, src in rows}
+            if symbols is None:
+                wanted = sorted(
+                    s
+                    for s, src in stored.items()
+                    if subdir is None or (src and Path(str(src)).parent.name == subdir)
+                )
+            else:
+                wanted = list(symbols)
+            lacking = [s for s in wanted if s not in stored]
+            if wanted and not lacking:
+                return st.panel(wanted), source.label
+        if source.named:
+            if not wanted:
+                where = f" from a {subdir}/ folder" if subdir else ""
+                raise UsageError(
+                    f"the store at {source.path} holds no symbols{where}; "
+                    f"run capscope ingest --store {source.path} DIR"
+                )
+            raise unknown_symbols(lacking, stored, f"the store at {source.path}")
+        source = files_instead(source)
+    data_dir = source.path
     if symbols is None:
-        data_dir = resolve_data_dir(data).path
         root = data_dir / subdir if subdir else data_dir
         if not root.is_dir():
             raise UsageError(
@@ -63,29 +91,8 @@ def load_panel(
         symbols = sorted(bar_file_index(root))
         if not symbols:
             raise UsageError(f"no bar files under {root}")
-    store_path = resolve_store_path(store)
-    if data is None and store_path.exists():
-        from capscope.store import Store
-
-        with Store(store_path, read_only=True) as st:
-            stored = set(st.symbols()["symbol"].to_list())
-            if set(symbols) <= stored:
-                return st.panel(symbols), f"store {store_path}"
-        if store is not None:
-            missing = sorted(set(symbols) - stored)
-            raise UsageError(
-                f"store {store_path} lacks {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}; "
-                f"run `capscope ingest` or pass --data DIR"
-            )
-    data_dir = data_dir or resolve_data_dir(data).path
     index = bar_file_index(data_dir)
     missing = [s for s in symbols if s not in index]
     if missing:
-        import difflib
-
-        hints = {m: difflib.get_close_matches(m, list(index), n=3) for m in missing[:5]}
-        hint = "; ".join(f"{m}: did you mean {', '.join(h)}?" for m, h in hints.items() if h)
-        raise UsageError(
-            f"no bar file for {', '.join(missing)} under {data_dir}" + (f" ({hint})" if hint else "")
-        )
-    return _read_files([index[s] for s in symbols]), f"files under {data_dir}"
+        raise unknown_symbols(missing, index, f"the data files under {data_dir}")
+    return _read_files([index[s] for s in symbols]), source.label

@@ -57,53 +57,50 @@ def _read_universe_file(path: Path) -> list[str]:
     return out
 
 
-def _unknown(missing: list[str], known: list[str], where: str) -> UsageError:
-    import difflib
-
-    parts = []
-    for sym in missing:
-        close = difflib.get_close_matches(sym, known, n=3) or difflib.get_close_matches(
-            sym.upper(), known, n=3
-        )
-        parts.append(f"{sym} (did you mean {', '.join(close)}?)" if close else sym)
-    return UsageError(f"unknown symbol: {'; '.join(parts)} ({len(known)} symbols in {where})")
-
-
 def load_bars(
     symbols: list[str] | None, *, data: Path | None, store: Path | None, as_of: date | None
 ) -> tuple[pl.DataFrame, str]:
-    """Bar table of ``symbols`` (``None`` = every symbol) up to ``as_of``, from the store or the data files."""
+    """Bar table of ``symbols`` (``None`` = every symbol) up to ``as_of``, from the store or the data files.
+
+    The source is :func:`capscope.cli.source.resolve_source`'s; a named store must hold every symbol.
+    """
     import polars as pl
 
-    from capscope.data.sources import resolve_data_dir, resolve_store_path
+    from capscope.cli.choices import unknown_symbols
+    from capscope.cli.source import files_instead, resolve_source
 
-    store_path = resolve_store_path(store)
-    if data is None and store_path.exists():
+    source = resolve_source(data, store)
+    if source.kind == "store":
         from capscope.store import Store
 
-        with Store(store_path, read_only=True) as st:
+        with Store(source.path, read_only=True) as st:
             stored = st.symbols()["symbol"].to_list()
             if stored and (symbols is None or set(symbols) <= set(stored)):
-                return st.bars(symbols, end=as_of), f"store {store_path}"
-        if store is not None:
-            missing = sorted(set(symbols or []) - set(stored))
-            raise _unknown(missing, stored, f"store {store_path}; run `capscope ingest` or pass --data")
+                return st.bars(symbols, end=as_of), source.label
+        if source.named:
+            if not stored:
+                raise UsageError(
+                    f"the store at {source.path} is empty; run capscope ingest --store {source.path}"
+                )
+            missing = [s for s in symbols or [] if s not in set(stored)]
+            raise unknown_symbols(missing, stored, f"the store at {source.path}")
+        source = files_instead(source)
     from capscope.data.readers import iter_bar_files, read_many, symbol_from_path
 
-    data_dir = resolve_data_dir(data).path
+    data_dir = source.path
     index: dict[str, Path] = {}
     for path in iter_bar_files(data_dir):
         index.setdefault(symbol_from_path(path), path)
     wanted = sorted(index) if symbols is None else symbols
     missing = [s for s in wanted if s not in index]
     if missing:
-        raise _unknown(missing, sorted(index), f"{data_dir}")
+        raise unknown_symbols(missing, sorted(index), f"the data files under {data_dir}")
     if not wanted:
         raise UsageError(f"no bar files under {data_dir}")
     bars = read_many([index[s] for s in wanted])
     if as_of is not None:
         bars = bars.filter(pl.col("date") <= as_of)
-    return bars, f"files under {data_dir}"
+    return bars, source.label
 
 
 def _batches(bars: pl.DataFrame, size: int) -> list[list[str]]:

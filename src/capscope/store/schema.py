@@ -91,3 +91,12 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {1: WATCH_DDL}
 
 #: Value columns of ``bars`` in bar-table order.
 VALUE_COLUMNS: Final[tuple[str, ...]] = ("open", "high", "low", "close", "adj_close", "volume")
+
+#: Columns of every table, in order (checked on every open: a store with other columns is damaged).
+TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "meta": ("key", "value"),
+    "symbols": ("symbol_id", "symbol"),
+    "bars": ("symbol_id", "date", *VALUE_COLUMNS),
+    "ingests": ("ingest_id", "started", "finished", "files", "rows_read", "rows_new", "capscope_version"),
+    "ingest_files": ("ingest_id", "path", "file_name", "sha256", "symbol", "rows_read", "rows_new"),
+}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -12,8 +13,9 @@ from capscope.data.schema import PRICE_FIELDS
 from capscope.errors import StoreError
 from capscope.store import query
 from capscope.store._duck import run
+from capscope.store.health import check_path, damaged, open_error, read_error
 from capscope.store.ingest import IngestReport, ProgressCallback, ingest_files
-from capscope.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, WATCH_DDL
+from capscope.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, TABLE_COLUMNS, WATCH_DDL
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,21 +49,22 @@ class Store:
 
         self.path = resolve_store_path(path)
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"no store at {self.path}: run `capscope ingest` first (or pass --store FILE)")
+        self._con: duckdb.DuckDBPyConnection | None = None
+        check_path(self.path, read_only=read_only)
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of the store {self.path}: {exc.strerror or exc}"
+                ) from None
         try:
-            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path), read_only=read_only)
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            hint = (
-                "another process may be writing it; wait for it to finish"
-                if "lock" in str(exc).lower()
-                else "it is not a capscope store (DuckDB file); pass another --store or delete it"
-            )
-            raise StoreError(f"cannot open store {self.path}: {exc}\n{hint}") from None
+            raise open_error(self.path, exc) from None
         try:
-            self._init_schema()
+            with self.guard():
+                self._init_schema()
         except BaseException:
             self.close()
             raise
@@ -71,8 +74,12 @@ class Store:
         con = self.con
         tables = {r[0] for r in run(con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
         if "meta" not in tables:
-            if self.read_only:
-                raise StoreError(f"{self.path} is not a capscope store (no meta table)")
+            if self.read_only or tables:
+                what = f"tables {', '.join(sorted(tables))}" if tables else "no tables"
+                raise StoreError(
+                    f"{self.path} is a DuckDB database but not a capscope store ({what}, no meta table); "
+                    "pass another --store, or create a new store with capscope ingest --store NEW_PATH"
+                )
             run(con, "BEGIN TRANSACTION")
             try:
                 for statement in (*DDL, *WATCH_DDL):
@@ -82,15 +89,97 @@ class Store:
             except BaseException:
                 run(con, "ROLLBACK")
                 raise
+            tables = set(TABLE_COLUMNS)
+        missing = [t for t in TABLE_COLUMNS if t not in tables]
+        if missing:
+            raise damaged(self.path, f"missing table{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         found = run(con, "SELECT value FROM meta WHERE key = 'schema_version'")
-        version = int(found[0][0]) if found else None
+        try:
+            version: int | None = int(found[0][0]) if found else None
+        except ValueError:
+            version = None
         if version is not None and version < SCHEMA_VERSION and not self.read_only:
             version = self._migrate(version)
         if version != SCHEMA_VERSION and not (self.read_only and version in MIGRATIONS):
-            raise StoreError(
-                f"store {self.path} has schema version {version}, this capscope uses {SCHEMA_VERSION}: "
-                "delete the file (or pass another --store) and run `capscope ingest` again"
+            raise damaged(
+                self.path,
+                f"schema version {found[0][0] if found else 'missing'}, this capscope reads version "
+                f"{SCHEMA_VERSION}",
             )
+        columns: dict[str, list[str]] = {}
+        for table, column in run(
+            con,
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+            "ORDER BY table_name, column_index",
+        ):
+            columns.setdefault(table, []).append(column)
+        for table, expected in TABLE_COLUMNS.items():
+            if columns.get(table) != list(expected):
+                raise damaged(
+                    self.path,
+                    f"table {table} has columns {', '.join(columns.get(table, []))}, "
+                    f"expected {', '.join(expected)}",
+                )
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn a DuckDB error met while reading (checksum mismatch, short read) into a :class:`StoreError`."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise read_error(self.path, exc) from None
+
+    def check_integrity(self) -> list[str]:
+        """Read every row and column of every table (DuckDB verifies each block's checksum on reading) and
+        compare each symbol's row count with what the ingest log says was added.
+
+        Returns
+        -------
+        list of str
+            Problems found (empty when the store is sound). Unreadable blocks raise :class:`StoreError`.
+        """
+        problems: list[str] = []
+        with self.guard():
+            every = run(self.con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
+            for (table,) in every:
+                run(self.con, f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{table}"')
+            rows = run(
+                self.con,
+                """
+                WITH stored AS (
+                    SELECT s.symbol, count(b.date) AS n FROM symbols s LEFT JOIN bars b USING (symbol_id)
+                    GROUP BY s.symbol
+                ), logged AS (
+                    SELECT symbol, sum(rows_new) AS n FROM ingest_files GROUP BY symbol
+                )
+                SELECT coalesce(stored.symbol, logged.symbol), coalesce(stored.n, 0), coalesce(logged.n, 0)
+                FROM stored FULL OUTER JOIN logged USING (symbol)
+                WHERE coalesce(stored.n, 0) <> coalesce(logged.n, 0)
+                ORDER BY 1
+                """,
+            )
+            for symbol, stored, logged in rows:
+                problems.append(
+                    f"{symbol}: {stored:,} bars stored, the ingest log says {logged:,} were added"
+                )
+            dup = run(
+                self.con,
+                "SELECT count(*) FROM (SELECT 1 FROM bars GROUP BY symbol_id, date HAVING count(*) > 1)",
+            )
+            if dup[0][0]:
+                problems.append(f"{dup[0][0]:,} (symbol, date) pairs stored more than once")
+            totals = run(
+                self.con,
+                "SELECT (SELECT coalesce(sum(rows_new), 0) FROM ingests), "
+                "(SELECT coalesce(sum(rows_new), 0) FROM ingest_files)",
+            )[0]
+            if totals[0] != totals[1]:
+                problems.append(
+                    f"the ingest log adds up to {totals[0]:,} rows per ingest but {totals[1]:,} per file"
+                )
+        return problems
 
     def _migrate(self, version: int) -> int:
         """Apply the additive migrations from ``version`` up to :data:`SCHEMA_VERSION` in one transaction."""
@@ -160,7 +249,11 @@ class Store:
             raise StoreError(f"store {self.path} is open read-only; cannot ingest")
         if isinstance(paths, str | Path):
             paths = [paths]
-        return ingest_files(self.con, paths, repair=repair, progress=progress, version=__version__)
+        problems = self.check_integrity()  # never write into a damaged store
+        if problems:
+            raise damaged(self.path, "; ".join(problems[:5]))
+        with self.guard():
+            return ingest_files(self.con, paths, repair=repair, progress=progress, version=__version__)
 
     # -- reading ---------------------------------------------------------------------------------------
     def bars(
@@ -170,15 +263,18 @@ class Store:
         end: query.DateLike | None = None,
     ) -> pl.DataFrame:
         """Bar table of ``symbols`` (all when ``None``) with ``start <= date <= end``, sorted by symbol, date."""
-        return query.bars(self.con, symbols, start, end)
+        with self.guard():
+            return query.bars(self.con, symbols, start, end)
 
     def symbols(self) -> pl.DataFrame:
         """Stored symbols: ``symbol, first_date, last_date, rows, source``, sorted by symbol."""
-        return query.symbols_summary(self.con)
+        with self.guard():
+            return query.symbols_summary(self.con)
 
     def symbol_rows(self) -> list[tuple[str, date, date, int, str | None]]:
         """:meth:`symbols` as plain ``(symbol, first_date, last_date, rows, source)`` tuples, without polars."""
-        return query.symbols_summary_rows(self.con)
+        with self.guard():
+            return query.symbols_summary_rows(self.con)
 
     def panel(
         self,
@@ -188,21 +284,24 @@ class Store:
         fields: Sequence[str] = PRICE_FIELDS,
     ) -> Panel:
         """Time-major panel of ``fields`` for ``symbols`` (see :func:`capscope.store.query.panel`)."""
-        return query.panel(self.con, symbols, start, end, fields)
+        with self.guard():
+            return query.panel(self.con, symbols, start, end, fields)
 
     def ingests(self) -> pl.DataFrame:
         """The ingest log: one row per ingest that changed the store, newest last."""
         import polars as pl
 
-        frame = pl.from_arrow(self.con.sql("SELECT * FROM ingests ORDER BY ingest_id").to_arrow_table())
+        with self.guard():
+            frame = pl.from_arrow(self.con.sql("SELECT * FROM ingests ORDER BY ingest_id").to_arrow_table())
         assert isinstance(frame, pl.DataFrame)
         return frame
 
     def counts(self) -> dict[str, int]:
         """Row counts of the store's tables (``symbols``, ``bars``, ``ingests``, ``ingest_files``)."""
         out: dict[str, int] = {}
-        for table in ("symbols", "bars", "ingests", "ingest_files"):
-            out[table] = int(run(self.con, f"SELECT count(*) FROM {table}")[0][0])
+        with self.guard():
+            for table in ("symbols", "bars", "ingests", "ingest_files"):
+                out[table] = int(run(self.con, f"SELECT count(*) FROM {table}")[0][0])
         return out
 
     def digest(self) -> dict[str, tuple[int, int]]:
@@ -220,7 +319,8 @@ class Store:
             "ingest_files": "SELECT count(*), sum(hash(COLUMNS(*))) FROM ingest_files",
         }
         out: dict[str, tuple[int, int]] = {}
-        for table, sql in queries.items():
-            rows: Any = run(self.con, sql)[0]
-            out[table] = (int(rows[0]), int(rows[1] or 0))
+        with self.guard():
+            for table, sql in queries.items():
+                rows: Any = run(self.con, sql)[0]
+                out[table] = (int(rows[0]), int(rows[1] or 0))
         return out
