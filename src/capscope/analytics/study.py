@@ -1,0 +1,987 @@
+"""Event studies that survive a referee: did a signal beat its baseline, and how sure can we be?
+
+For every studied signal (:mod:`capscope.analytics.study_signals`) and horizon ``h`` the study measures the
+forward return of each event from the bar on which it became knowable: entry at that bar's close (or, with
+``entry="next_open"``, at the next bar's open), exit at the close ``h`` bars of the same symbol after the event
+bar. Only events whose exit bar lies within the data are used, so a study as of a date never looks past it.
+
+*Baseline*: the same forward return for every bar of the symbols that produced the signal, over the study
+period (``since`` .. as-of date); ``baseline="regime"`` keeps only the bars in the regime where the signal
+can fire (:func:`capscope.analytics.study_signals.regime_mask`). *Excess* = event mean - baseline mean.
+
+*Inference resamples dates, not events.* Per date ``d`` the study keeps ``e_d`` (sum of event returns dated
+``d``), ``n_d`` (their number), ``b_d`` and ``m_d`` (the same for the baseline). The excess is
+``sum(e)/sum(n) - sum(b)/sum(m)``; a stationary block bootstrap of the dates (:mod:`.bootstrap`) resamples
+the four series together, so events clustered on one date stay together and the dependence created by
+overlapping ``h``-bar windows is kept inside blocks. The mean block length is the Politis-White automatic
+choice (``arch.bootstrap.optimal_block_length``) on the per-date excess contributions, but at least
+``block_factor * h``: windows overlap for ``h - 1`` bars, and a stationary bootstrap with mean block ``L``
+weights lag ``k`` by about ``(1 - 1/L)^k``, so blocks much longer than ``h`` are needed for the variance of
+an ``(h - 1)``-dependent mean (a naive i.i.d. resample of events undercovers badly; see
+``tests/test_study_calibration.py``). The 95 % interval is the percentile interval of the bootstrap draws;
+the p-value is the matching two-sided bootstrap p-value. Benjamini-Hochberg q-values
+(``scipy.stats.false_discovery_control``) are taken over every cell of the run. The Kolmogorov-Smirnov
+two-sample test (``scipy.stats.ks_2samp``) compares the distributions of event and baseline returns, as Lo,
+Mamaysky and Wang (2000, "Foundations of Technical Analysis", JF 55(4)) compare conditional and unconditional
+returns. For the run as a whole, Hansen's SPA test ("does any signal beat its baseline, in the direction
+traders read it?") and Romano-Wolf's StepM ("which ones?") run on one joint bootstrap of every cell.
+
+Scale: :func:`study_block` computes a block of symbols' partial results (:class:`StudyPartial`) and
+:func:`combine` merges any number of them; :func:`study_panel` is both in one call. Partials of disjoint
+symbol blocks combine to the same result as one panel of all symbols (up to floating-point summation order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numba import njit
+
+from capscope.analytics import bootstrap as bs
+from capscope.analytics.outcomes import BreakoutOutcome, breakout_outcome, summarize_outcomes
+from capscope.analytics.study_signals import (
+    Signal,
+    expected_direction,
+    parse_signals,
+    pattern_matches,
+    regime_key,
+    regime_mask,
+    select_events,
+)
+from capscope.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capscope.data.panel import Panel
+    from capscope.events.scan import ScanParams
+    from capscope.patterns.records import PatternRecord
+
+__all__ = [
+    "CellResult",
+    "StudyParams",
+    "StudyPartial",
+    "StudyResult",
+    "combine",
+    "excess_path",
+    "forward_returns",
+    "forward_returns_reference",
+    "parse_signals",
+    "study_block",
+    "study_panel",
+]
+
+ENTRIES = ("close", "next_open")
+BASELINES = ("all", "regime")
+DEFAULT_HORIZONS = (5, 21, 63)
+DEFAULT_SEED = 20260101
+
+
+def _default_scan() -> ScanParams:
+    from capscope.events.scan import ScanParams
+
+    return ScanParams()
+
+
+@dataclass(frozen=True)
+class StudyParams:
+    """How a study is run (everything that changes a number is here and is echoed in the JSON ``params``).
+
+    Attributes
+    ----------
+    horizons
+        Forward horizons in bars of each symbol.
+    entry
+        ``close`` (the knowable bar's close) or ``next_open`` (the next bar's open).
+    baseline
+        ``all`` (every bar of the signal's symbols in the period) or ``regime`` (bars where it could fire).
+    since
+        First event / baseline date studied (``None``: all history).
+    draws
+        Bootstrap resamples.
+    seed
+        Seed of the resampling (``numpy.random.default_rng([seed, horizon])`` per horizon, ``[seed, 0]`` for
+        the run-level tests), so a run repeats exactly.
+    block_length
+        Mean block length for every horizon (``None``: automatic, see the module docstring).
+    block_factor
+        Automatic block lengths are at least ``block_factor * horizon``.
+    level
+        Confidence level of the intervals.
+    excursion_horizon
+        Bars over which pattern MFE / MAE are measured (``None``: the longest horizon).
+    ks
+        Run the Kolmogorov-Smirnov test (off in simulations that only need the intervals).
+    scan
+        Event parameters (:class:`capscope.events.scan.ScanParams`).
+    """
+
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    entry: str = "close"
+    baseline: str = "all"
+    since: np.datetime64 | None = None
+    draws: int = 1000
+    seed: int = DEFAULT_SEED
+    block_length: float | None = None
+    block_factor: float = 3.0
+    level: float = 0.95
+    excursion_horizon: int | None = None
+    ks: bool = True
+    scan: ScanParams = field(default_factory=_default_scan)
+
+    def __post_init__(self) -> None:
+        hs = tuple(int(h) for h in self.horizons)
+        if not hs or any(h < 1 for h in hs):
+            raise UsageError(f"horizons must be positive whole numbers of bars, got {self.horizons}")
+        if len(set(hs)) != len(hs):
+            raise UsageError(f"horizons listed more than once: {', '.join(map(str, hs))}")
+        object.__setattr__(self, "horizons", tuple(sorted(hs)))
+        if self.entry not in ENTRIES:
+            raise UsageError(f"entry {self.entry!r}: use one of {', '.join(ENTRIES)}")
+        if self.baseline not in BASELINES:
+            raise UsageError(f"baseline {self.baseline!r}: use one of {', '.join(BASELINES)}")
+        if self.draws < 99:
+            raise UsageError(f"draws must be at least 99, got {self.draws}")
+        if not 0.5 < self.level < 1.0:
+            raise UsageError(f"level must be between 0.5 and 1, got {self.level}")
+        if self.block_length is not None and self.block_length < 1:
+            raise UsageError(f"block length must be >= 1, got {self.block_length}")
+        if self.since is not None:
+            object.__setattr__(self, "since", np.datetime64(self.since, "D"))  # type: ignore[call-overload]
+
+    @property
+    def max_horizon(self) -> int:
+        """The longest horizon."""
+        return max(self.horizons)
+
+
+# -- forward returns ------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _forward_kernel(close: np.ndarray, open_: np.ndarray, h: int, next_open: bool, out: np.ndarray) -> None:
+    n, m = close.shape
+    pos = np.empty(n, dtype=np.int64)
+    for j in range(m):
+        k = 0
+        for t in range(n):
+            if not np.isnan(close[t, j]):
+                pos[k] = t
+                k += 1
+        for i in range(k - h):
+            t = pos[i]
+            exit_ = close[pos[i + h], j]
+            entry = open_[pos[i + 1], j] if next_open else close[t, j]
+            out[t, j] = exit_ / entry - 1.0
+
+
+def forward_returns(close: np.ndarray, horizon: int, *, open_: np.ndarray | None = None) -> np.ndarray:
+    """Forward returns ``(n_bars, n_symbols)`` of every bar: exit at the close ``horizon`` bars of the same
+    symbol later; entry at the bar's close, or at the next bar's open when ``open_`` is given.
+
+    NaN where the symbol has no bar, where fewer than ``horizon`` of its bars follow, or where the entry open
+    is missing. Bars are counted per symbol (a gap in one symbol does not shift another).
+    """
+    if horizon < 1:
+        raise ValueError(f"horizon must be positive, got {horizon}")
+    c = np.ascontiguousarray(close, dtype=np.float64)
+    squeeze = c.ndim == 1
+    if squeeze:
+        c = c[:, None]
+    o = c if open_ is None else np.ascontiguousarray(open_, dtype=np.float64).reshape(c.shape)
+    out = np.full(c.shape, np.nan)
+    _forward_kernel(c, o, int(horizon), open_ is not None, out)
+    return out[:, 0] if squeeze else out
+
+
+def forward_returns_reference(
+    close: np.ndarray, horizon: int, *, open_: np.ndarray | None = None
+) -> np.ndarray:
+    """Plain numpy twin of :func:`forward_returns` (one column at a time)."""
+    c = np.asarray(close, dtype=np.float64)
+    squeeze = c.ndim == 1
+    if squeeze:
+        c = c[:, None]
+    o = None if open_ is None else np.asarray(open_, dtype=np.float64).reshape(c.shape)
+    out = np.full(c.shape, np.nan)
+    for j in range(c.shape[1]):
+        rows = np.flatnonzero(~np.isnan(c[:, j]))
+        if rows.size <= horizon:
+            continue
+        start, stop = rows[:-horizon], rows[horizon:]
+        entry = c[start, j] if o is None else o[rows[1 : rows.size - horizon + 1], j]
+        out[start, j] = c[stop, j] / entry - 1.0
+    return out[:, 0] if squeeze else out
+
+
+# -- partial results of one block of symbols --------------------------------------------------------------------
+@dataclass
+class CellPartial:
+    """Per-date sums and event returns of one (signal, horizon) cell over one block of symbols."""
+
+    days: np.ndarray  # datetime64[D] dates of the block's panel
+    e: np.ndarray
+    n: np.ndarray
+    b: np.ndarray
+    m: np.ndarray
+    ev_day: np.ndarray
+    ev_symbol: np.ndarray
+    ev_return: np.ndarray
+    n_independent: int
+    symbols: tuple[str, ...]
+
+
+@dataclass
+class StudyPartial:
+    """Partial results of :func:`study_block` on one block of symbols (merge with :func:`combine`)."""
+
+    signals: list[Signal]
+    params: StudyParams
+    last_day: np.datetime64 | None
+    cells: dict[tuple[str, int], CellPartial]
+    baseline_values: dict[tuple[int, Any, str], np.ndarray]
+    outcomes: dict[str, list[BreakoutOutcome]]
+    notes: list[str]
+
+
+def _needed_event_kinds(signals: Sequence[Signal]) -> list[str]:
+    return sorted({s.kind for s in signals if s.source == "event"})
+
+
+def _pattern_events(
+    panel: Panel, records: Sequence[PatternRecord]
+) -> list[tuple[PatternRecord, int, int, int]]:
+    """(record, column, breakout row, knowable row) of every pattern that broke out."""
+    out = []
+    for r in records:
+        if r.breakout is None:
+            continue
+        col = panel.symbols.index(r.symbol)
+        brow = r.breakout.index
+        if brow is None:
+            brow = int(np.searchsorted(panel.dates, np.datetime64(r.breakout.date, "D")))
+        confirms = [p.confirm_date for p in r.points if p.confirm_date is not None]
+        known = max([r.breakout.date, *confirms])
+        krow = int(np.searchsorted(panel.dates, np.datetime64(known, "D")))
+        out.append((r, col, int(brow), krow))
+    return out
+
+
+def study_block(
+    panel: Panel,
+    signals: Sequence[Signal],
+    params: StudyParams | None = None,
+    *,
+    events: pd.DataFrame | None = None,
+    patterns: Sequence[PatternRecord] | None = None,
+) -> StudyPartial:
+    """Partial study of one block of symbols (all of the panel's bars are usable; truncate before calling).
+
+    Parameters
+    ----------
+    panel
+        Bars of the block's symbols up to the as-of date.
+    signals
+        The signals studied (:func:`parse_signals`).
+    params
+        Study parameters.
+    events, patterns
+        The panel's events (:func:`capscope.events.scan_panel`) and pattern records
+        (:func:`capscope.patterns.find_patterns`); computed here when not given.
+    """
+    params = params or StudyParams()
+    signals = list(signals)
+    ev_kinds = _needed_event_kinds(signals)
+    pat_kinds = sorted({s.kind for s in signals if s.source == "pattern"})
+    if events is None and ev_kinds:
+        from capscope.events.scan import scan_panel
+
+        events = scan_panel(panel, kinds=ev_kinds, params=params.scan)
+    if patterns is None and pat_kinds:
+        from capscope.patterns.api import find_patterns
+
+        patterns = find_patterns(panel, kinds=pat_kinds)
+    dates = panel.dates
+    close = panel.close
+    open_ = panel.fields.get("open") if params.entry == "next_open" else None
+    fwd = {h: forward_returns(close, h, open_=open_) for h in params.horizons}
+    in_window = np.ones(len(dates), dtype=bool) if params.since is None else dates >= params.since
+    valid_count = np.cumsum(np.isfinite(close), axis=0)
+    symbols = np.asarray(panel.symbols, dtype=object)
+
+    ev_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    outcomes: dict[str, list[BreakoutOutcome]] = {}
+    pattern_hits = _pattern_events(panel, patterns or [])
+    horizon_x = params.excursion_horizon or params.max_horizon
+    if events is not None and len(events):
+        ev_row_all = np.searchsorted(dates, events["date"].to_numpy().astype("datetime64[D]"))
+        sym_index = {s: i for i, s in enumerate(panel.symbols)}
+        ev_col_all = np.asarray([sym_index[s] for s in events["symbol"].astype(str)], dtype=np.int64)
+    for sig in signals:
+        if sig.source == "event":
+            if events is None or not len(events):
+                ev_rows[sig.label] = (np.empty(0, np.int64), np.empty(0, np.int64))
+                continue
+            keep = select_events(events, sig)
+            ev_rows[sig.label] = (ev_row_all[keep], ev_col_all[keep])
+        else:
+            hits = [x for x in pattern_hits if pattern_matches(x[0], sig)]
+            ev_rows[sig.label] = (
+                np.asarray([x[3] for x in hits], dtype=np.int64),
+                np.asarray([x[1] for x in hits], dtype=np.int64),
+            )
+            outs = []
+            for rec, col, brow, krow in hits:
+                direction = 1 if rec.extra.get("direction", "up") == "up" else -1
+                level = rec.extra.get("neckline_at_breakout")
+                bp = float(level) if level is not None else float(rec.breakout.price)  # type: ignore[union-attr]
+                outs.append(
+                    breakout_outcome(
+                        panel.high[:, col] if "high" in panel.fields else close[:, col],
+                        panel.low[:, col] if "low" in panel.fields else close[:, col],
+                        close[:, col],
+                        dates,
+                        symbol=rec.symbol,
+                        kind=rec.kind,
+                        direction=direction,
+                        breakout_row=brow,
+                        knowable_row=krow,
+                        breakout_price=bp,
+                        target=rec.target,
+                        bottom=rec.invalidation,
+                        horizon=horizon_x,
+                    )
+                )
+            outcomes[sig.label] = outs
+
+    regimes: dict[Any, np.ndarray | None] = {}
+    notes: list[str] = []
+    cells: dict[tuple[str, int], CellPartial] = {}
+    baseline_values: dict[tuple[int, Any, str], np.ndarray] = {}
+    n_dates = len(dates)
+    for sig in signals:
+        rows, cols = ev_rows[sig.label]
+        in_w = in_window[rows] if rows.size else np.zeros(0, dtype=bool)
+        rows, cols = rows[in_w], cols[in_w]
+        rkey: Any = None
+        rmask = None
+        if params.baseline == "regime":
+            rkey = regime_key(sig)
+            if rkey is None:
+                notes.append(f"{sig.label}: no regime defined; baseline = all bars")
+            else:
+                if rkey not in regimes:
+                    regimes[rkey] = regime_mask(panel, sig, params.scan)
+                rmask = regimes[rkey]
+        base_cols = np.unique(cols)
+        for h in params.horizons:
+            r = fwd[h][rows, cols] if rows.size else np.empty(0)
+            ok = np.isfinite(r)
+            rr, cc, ret = rows[ok], cols[ok], r[ok]
+            e = np.bincount(rr, weights=ret, minlength=n_dates).astype(np.float64)
+            n = np.bincount(rr, minlength=n_dates).astype(np.float64)
+            sub = fwd[h][:, base_cols]
+            good = np.isfinite(sub) & in_window[:, None]
+            if rmask is not None:
+                good &= rmask[:, base_cols]
+            b = np.where(good, sub, 0.0).sum(axis=1)
+            m = good.sum(axis=1).astype(np.float64)
+            for k, j in enumerate(base_cols):
+                key = (h, rkey, str(symbols[j]))
+                if key not in baseline_values:
+                    baseline_values[key] = sub[good[:, k], k]
+            # non-overlapping events per symbol: greedy, each counted event at least h bars after the last
+            n_ind = 0
+            if rr.size:
+                pos = valid_count[rr, cc]
+                order = np.lexsort((pos, cc))
+                last_col, last_pos = -1, -(10**18)
+                for i in order:
+                    if cc[i] != last_col or pos[i] >= last_pos + h:
+                        n_ind += 1
+                        last_col, last_pos = int(cc[i]), int(pos[i])
+            cells[(sig.label, h)] = CellPartial(
+                days=dates,
+                e=e,
+                n=n,
+                b=b,
+                m=m,
+                ev_day=dates[rr],
+                ev_symbol=symbols[cc],
+                ev_return=ret,
+                n_independent=n_ind,
+                symbols=tuple(str(s) for s in symbols[base_cols]),
+            )
+    return StudyPartial(
+        signals=signals,
+        params=params,
+        last_day=dates[-1] if len(dates) else None,
+        cells=cells,
+        baseline_values=baseline_values,
+        outcomes=outcomes,
+        notes=sorted(set(notes)),
+    )
+
+
+# -- combining blocks: statistics and inference ------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellResult:
+    """One (signal, horizon) cell of a study. Returns are fractions (0.012 = 1.2 %)."""
+
+    kind: str
+    filter: str
+    horizon: int
+    n_events: int
+    n_dates: int
+    n_independent: int
+    n_symbols: int
+    n_baseline: int
+    mean: float | None
+    median: float | None
+    hit_rate: float | None
+    baseline_mean: float | None
+    excess: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    q_value: float | None
+    ks_stat: float | None
+    ks_p: float | None
+    first_event: str | None
+    last_event: str | None
+    direction: int | None
+
+    @property
+    def signal(self) -> str:
+        """``KIND`` or ``KIND:FILTER``."""
+        return f"{self.kind}:{self.filter}" if self.filter else self.kind
+
+    @property
+    def verdict(self) -> str:
+        """A plain-language reading of the interval."""
+        if self.n_events == 0 or self.ci_low is None or self.ci_high is None:
+            return "no events to judge"
+        if self.ci_low <= 0.0 <= self.ci_high:
+            return "no evidence it beat the baseline"
+        return "above the baseline" if self.ci_low > 0 else "below the baseline"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the keys of the issue's ``results`` records plus counts and dates)."""
+        return {
+            "kind": self.kind,
+            "filter": self.filter,
+            "horizon": self.horizon,
+            "n_events": self.n_events,
+            "n_dates": self.n_dates,
+            "n_independent": self.n_independent,
+            "n_symbols": self.n_symbols,
+            "n_baseline": self.n_baseline,
+            "mean": self.mean,
+            "median": self.median,
+            "hit_rate": self.hit_rate,
+            "baseline_mean": self.baseline_mean,
+            "excess": self.excess,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "p_value": self.p_value,
+            "q_value": self.q_value,
+            "ks_stat": self.ks_stat,
+            "ks_p": self.ks_p,
+            "first_event": self.first_event,
+            "last_event": self.last_event,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """A whole study: the cells, the pattern outcomes and the run-level tests."""
+
+    as_of: str | None
+    params: dict[str, Any]
+    results: list[CellResult]
+    outcomes: list[dict[str, Any]]
+    run_tests: dict[str, Any]
+    notes: list[str]
+    draws: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"as_of", "params", "results", "outcomes", "run_tests", "notes"}`` (JSON-ready)."""
+        return _clean(
+            {
+                "as_of": self.as_of,
+                "params": self.params,
+                "results": [r.to_dict() for r in self.results],
+                "outcomes": self.outcomes,
+                "run_tests": self.run_tests,
+                "notes": self.notes,
+            }
+        )
+
+    def cell(self, signal: str, horizon: int) -> CellResult:
+        """The cell of ``signal`` (``KIND`` or ``KIND:FILTER``) at ``horizon``."""
+        for r in self.results:
+            if r.signal == signal and r.horizon == horizon:
+                return r
+        raise KeyError(
+            f"no cell {signal} @ {horizon}; cells: {', '.join(sorted({r.signal for r in self.results}))}"
+        )
+
+
+def _clean(value: Any) -> Any:
+    """NaN / inf become ``None``; numpy scalars plain Python numbers (recursively)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _f(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _auto_block(cols: list[np.ndarray], h: int, factor: float, n_obs: int) -> float:
+    """Mean block length of one horizon (see the module docstring)."""
+    floor = max(1.0, factor * h)
+    agg = np.zeros(n_obs)
+    for x in cols:
+        sd = float(np.std(x))
+        if sd > 0:
+            agg += x / sd
+    est = bs.auto_block_length(agg, floor=floor) if np.std(agg) > 0 else floor
+    return float(min(max(est, floor), max(1.0, n_obs / 3.0)))
+
+
+def combine(
+    partials: Sequence[StudyPartial], *, as_of: str | date | np.datetime64 | None = None
+) -> StudyResult:
+    """Merge the partial results of disjoint symbol blocks into the study's statistics and tests.
+
+    Parameters
+    ----------
+    partials
+        Outputs of :func:`study_block` with the same signals and parameters.
+    as_of
+        Date reported as the study's as-of date (default: the last date of any block).
+    """
+    from scipy import stats
+
+    if not partials:
+        raise UsageError("nothing to combine: no partial results")
+    params = partials[0].params
+    signals = partials[0].signals
+    for p in partials[1:]:
+        if p.params != params or [s.label for s in p.signals] != [s.label for s in signals]:
+            raise ValueError("partials were computed with different signals or parameters")
+    days = np.unique(
+        np.concatenate([c.days for p in partials for c in p.cells.values()] or [np.empty(0, "datetime64[D]")])
+    )
+    last_days = [p.last_day for p in partials if p.last_day is not None]
+    if as_of is not None:
+        from capscope.data.panel import to_datetime64
+
+        as_of_day: np.datetime64 | None = to_datetime64(as_of)
+    else:
+        as_of_day = max(last_days) if last_days else None
+    keys = [(s.label, h) for s in signals for h in params.horizons]
+    # per-date series on the union calendar
+    series: dict[tuple[str, int], np.ndarray] = {}
+    for key in keys:
+        acc = np.zeros((len(days), 4))
+        for p in partials:
+            c = p.cells[key]
+            idx = np.searchsorted(days, c.days)
+            acc[idx, 0] += c.e
+            acc[idx, 1] += c.n
+            acc[idx, 2] += c.b
+            acc[idx, 3] += c.m
+        series[key] = acc
+    active = np.zeros(len(days), dtype=bool)
+    for acc in series.values():
+        active |= (acc[:, 1] > 0) | (acc[:, 3] > 0)
+    span = np.flatnonzero(active)
+    lo, hi = (int(span[0]), int(span[-1]) + 1) if span.size else (0, 0)
+    n_obs = hi - lo
+    for key in keys:
+        series[key] = series[key][lo:hi]
+
+    # events and point statistics
+    sorted_base: dict[tuple[Any, ...], np.ndarray] = {}
+    stats_of: dict[tuple[str, int], dict[str, Any]] = {}
+    for sig in signals:
+        for h in params.horizons:
+            key = (sig.label, h)
+            parts = [p.cells[key] for p in partials]
+            ev_day = np.concatenate([c.ev_day for c in parts]) if parts else np.empty(0, "datetime64[D]")
+            ev_sym = np.concatenate([c.ev_symbol for c in parts]) if parts else np.empty(0, object)
+            ret = np.concatenate([c.ev_return for c in parts]) if parts else np.empty(0)
+            order = np.lexsort((ev_sym.astype(str), ev_day)) if ret.size else np.empty(0, np.int64)
+            ev_day, ret = ev_day[order], ret[order]
+            syms = sorted({s for c in parts for s in c.symbols})
+            acc = series[key]
+            n_base = int(acc[:, 3].sum())
+            base_mean = float(acc[:, 2].sum() / n_base) if n_base else float("nan")
+            mean = float(ret.mean()) if ret.size else float("nan")
+            ks_stat = ks_p = float("nan")
+            if params.ks and ret.size:
+                rk = _rkey(sig, params)
+                ks_key = (h, rk, tuple(syms))
+                if ks_key not in sorted_base:
+                    vals = [
+                        p.baseline_values[(h, rk, s)]
+                        for p in partials
+                        for s in syms
+                        if (h, rk, s) in p.baseline_values
+                    ]
+                    sorted_base[ks_key] = np.sort(np.concatenate(vals)) if vals else np.empty(0)
+                base_sorted = sorted_base[ks_key]
+                if base_sorted.size:
+                    ks_stat, ks_p = ks_two_sample(ret, base_sorted)
+            stats_of[key] = {
+                "n_events": int(ret.size),
+                "n_dates": int(np.unique(ev_day).size),
+                "n_independent": int(sum(c.n_independent for c in parts)),
+                "n_symbols": len({str(s) for s in ev_sym}),
+                "n_baseline": n_base,
+                "mean": mean,
+                "median": float(np.median(ret)) if ret.size else float("nan"),
+                "hit_rate": float(np.mean(ret > 0)) if ret.size else float("nan"),
+                "baseline_mean": base_mean,
+                "excess": mean - base_mean,
+                "ks_stat": ks_stat,
+                "ks_p": ks_p,
+                "first_event": str(ev_day[0]) if ret.size else None,
+                "last_event": str(ev_day[-1]) if ret.size else None,
+            }
+
+    # bootstrap per horizon (cell intervals) and jointly (run-level tests)
+    block_lengths: dict[int, float] = {}
+    draws_of: dict[tuple[str, int], np.ndarray] = {}
+    ci: dict[tuple[str, int], tuple[float, float, float]] = {}
+    if n_obs > 1:
+        for h in params.horizons:
+            hkeys = [(s.label, h) for s in signals if stats_of[(s.label, h)]["n_events"] > 0]
+            if not hkeys:
+                continue
+            if params.block_length is not None:
+                L = float(params.block_length)
+            else:
+                xs = []
+                for key in hkeys:
+                    acc = series[key]
+                    bm = stats_of[key]["baseline_mean"]
+                    xs.append(acc[:, 0] - acc[:, 1] * (bm if math.isfinite(bm) else 0.0))
+                L = _auto_block(xs, h, params.block_factor, n_obs)
+            block_lengths[h] = L
+            rng = np.random.default_rng([params.seed, h])
+            blocks = bs.draw_blocks(n_obs, L, params.draws, rng)
+            mat = np.concatenate([series[k] for k in hkeys], axis=1)
+            sums = bs.block_sums(mat, blocks).reshape(params.draws, len(hkeys), 4)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                theta = sums[:, :, 0] / sums[:, :, 1] - sums[:, :, 2] / sums[:, :, 3]
+            lo_q, hi_q = bs.percentile_interval(theta, params.level)
+            pv = bs.percentile_pvalue(theta)
+            for i, key in enumerate(hkeys):
+                draws_of[key] = theta[:, i]
+                ci[key] = (float(lo_q[i]), float(hi_q[i]), float(pv[i]))
+    # Benjamini-Hochberg over every cell with a p-value
+    pkeys = [k for k in keys if k in ci and math.isfinite(ci[k][2])]
+    qv: dict[tuple[str, int], float] = {}
+    if pkeys:
+        q = stats.false_discovery_control(np.asarray([ci[k][2] for k in pkeys]), method="bh")
+        qv = {k: float(v) for k, v in zip(pkeys, q, strict=True)}
+
+    results = []
+    for sig in signals:
+        d = expected_direction(sig)
+        for h in params.horizons:
+            key = (sig.label, h)
+            st = stats_of[key]
+            c_lo, c_hi, pval = ci.get(key, (float("nan"), float("nan"), float("nan")))
+            results.append(
+                CellResult(
+                    kind=sig.kind,
+                    filter=sig.filter,
+                    horizon=h,
+                    n_events=st["n_events"],
+                    n_dates=st["n_dates"],
+                    n_independent=st["n_independent"],
+                    n_symbols=st["n_symbols"],
+                    n_baseline=st["n_baseline"],
+                    mean=_f(st["mean"]),
+                    median=_f(st["median"]),
+                    hit_rate=_f(st["hit_rate"]),
+                    baseline_mean=_f(st["baseline_mean"]),
+                    excess=_f(st["excess"]),
+                    ci_low=_f(c_lo),
+                    ci_high=_f(c_hi),
+                    p_value=_f(pval),
+                    q_value=_f(qv.get(key, float("nan"))),
+                    ks_stat=_f(st["ks_stat"]),
+                    ks_p=_f(st["ks_p"]),
+                    first_event=st["first_event"],
+                    last_event=st["last_event"],
+                    direction=d,
+                )
+            )
+    run_tests, run_block = _run_tests(signals, params, series, stats_of, block_lengths, n_obs)
+    outcome_rows = []
+    for sig in signals:
+        if sig.source != "pattern":
+            continue
+        outs = [o for p in partials for o in p.outcomes.get(sig.label, [])]
+        row: dict[str, Any] = {"kind": sig.kind, "filter": sig.filter}
+        row.update(summarize_outcomes(outs))
+        row["excursion_horizon"] = params.excursion_horizon or params.max_horizon
+        outcome_rows.append(row)
+    notes = sorted({n for p in partials for n in p.notes})
+    if n_obs and any(n_obs < 10 * h for h in block_lengths):
+        short = [h for h in block_lengths if n_obs < 10 * h]
+        notes.append(
+            f"only {n_obs} dates: fewer than 10 non-overlapping windows at horizon(s) "
+            f"{', '.join(map(str, short))}; their intervals rest on few independent periods"
+        )
+    out_params = _params_dict(params, signals, block_lengths, run_block, n_obs, days[lo:hi])
+    return StudyResult(
+        as_of=None if as_of_day is None else str(as_of_day),
+        params=out_params,
+        results=results,
+        outcomes=outcome_rows,
+        run_tests=run_tests,
+        notes=notes,
+        draws=draws_of,
+    )
+
+
+def ks_two_sample(sample: np.ndarray, base_sorted: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov test of ``sample`` against an already sorted ``base_sorted``.
+
+    Same statistic and p-value as ``scipy.stats.ks_2samp(sample, base)`` (two-sided, ``method="auto"``):
+    when both samples have at most 10,000 values scipy is called; otherwise the statistic is computed from
+    the sorted samples (``D = sup |F1 - F2|`` is attained just before or at a point of ``sample``, since
+    ``F1`` only moves there) and the p-value is scipy's asymptotic one, ``kstwo.sf(D, round(n m / (n + m)))``.
+    Sorting the baseline once serves every cell that shares it.
+    """
+    from scipy import stats
+
+    n, m = sample.size, base_sorted.size
+    if max(n, m) <= 10_000:
+        res = stats.ks_2samp(sample, base_sorted)
+        return float(res.statistic), float(res.pvalue)
+    x = np.sort(sample)
+    f1_right = np.searchsorted(x, x, side="right") / n
+    f1_left = np.searchsorted(x, x, side="left") / n
+    f2_right = np.searchsorted(base_sorted, x, side="right") / m
+    f2_left = np.searchsorted(base_sorted, x, side="left") / m
+    d = float(max(np.max(np.abs(f1_right - f2_right)), np.max(np.abs(f1_left - f2_left))))
+    en = n * m / (n + m)
+    return d, float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def _rkey(sig: Signal, params: StudyParams) -> Any:
+    return regime_key(sig) if params.baseline == "regime" else None
+
+
+def _run_tests(
+    signals: Sequence[Signal],
+    params: StudyParams,
+    series: dict[tuple[str, int], np.ndarray],
+    stats_of: dict[tuple[str, int], dict[str, Any]],
+    block_lengths: dict[int, float],
+    n_obs: int,
+) -> tuple[dict[str, Any], float | None]:
+    """Hansen's SPA and Romano-Wolf's StepM over every cell with a direction, on one joint bootstrap."""
+    keys, dirs = [], []
+    for sig in signals:
+        d = expected_direction(sig)
+        for h in params.horizons:
+            if (
+                d is not None
+                and stats_of[(sig.label, h)]["n_events"] > 0
+                and math.isfinite(stats_of[(sig.label, h)]["excess"])
+            ):
+                keys.append((sig.label, h))
+                dirs.append(d)
+    base: dict[str, Any] = {
+        "question": "does any signal beat its baseline in the direction traders read it (bullish: higher "
+        "return, bearish: lower), and which?",
+        "cells": len(keys),
+    }
+    if not keys or n_obs < 2 or not block_lengths:
+        base.update({"spa": None, "stepm": None, "note": "no cell with events and a direction"})
+        return base, None
+    L = max(block_lengths.values())
+    rng = np.random.default_rng([params.seed, 0])
+    blocks = bs.draw_blocks(n_obs, L, params.draws, rng)
+    mat = np.concatenate([series[k] for k in keys], axis=1)
+    sums = bs.block_sums(mat, blocks).reshape(params.draws, len(keys), 4)
+    sign = np.asarray(dirs, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = (sums[:, :, 0] / sums[:, :, 1] - sums[:, :, 2] / sums[:, :, 3]) * sign
+    theta = np.asarray([stats_of[k]["excess"] for k in keys]) * sign
+    spa = bs.spa_test(theta, boot, n_obs)
+    sup = bs.stepm(theta, boot, size=1.0 - params.level)
+    lookup = {s.label: s for s in signals}
+    base["spa"] = {
+        "statistic": spa.statistic,
+        "p_value": spa.pvalue_consistent,
+        "p_value_lower": spa.pvalue_lower,
+        "p_value_upper": spa.pvalue_upper,
+        "reference": "Hansen (2005), JBES 23(4); studentized, bootstrap standard deviations",
+    }
+    base["stepm"] = {
+        "size": round(1.0 - params.level, 10),
+        "superior": [
+            {"kind": lookup[keys[i][0]].kind, "filter": lookup[keys[i][0]].filter, "horizon": keys[i][1]}
+            for i in sup
+        ],
+        "reference": "Romano and Wolf (2005), Econometrica 73(4); studentized stepdown",
+    }
+    base["block_length"] = L
+    base["answer"] = (
+        "no signal beat its baseline at the 5 % level"
+        if spa.pvalue_consistent >= 0.05
+        else f"at least one signal beat its baseline (SPA p = {spa.pvalue_consistent:.3f}); StepM names {len(sup)}"
+    )
+    return base, L
+
+
+def _params_dict(
+    params: StudyParams,
+    signals: Sequence[Signal],
+    block_lengths: dict[int, float],
+    run_block: float | None,
+    n_obs: int,
+    span: np.ndarray,
+) -> dict[str, Any]:
+    return {
+        "signals": [s.label for s in signals],
+        "horizons": list(params.horizons),
+        "entry": params.entry,
+        "baseline": params.baseline,
+        "since": None if params.since is None else str(params.since),
+        "returns": "fractions; exit at the close `horizon` bars of the same symbol after the event bar",
+        "bootstrap": "stationary (Politis-Romano 1994) over dates; events and baseline bars of a date resampled together",
+        "block_length": {str(h): round(v, 6) for h, v in block_lengths.items()},
+        "block_length_rule": (
+            "fixed"
+            if params.block_length is not None
+            else f"max(Politis-White automatic (arch.bootstrap.optimal_block_length), {params.block_factor:g} x horizon), at most dates/3"
+        ),
+        "run_block_length": None if run_block is None else round(run_block, 6),
+        "draws": params.draws,
+        "seed": params.seed,
+        "rng": "numpy default_rng([seed, horizon]) per horizon, [seed, 0] for run_tests",
+        "level": params.level,
+        "interval": "bootstrap percentile; p-value two-sided, matching the interval",
+        "multiple_testing": "Benjamini-Hochberg q-values over every cell of the run (scipy.stats.false_discovery_control)",
+        "ks": "scipy.stats.ks_2samp, event vs baseline returns (Lo, Mamaysky and Wang 2000)",
+        "dates": n_obs,
+        "first_date": str(span[0]) if len(span) else None,
+        "last_date": str(span[-1]) if len(span) else None,
+        "scan": {
+            "ma_pairs": [list(p) for p in params.scan.ma_pairs],
+            "price_windows": list(params.scan.price_windows),
+            "macd": list(params.scan.macd),
+            "rsi": [params.scan.rsi_window, params.scan.rsi_lower, params.scan.rsi_upper],
+        },
+        "outcomes": "Bulkowski (thepatternsite.com glossary): failure < 5 % move, busted < 10 % then beyond the "
+        "pattern, throwback/pullback within 30 bars, ultimate high/low ends at a 20 % reversal",
+    }
+
+
+def study_panel(
+    panel: Panel,
+    signals: Sequence[Signal] | Sequence[str],
+    params: StudyParams | None = None,
+    *,
+    as_of: str | date | np.datetime64 | None = None,
+    events: pd.DataFrame | None = None,
+    patterns: Sequence[PatternRecord] | None = None,
+) -> StudyResult:
+    """Event study of ``signals`` over a panel as of a date (one block: :func:`study_block` + :func:`combine`).
+
+    Parameters
+    ----------
+    panel
+        Daily bars.
+    signals
+        :class:`Signal` objects or ``KIND[:FILTER]`` strings.
+    params
+        Study parameters (:class:`StudyParams`).
+    as_of
+        Last date that may be used: the panel is cut there first, so nothing after it is seen.
+    events, patterns
+        Precomputed events / patterns of the (cut) panel; computed when not given.
+    """
+    sigs = _as_signals(signals)
+    if as_of is not None:
+        from capscope.data.panel import to_datetime64
+
+        day = to_datetime64(as_of)
+        if panel.n_bars and day < panel.dates[0]:
+            raise UsageError(f"as-of date {day} is before the first bar ({panel.dates[0]})")
+        if panel.n_bars and day < panel.dates[-1]:
+            panel = panel.truncate(day)
+            events = events[events["date"] <= day.astype("datetime64[ns]")] if events is not None else None
+            patterns = None
+    part = study_block(panel, sigs, params, events=events, patterns=patterns)
+    return combine([part], as_of=as_of)
+
+
+def _as_signals(signals: Sequence[Signal] | Sequence[str]) -> list[Signal]:
+    out: list[Signal] = []
+    texts = [s for s in signals if isinstance(s, str)]
+    if texts:
+        out.extend(parse_signals(texts))
+    out.extend(s for s in signals if isinstance(s, Signal))
+    if not out:
+        raise UsageError("no signal to study")
+    return out
+
+
+def excess_path(
+    panel: Panel,
+    signal: Signal | str,
+    max_horizon: int,
+    params: StudyParams | None = None,
+) -> dict[str, Any]:
+    """Average cumulative excess return after a signal's events, bar by bar, with its interval.
+
+    Runs the study at horizons ``1..max_horizon`` with one block length (the automatic one of the longest
+    horizon), and returns ``{"horizon": [...], "excess": [...], "ci_low": [...], "ci_high": [...],
+    "n_events": [...]}`` (fractions; ``None`` where no event has that many bars after it).
+    """
+    params = params or StudyParams()
+    sig = signal if isinstance(signal, Signal) else parse_signals([signal])[0]
+    first = study_panel(panel, [sig], _replace(params, horizons=(max_horizon,)))
+    L = first.params["block_length"].get(str(max_horizon))
+    path = study_panel(
+        panel,
+        [sig],
+        _replace(params, horizons=tuple(range(1, max_horizon + 1)), block_length=L),
+    )
+    rows = [r for r in path.results]
+    return {
+        "signal": sig.label,
+        "horizon": [r.horizon for r in rows],
+        "excess": [r.excess for r in rows],
+        "ci_low": [r.ci_low for r in rows],
+        "ci_high": [r.ci_high for r in rows],
+        "n_events": [r.n_events for r in rows],
+        "block_length": L,
+    }
+
+
+def _replace(params: StudyParams, **changes: Any) -> StudyParams:
+    from dataclasses import replace
+
+    return replace(params, **changes)

@@ -1,0 +1,297 @@
+"""``capscope study``: did a signal beat its baseline? Event studies with intervals that respect overlap.
+
+The command loads bars and prints; every number comes from :mod:`capscope.analytics.study`. Large universes
+are studied in blocks of symbols with similar histories (:func:`capscope.analytics.study.study_block` per
+block, then :func:`capscope.analytics.study.combine`), so memory depends on the block size.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.errors import UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from capscope.analytics.study import StudyResult
+
+FORMATS = ("table", "json")
+#: Symbols per block (bounds memory; results do not depend on it beyond floating-point summation order).
+BLOCK_SIZE = 128
+
+STUDY_HELP = """Event study: forward returns after each signal vs a baseline, with intervals that resample
+dates (stationary block bootstrap), BH q-values, a KS test and run-level SPA / StepM tests.
+
+KIND is an event kind (golden_cross, macd_bullish_cross, breakout_above, ...), a chart pattern kind
+(inverse_head_and_shoulders, double_bottom, ...; studied on the breakout), a group (ma_cross, macd, rsi, ...),
+'all' (every event kind) or 'patterns'. A FILTER selects event fields: golden_cross:ma=sma,
+macd_bullish_cross:above_zero=true, symmetric_triangle:direction=up, double_bottom:quality>=0.7.
+
+Example:
+
+    capscope study golden_cross:ma=sma macd_bullish_cross:above_zero=true --symbols RUT,GSPC --horizons 21,63
+"""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r}: not a date (expected YYYY-MM-DD)") from None
+
+
+def _parse_horizons(text: str) -> tuple[int, ...]:
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            h = int(part)
+        except ValueError:
+            raise UsageError(
+                f"--horizons {text!r}: {part!r} is not a whole number of bars (e.g. 5,21,63)"
+            ) from None
+        if h < 1:
+            raise UsageError(f"--horizons {text!r}: horizons must be at least 1 bar")
+        out.append(h)
+    if not out:
+        raise UsageError("--horizons: give at least one horizon, e.g. 5,21,63")
+    return tuple(out)
+
+
+def _batches(bars: pl.DataFrame, size: int) -> list[list[str]]:
+    import polars as pl
+
+    firsts = bars.group_by("symbol").agg(pl.col("date").min().alias("first")).sort(["first", "symbol"])
+    syms = firsts["symbol"].to_list()
+    return [syms[i : i + size] for i in range(0, len(syms), size)]
+
+
+def run_study(
+    bars: pl.DataFrame, signals: list[Any], params: Any, *, as_of: date, progress: bool
+) -> StudyResult:
+    """Study a bar table (already cut at the as-of date) block by block and combine the blocks."""
+    import polars as pl
+
+    from capscope.analytics.study import combine, study_block
+    from capscope.data.panel import Panel
+
+    batches = _batches(bars, BLOCK_SIZE)
+    parts = []
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True, disable=not progress) as bar:
+        task = bar.add_task("studying", total=len(batches))
+        for batch in batches:
+            panel = Panel.from_bars(bars.filter(pl.col("symbol").is_in(batch)))
+            parts.append(study_block(panel, signals, params))
+            bar.advance(task)
+    return combine(parts, as_of=as_of)
+
+
+def _pct(x: float | None, sign: bool = True) -> str:
+    if x is None:
+        return "-"
+    return f"{x * 100:+.1f}" if sign else f"{x * 100:.1f}"
+
+
+def _q(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return "<.001" if x < 0.001 else f"{x:.3f}"
+
+
+def _print(result: StudyResult, title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table.add_column("signal", overflow="fold", ratio=1)
+    table.add_column("h", justify="right")
+    table.add_column("events", justify="right")
+    table.add_column("indep", justify="right")
+    table.add_column("mean%", justify="right")
+    table.add_column("base%", justify="right")
+    table.add_column("excess% [95% CI]", justify="right", no_wrap=True)
+    table.add_column("q", justify="right")
+    for r in result.results:
+        excess = "-" if r.excess is None else f"{_pct(r.excess)} [{_pct(r.ci_low)},{_pct(r.ci_high)}]"
+        style = "" if r.verdict.startswith("no ") else ("green" if r.verdict.startswith("above") else "red")
+        table.add_row(
+            escape(r.signal),
+            str(r.horizon),
+            str(r.n_events),
+            str(r.n_independent),
+            _pct(r.mean),
+            _pct(r.baseline_mean),
+            f"[{style}]{excess}[/]" if style else excess,
+            _q(r.q_value),
+        )
+    console.print(table)
+    rt = result.run_tests
+    if rt.get("spa"):
+        console.print(
+            f"Whole run ({rt['cells']} cells with a direction): {rt['answer']} "
+            f"(Hansen SPA p = {rt['spa']['p_value']:.3f}; Romano-Wolf StepM superior: "
+            + (
+                ", ".join(
+                    f"{s['kind']}{':' + s['filter'] if s['filter'] else ''} @{s['horizon']}"
+                    for s in rt["stepm"]["superior"]
+                )
+                or "none"
+            )
+            + ").",
+            highlight=False,
+        )
+    if result.outcomes:
+        out = Table(
+            title="Breakout outcomes (Bulkowski's definitions, thepatternsite.com glossary)",
+            title_justify="left",
+            header_style="bold",
+            box=None,
+            pad_edge=False,
+        )
+        for col in ("pattern", "n", "fail%", "move%", "throwb%", "target%", "busted%", "MFE%", "MAE%"):
+            out.add_column(col, justify="left" if col == "pattern" else "right", overflow="fold")
+        for o in result.outcomes:
+            label = f"{o['kind']}:{o['filter']}" if o["filter"] else o["kind"]
+            out.add_row(
+                escape(label),
+                str(o["n_breakouts"]),
+                _pct(o["failure_rate"], False),
+                _pct(o["average_move"], False),
+                _pct(o["throwback_rate"], False),
+                _pct(o["target_rate"], False),
+                _pct(o["busted_rate"], False),
+                _pct(o["mfe_median"], False),
+                _pct(o["mae_median"]),
+            )
+        console.print(out)
+    p = result.params
+    console.print(
+        f"Returns from the {'close' if p['entry'] == 'close' else 'next open'} of the knowable date; baseline: "
+        f"{'every bar of the same symbols' if p['baseline'] == 'all' else 'bars in the regime where the signal can fire'}; "
+        f"stationary bootstrap over {p['dates']} dates, {p['draws']} draws, seed {p['seed']}, mean block "
+        + ", ".join(f"{v:.0f} (h={h})" for h, v in p["block_length"].items())
+        + ". q = Benjamini-Hochberg over all cells.",
+        highlight=False,
+        style="dim",
+    )
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def study(
+    signals: Annotated[
+        list[str] | None, typer.Argument(help="KIND[:FILTER] ... (see above).", show_default=False)
+    ] = None,
+    symbols: Annotated[
+        list[str] | None, typer.Option("--symbols", "-s", help="Symbols, comma-separated or repeated.")
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option("--universe", help="'all' (every symbol) or a file with one symbol per line."),
+    ] = None,
+    horizons: Annotated[
+        str, typer.Option("--horizons", help="Forward horizons in bars, e.g. 5,21,63.")
+    ] = "5,21,63",
+    since: Annotated[
+        str | None, typer.Option("--since", help="First event date studied (default: all history).")
+    ] = None,
+    as_of: AsOfOption = None,
+    entry: Annotated[
+        str, typer.Option("--entry", help="close (knowable bar's close) or next_open.")
+    ] = "close",
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline", help="all (every bar of the same symbols) or regime (bars where it can fire)."
+        ),
+    ] = "all",
+    draws: Annotated[int, typer.Option("--draws", help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the resampling (a run repeats exactly).")
+    ] = 20260101,
+    block_length: Annotated[
+        float | None, typer.Option("--block-length", help="Mean bootstrap block length (default: automatic).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    data: DataOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Event study (see the help text above)."""
+    from capscope.analytics.study import StudyParams, parse_signals
+    from capscope.cli.scan import _read_universe_file, load_bars
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    sigs = parse_signals(_split(signals) if signals else [])
+    hs = _parse_horizons(horizons)
+    since_day = _parse_day(since, "--since") if since else None
+    as_of_day = _parse_day(as_of, "--as-of") if as_of else None
+    if since_day and as_of_day and since_day > as_of_day:
+        raise UsageError(f"--since {since_day} is after --as-of {as_of_day}")
+    import numpy as np
+
+    params = StudyParams(
+        horizons=hs,
+        entry=entry,
+        baseline=baseline,
+        since=None if since_day is None else np.datetime64(since_day, "D"),
+        draws=draws,
+        seed=seed,
+        block_length=block_length,
+    )
+    names = _split(symbols)
+    if universe is not None:
+        if universe == "all":
+            if names:
+                raise UsageError("give --symbols or --universe all, not both")
+            wanted: list[str] | None = None
+        else:
+            wanted = names + [s for s in _read_universe_file(Path(universe)) if s not in names]
+    else:
+        if not names:
+            raise UsageError(
+                "no symbols: give --symbols RUT,GSPC or --universe all|FILE (see capscope study --help)"
+            )
+        wanted = names
+    if wanted is not None and len(set(wanted)) != len(wanted):
+        raise UsageError(f"symbols listed more than once: {', '.join(wanted)}")
+    bars, source = load_bars(wanted, data=data, store=store, as_of=as_of_day)
+    if bars.height == 0:
+        raise UsageError(
+            f"no bars on or before {as_of_day} for the requested symbols ({source})"
+            if as_of_day
+            else f"no bars for the requested symbols ({source})"
+        )
+    last_day: date = bars["date"].max()  # type: ignore[assignment]
+    first_day: date = bars["date"].min()  # type: ignore[assignment]
+    if since_day and since_day > last_day:
+        raise UsageError(f"--since {since_day} is after the last bar ({last_day})")
+    report_day = min(as_of_day, last_day) if as_of_day else last_day
+    result = run_study(bars, sigs, params, as_of=report_day, progress=fmt == "table")
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
+        return
+    n_sym = bars["symbol"].n_unique()
+    title = (
+        f"capscope study: {len(sigs)} signal{'s' if len(sigs) != 1 else ''}, {n_sym} symbol"
+        f"{'s' if n_sym != 1 else ''}, {since_day or first_day}..{report_day} ({source})"
+    )
+    _print(result, title)
+
+
+study.__doc__ = STUDY_HELP
