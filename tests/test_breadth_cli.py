@@ -55,7 +55,7 @@ def test_breadth_universe_file_and_table(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["breadth", "--universe", "nosuchfile.txt"], "not 'stocks', 'all' or an existing file"),
+        (["breadth", "--universe", "nosuchfile.txt"], "is not one of: stocks, all or an existing file"),
         (["breadth", "--format", "csv"], "--format"),
     ],
 )
@@ -85,7 +85,7 @@ def test_breadth_as_of_before_data(
     code, out, err = run(
         ["breadth", "--universe", str(universe), "--as-of", "2001-01-01"], monkeypatch, capsys
     )
-    assert code == 2 and "precedes the data" in err and "Traceback" not in err + out
+    assert code == 2 and "is before the first bar of the data" in err and "Traceback" not in err + out
     universe.write_text("NOPE_NOT_A_SYMBOL\n")
     code, _, err = run(["breadth", "--universe", str(universe)], monkeypatch, capsys)
     assert code == 2 and "unknown symbol 'NOPE_NOT_A_SYMBOL'" in err

@@ -92,7 +92,7 @@ def test_ingest_then_symbols_in_every_format(cli, data: Path, tmp_path: Path) ->
     table = cli("symbols", "--store", str(store))
     assert has(table.out, "AAA") and has(table.out, "2 symbols, 420 bars")
     bad = cli("symbols", "--store", str(store), "--format", "xml")
-    assert bad.code == 2 and has(bad.err, "choose one of")
+    assert bad.code == 2 and has(bad.err, "is not one of: table, json, csv")
 
 
 def test_ingest_bad_file_exit_3_store_untouched(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -152,9 +152,9 @@ def test_show_respects_as_of(cli, data: Path, tmp_path: Path) -> None:  # type: 
     assert has(result.out, "100 bars since")
 
     unknown = cli("show", "AAX", "--store", str(store))
-    assert unknown.code == 2 and has(unknown.err, "did you mean AAA") and "Traceback" not in unknown.err
+    assert unknown.code == 2 and has(unknown.err, "did you mean 'AAA'") and "Traceback" not in unknown.err
     early = cli("show", "AAA", "--as-of", "1990-01-01", "--store", str(store))
-    assert early.code == 2 and has(early.err, "no bar on or before")
+    assert early.code == 2 and has(early.err, "is before AAA's first bar")
     bad_date = cli("show", "AAA", "--as-of", "2024-02-30", "--store", str(store))
     assert bad_date.code == 2 and has(bad_date.err, "not a date")
     no_store = cli("show", "AAA", "--store", str(tmp_path / "none.duckdb"))

@@ -144,7 +144,7 @@ def test_universe_all_and_store(sample_dir: Path, tmp_path: Path) -> None:
         ((), "no symbols"),
         (("RUT", "RUT"), "more than once"),
         (("--universe", "/nonexistent/u.txt"), "no such file"),
-        (("RUT", "--as-of", "1900-01-01"), "no bars"),
+        (("RUT", "--as-of", "1900-01-01"), "is before RUT's first bar ("),
     ],
 )
 def test_user_errors(args: tuple[str, ...], message: str) -> None:

@@ -111,10 +111,10 @@ def test_table_output(tmp_path: Path) -> None:
     ("extra", "message"),
     [
         (["--format", "xml"], "--format"),
-        (["--status", "broken"], "unknown --status"),
-        (["--kinds", "cup_and_handle"], "unknown chartist pattern kind"),
-        (["--mode", "magic"], "mode must be"),
-        (["--as-of", "1990-01-01"], "before the first bar"),
+        (["--status", "broken"], "--status 'broken' is not one of: forming"),
+        (["--kinds", "cup_and_handle"], "--kinds 'cup_and_handle' is not one of"),
+        (["--mode", "magic"], "--mode 'magic' is not one of: chartist, lmw"),
+        (["--as-of", "1990-01-01"], "before XYZ's first bar (2024-01-01)"),
         (["--as-of", "yesterday"], "not a date"),
     ],
 )

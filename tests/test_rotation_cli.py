@@ -72,7 +72,10 @@ def test_rotation_table_shows_basis_warning(
     [
         (["rotation", "--pairs", "RUT"], "expected NUMERATOR:DENOMINATOR"),
         (["rotation", "--pairs", "RUT:NOPE", "--rrg", ""], "unknown symbol 'NOPE'"),
-        (["rotation", "--as-of", "1900-01-01", "--rrg", "", "--pairs", "RUT:GSPC"], "precedes the data"),
+        (
+            ["rotation", "--as-of", "1900-01-01", "--rrg", "", "--pairs", "RUT:GSPC"],
+            "is before RUT's first bar",
+        ),
         (["rotation", "--as-of", "yesterday"], "not a date"),
         (["rotation", "--format", "xml"], "--format"),
         (["rotation", "--basis", "IWM=total"], "unknown kind"),

@@ -15,6 +15,7 @@ import typer
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
 from capscope.cli.loading import load_panel
 from capscope.cli.rotation import check_as_of, check_format
+from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 
@@ -42,9 +43,9 @@ def breadth(
         ),
     ] = "stocks",
     as_of: AsOfOption = None,
-    rows: Annotated[int, typer.Option("--rows", help="Days shown in the table (table format).")] = 10,
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Days shown in the table (table format).")] = 10,
     tail: Annotated[
-        int, typer.Option("--tail", help="Days of daily series included in JSON (0 = none).")
+        int, typer.Option("--tail", min=0, help="Days of daily series included in JSON (0 = none).")
     ] = 0,
     high_low: Annotated[
         bool, typer.Option("--high-low", help="New highs/lows from bar highs/lows instead of closes.")
@@ -55,14 +56,17 @@ def breadth(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Market breadth of a universe (default: the sample small-cap stocks) for every day up to --as-of.
 
     Example: capscope breadth --universe stocks --as-of 2025-04-08 --format json
     """
     from capscope.analytics.breadth import breadth as compute
+    from capscope.cli.dates import parse_date
 
     check_format(fmt)
+    parse_date(as_of, "--as-of")
     if universe == "stocks":
         panel, source = load_panel(None, data=data, store=store, subdir="stocks")
     elif universe == "all":
@@ -70,59 +74,60 @@ def breadth(
     else:
         path = Path(universe)
         if not path.is_file():
-            raise UsageError(f"--universe {universe!r}: not 'stocks', 'all' or an existing file of symbols")
+            from capscope.cli.choices import invalid_choice
+
+            err = invalid_choice("--universe", universe, ("stocks", "all"))
+            raise UsageError(f"{err} or an existing file of symbols")
         panel, source = load_panel(read_universe_file(path), data=data, store=store)
-    day = check_as_of(panel, as_of)
+    day = check_as_of(panel, as_of, every=False)
     result = compute(panel, day, use_high_low=high_low, ratio_adjusted=not plain)
     if fmt == "json":
         out = {"universe": universe, "source": source, **result.to_dict(tail=tail)}
         typer.echo(json.dumps(out, indent=2))
         return
-    from rich.table import Table
+    from rich.markup import escape
+
+    from capscope.cli.tables import Col, fmt_int, fmt_level_pct, plural, render_table
 
     latest = result.latest()
-    console.print(
-        f"[bold]Breadth of {result.n_symbols} symbols ({universe}) as of {latest['date']}[/] ({source})",
-        highlight=False,
-    )
     p = result.params
-    table = Table(title_justify="left")
-    heads = (
-        "date",
-        f">{p['short_window']}d SMA",
-        f">{p['long_window']}d SMA",
-        "adv",
-        "dec",
-        "A/D line",
-        f"{p['hl_window']}-bar highs",
-        "lows",
-        "McClellan",
-        "summation",
-    )
-    for h in heads:
-        table.add_column(h, justify="left" if h == "date" else "right")
+    cols = [
+        Col("date", "date"),
+        Col(f">{p['short_window']}d SMA", "number"),
+        Col(f">{p['long_window']}d SMA", "number"),
+        Col("adv", "number", priority=2),
+        Col("dec", "number", priority=2),
+        Col("A/D line", "number", priority=3),
+        Col(f"{p['hl_window']}-bar highs", "number", priority=1),
+        Col("lows", "number", priority=1),
+        Col("McClellan", "number"),
+        Col("summation", "number", priority=4),
+    ]
     frame = result.frame().tail(max(rows, 1))
-
-    def pct(x: float) -> str:
-        return "—" if x != x else f"{x:.1f}%"
 
     def num(x: float, digits: int = 0) -> str:
         return "—" if x != x else f"{x:,.{digits}f}"
 
-    for date, r in frame.iterrows():
-        table.add_row(
+    table_rows = [
+        [
             str(date.date()),  # type: ignore[attr-defined]
-            pct(r["pct_above_short"]),
-            pct(r["pct_above_long"]),
-            num(r["advances"]),
-            num(r["declines"]),
-            num(r["ad_line"]),
-            num(r["new_highs"]),
-            num(r["new_lows"]),
+            fmt_level_pct(r["pct_above_short"]),
+            fmt_level_pct(r["pct_above_long"]),
+            fmt_int(r["advances"]),
+            fmt_int(r["declines"]),
+            fmt_int(r["ad_line"]),
+            fmt_int(r["new_highs"]),
+            fmt_int(r["new_lows"]),
             num(r["mcclellan"], 1),
             num(r["summation"], 1),
-        )
-    console.print(table)
+        ]
+        for date, r in frame.iterrows()
+    ]
+    title = (
+        f"[bold]Breadth of {plural(result.n_symbols, 'symbol')} ({escape(universe)}) as of {latest['date']}[/] "
+        f"({escape(source)})"
+    )
+    render_table(cols, table_rows, title=title, wide=wide)
     console.print(
         f"  % above SMA: denominator = symbols with a defined SMA that day; new highs/lows on "
         f"{p['hl_on']}; McClellan = EMA{p['ema_fast']} - EMA{p['ema_slow']} of "
@@ -130,4 +135,4 @@ def breadth(
         highlight=False,
     )
     for w in result.warnings:
-        console.print(f"  [yellow]warning:[/] {w}", highlight=False)
+        console.print(f"  [yellow]warning:[/] {escape(w)}", highlight=False)

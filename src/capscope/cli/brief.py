@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -62,10 +62,12 @@ def _run(params: BriefParams, as_of: str | None, out: Path, data: Path | None, s
     from capscope.report.markdown import render_markdown
 
     symbol = params.symbol
+    data, store = _source_options(data, store, as_of)
     with console.status("loading data ...") as status:
         inputs = load_inputs(
             [symbol, params.benchmark, params.growth, params.value], data=data, store=store, as_of=as_of
         )
+        as_of = _checked_as_of(inputs.prices, symbol, as_of)
         status.update("computing facts ...")
         result = build_brief(inputs, params, as_of)
         status.update("rendering ...")
@@ -101,3 +103,28 @@ def _run(params: BriefParams, as_of: str | None, out: Path, data: Path | None, s
         highlight=False,
     )
     console.print(f"HTML: {escape(str(html_path.resolve()))}", highlight=False, soft_wrap=True)
+
+
+def _source_options(
+    data: Path | None, store: Path | None, as_of: str | None
+) -> tuple[Path | None, Path | None]:
+    """Check ``--as-of`` and resolve the source (a named store must exist): ``(data, store)`` for load_inputs."""
+    from capscope.cli.dates import parse_date
+    from capscope.cli.source import resolve_source
+
+    parse_date(as_of, "--as-of")
+    source = resolve_source(data, store)
+    return (source.path, None) if source.kind == "files" else (None, source.path)
+
+
+def _checked_as_of(prices: Any, symbol: str, as_of: str | None) -> str | None:
+    """The as-of date to use: one warning and the last bar when ``as_of`` is after the data (issue 15)."""
+    from capscope.cli.dates import check_not_before_first, panel_extent, print_warning, resolve_as_of
+
+    firsts, lasts = panel_extent(prices)
+    if as_of is None or not lasts:
+        return as_of
+    day = resolve_as_of(as_of, lasts)
+    check_not_before_first(day, {k: v for k, v in firsts.items() if k == symbol})
+    print_warning(day)
+    return day.label

@@ -37,7 +37,7 @@ def parse_date(value: str | date | None, option: str = "--as-of") -> date | None
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"{option} {value!r} is not a calendar date ({exc})") from None
+        raise UsageError(f"{option} {value!r} is not a date ({exc})") from None
 
 
 def to_day(value: Any) -> date:
@@ -178,3 +178,50 @@ def print_warning(as_of: AsOf) -> None:
         from capscope.cli.common import err_console
 
         err_console.print(f"[yellow]warning:[/] {escape(as_of.warning)}", highlight=False)
+
+
+def panel_extent(panel: Any) -> tuple[dict[str, date], dict[str, date]]:
+    """Per symbol of a :class:`~capscope.data.panel.Panel`: first and last date with a close."""
+    import numpy as np
+
+    firsts: dict[str, date] = {}
+    lasts: dict[str, date] = {}
+    if panel.n_bars == 0:
+        return firsts, lasts
+    valid = np.isfinite(panel.close)
+    for j, sym in enumerate(panel.symbols):
+        rows = np.flatnonzero(valid[:, j])
+        if len(rows):
+            firsts[sym] = to_day(panel.dates[rows[0]])
+            lasts[sym] = to_day(panel.dates[rows[-1]])
+    return firsts, lasts
+
+
+def bars_extent(bars: Any) -> tuple[dict[str, date], dict[str, date]]:
+    """Per symbol of a polars bar table: first and last date."""
+    import polars as pl
+
+    ext = bars.group_by("symbol").agg(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
+    firsts = {r["symbol"]: r["first"] for r in ext.iter_rows(named=True)}
+    lasts = {r["symbol"]: r["last"] for r in ext.iter_rows(named=True)}
+    return firsts, lasts
+
+
+def resolve_for_symbols(
+    requested: str | date | None,
+    firsts: Mapping[str, date],
+    lasts: Mapping[str, date],
+    *,
+    every: bool = True,
+    warn: bool = True,
+) -> AsOf:
+    """:func:`resolve_as_of` + :func:`check_not_before_first` for symbols with known extents; prints the warning.
+
+    ``every=True`` for symbols the user named, ``False`` for a universe.
+    """
+    as_of = resolve_as_of(requested, lasts)
+    if as_of.requested is not None:
+        check_not_before_first(as_of, firsts, every=every)
+    if warn:
+        print_warning(as_of)
+    return as_of

@@ -60,7 +60,9 @@ def ingest(
 
 
 def _print_report(report: IngestReport, store_path: Path) -> None:
-    from rich.table import Table
+    from rich.markup import escape
+
+    from capscope.cli.tables import Col, fmt_int, plural, render_table
 
     by_status: dict[str, list[int]] = {}
     for f in report.files:
@@ -68,26 +70,24 @@ def _print_report(report: IngestReport, store_path: Path) -> None:
         row[0] += 1
         row[1] += f.rows_read
         row[2] += f.rows_new
-    table = Table(title=f"ingest into {store_path}", title_justify="left")
-    table.add_column("files")
-    table.add_column("count", justify="right")
-    table.add_column("rows read", justify="right")
-    table.add_column("rows added", justify="right")
-    for status in ("new", "appended", "no new rows", "unchanged"):
-        if status in by_status:
-            n, read, new = by_status[status]
-            table.add_row(status, f"{n:,}", f"{read:,}", f"{new:,}")
-    table.add_row(
-        "total", f"{len(report.files):,}", f"{report.rows_read:,}", f"{report.rows_new:,}", style="bold"
+    cols = [Col("files"), Col("count", "number"), Col("rows read", "number"), Col("rows added", "number")]
+    rows = [
+        [status, fmt_int(by_status[status][0]), fmt_int(by_status[status][1]), fmt_int(by_status[status][2])]
+        for status in ("new", "appended", "no new rows", "unchanged")
+        if status in by_status
+    ]
+    rows.append(
+        ["[bold]total[/]", fmt_int(len(report.files)), fmt_int(report.rows_read), fmt_int(report.rows_new)]
     )
-    console.print(table)
+    render_table(cols, rows, title=f"ingest into {escape(str(store_path))}")
     appended = [f for f in report.files if f.status == "appended"]
     for f in appended[:10]:
         console.print(
-            f"  appended {f.rows_new:,} row(s) to {', '.join(f.symbols)} from {f.path}", highlight=False
+            f"  appended {plural(f.rows_new, 'row')} to {escape(', '.join(f.symbols))} from {escape(str(f.path))}",
+            highlight=False,
         )
     if len(appended) > 10:
-        console.print(f"  ... and {len(appended) - 10} more appended files", highlight=False)
+        console.print(f"  ... and {plural(len(appended) - 10, 'more appended file')}", highlight=False)
     verdict = (
         "store unchanged (nothing new)" if not report.changed else f"ingest #{report.ingest_id} committed"
     )

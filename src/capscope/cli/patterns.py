@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
@@ -43,45 +44,47 @@ def _key_point(rec: PatternRecord) -> str:
     return f"{p.role} {p.date} {_fmt(p.price)}"
 
 
-def _table(records: list[PatternRecord], title: str) -> None:
-    from rich.table import Table
+def _table(records: list[PatternRecord], title: str, wide: bool = False) -> None:
+    from rich.markup import escape
 
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "symbol",
-        "kind",
-        "status",
-        "date",
-        "key point",
-        "neckline",
-        "breakout",
-        "target",
-        "invalid.",
-        "quality",
-        "scale",
-    ):
-        table.add_column(
-            col,
-            justify="right" if col in ("target", "invalid.", "quality", "scale") else "left",
-            no_wrap=col in ("symbol", "kind", "status", "date"),
-        )
+    from capscope.cli.tables import Col, render_table
+
+    cols = [
+        Col("symbol", "label"),
+        Col("kind", "text"),
+        Col("status", "label"),
+        Col("date", "date"),
+        Col("key point", "text", priority=3),
+        Col("neckline", "number", priority=2),
+        Col("breakout", "text", priority=3),
+        Col("target", "number", priority=1),
+        Col("invalid.", "number", priority=2),
+        Col("quality", "number", priority=1),
+        Col("scale", "number", priority=4),
+    ]
+    rows = []
     for r in records:
         neck = f"{_fmt(r.neckline.price0)} -> {_fmt(r.neckline.price1)}" if r.neckline is not None else ""
         brk = f"{r.breakout.date} {_fmt(r.breakout.price)}" if r.breakout is not None else ""
-        table.add_row(
-            r.symbol,
-            r.kind,
-            r.status,
-            str(r.date),
-            _key_point(r),
-            neck,
-            brk,
-            _fmt(r.target),
-            _fmt(r.invalidation),
-            f"{r.quality:.2f}",
-            "" if r.scale is None else f"{r.scale:g}",
+        rows.append(
+            [
+                escape(r.symbol),
+                r.kind,
+                r.status,
+                str(r.date),
+                _key_point(r),
+                neck,
+                brk,
+                _fmt(r.target),
+                _fmt(r.invalidation),
+                f"{r.quality:.2f}",
+                "" if r.scale is None else f"{r.scale:g}",
+            ]
         )
-    console.print(table)
+    if not rows:
+        console.print(f"{title}\n(no patterns)", highlight=False)
+        return
+    render_table(cols, rows, title=title, wide=wide)
 
 
 def patterns(
@@ -120,6 +123,7 @@ def patterns(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Chart patterns (head-and-shoulders family, double/triple tops and bottoms, triangles, rectangles,
     broadening) with points, neckline, breakout, measured target, invalidation and status as of a date.
@@ -128,28 +132,34 @@ def patterns(
     """
     import numpy as np
 
+    from capscope.cli.choices import check_choice, check_choices
+    from capscope.cli.dates import check_since, panel_extent, parse_date, resolve_for_symbols
     from capscope.data.panel import to_datetime64
-    from capscope.patterns.api import find_patterns
+    from capscope.patterns.api import ALL_KINDS, find_patterns
     from capscope.patterns.records import ALL_STATUSES
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    check_choice("--format", fmt, FORMATS)
+    check_choice("--mode", mode, ("chartist", "lmw"))
     statuses = _split(status)
     if statuses:
-        bad = [s for s in statuses if s not in ALL_STATUSES]
-        if bad:
-            raise UsageError(f"unknown --status {', '.join(bad)}; choose from {', '.join(ALL_STATUSES)}")
+        check_choices("--status", statuses, ALL_STATUSES)
+    kind_list = _split(kinds)
+    if kind_list:
+        check_choices("--kinds", kind_list, ALL_KINDS)
     syms = _split(symbols)
     if not syms:
         raise UsageError("give at least one symbol, e.g. capscope patterns RUT")
+    parse_date(as_of, "--as-of")
+    since_day = parse_date(since, "--since")
     from capscope.cli.loading import load_panel
 
     panel, source = load_panel(syms, data=data, store=store)
-    if as_of is not None:
-        day = to_datetime64(as_of)
-        if panel.n_bars and day < panel.dates[0]:
-            raise UsageError(f"--as-of {as_of} is before the first bar ({panel.dates[0]})")
-    end = to_datetime64(as_of) if as_of is not None else (panel.dates[-1] if panel.n_bars else None)
+    firsts, lasts = panel_extent(panel)
+    day = resolve_for_symbols(as_of, firsts, lasts)
+    if not all_dates:
+        check_since(since_day, day)
+    as_of = day.label
+    end = to_datetime64(as_of)
     from rich.progress import Progress
 
     with Progress(console=err_console, transient=True, disable=len(syms) < 20) as progress:
@@ -157,24 +167,28 @@ def patterns(
         records = find_patterns(
             panel,
             as_of=as_of,
-            kinds=_split(kinds),
+            kinds=kind_list,
             mode=mode,
             min_quality=min_quality,
             progress=lambda _s: progress.advance(task),
         )
     if statuses:
         records = [r for r in records if r.status in statuses]
-    if not all_dates and end is not None:
-        start = to_datetime64(since) if since is not None else end - np.timedelta64(365, "D")
+    if not all_dates:
+        start = to_datetime64(since_day) if since_day is not None else end - np.timedelta64(365, "D")
         records = [r for r in records if np.datetime64(r.date, "D") >= start]
     if fmt == "json":
         payload = {
-            "as_of": str(end) if end is not None else None,
+            "as_of": str(end),
             "mode": mode,
             "source": source,
             "patterns": [r.to_dict() for r in records],
         }
         typer.echo(json.dumps(payload, indent=2, allow_nan=False))
         return
-    title = f"{len(records)} {mode} pattern(s) as of {end} ({source})"
-    _table(records, title)
+    from rich.markup import escape
+
+    from capscope.cli.tables import plural
+
+    title = f"{plural(len(records), mode + ' pattern')} as of {end} ({escape(source)})"
+    _table(records, title, wide)

@@ -14,6 +14,7 @@ import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
 from capscope.cli.loading import load_panel
+from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,22 +51,23 @@ def parse_symbols(spec: str | None) -> list[str]:
 
 def check_format(fmt: str) -> str:
     """Validate ``--format``."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    return fmt
+    from capscope.cli.choices import check_choice
+
+    return check_choice("--format", fmt, FORMATS)
 
 
-def check_as_of(panel: Panel, as_of: str | None) -> Any:
-    """Validate ``--as-of`` against the panel's dates; returns a ``datetime64[D]`` or ``None``."""
-    if as_of is None:
-        return None
+def check_as_of(panel: Panel, as_of: str | None, *, every: bool = True) -> Any:
+    """Resolve ``--as-of`` against the panel (:func:`capscope.cli.dates.resolve_for_symbols`: a date after the
+    last bar becomes the last bar, with one warning); returns the date used as ``datetime64[D]``.
+
+    ``every``: the date may not precede any symbol's first bar (named symbols); ``False``: only the earliest
+    (a universe).
+    """
+    from capscope.cli.dates import panel_extent, resolve_for_symbols
     from capscope.data.panel import to_datetime64
 
-    day = to_datetime64(as_of)
-    if panel.n_bars == 0 or day < panel.dates[0]:
-        first = panel.dates[0] if panel.n_bars else "none"
-        raise UsageError(f"--as-of {as_of} precedes the data (first date {first})")
-    return day
+    firsts, lasts = panel_extent(panel)
+    return to_datetime64(resolve_for_symbols(as_of, firsts, lasts, every=every).used)
 
 
 # -- rendering ----------------------------------------------------------------------------------------------------
@@ -77,8 +79,10 @@ def _stated(x: float | None) -> str:
     return "—" if x is None else f"{x:+.2f}%"
 
 
-def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
-    from rich.table import Table
+def _render_pair(rs: RelativeStrength, shown: int = 3, wide: bool = False) -> None:
+    from rich.markup import escape
+
+    from capscope.cli.tables import Col, render_table
 
     d = rs.to_dict()
     num, den = rs.numerator, rs.denominator
@@ -87,21 +91,28 @@ def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
         if d["ratio"] is not None
         else rs.pair
     )
-    table = Table(title=title, title_justify="left")
-    for col in ("period", "from", "to", num.symbol, den.symbol, "spread", "relative"):
-        table.add_column(col, justify="left" if col in ("period", "from", "to") else "right")
-    for r in d["returns"]:
-        stated = r["stated"]  # rounded once, as every command and the brief state it
-        table.add_row(
-            r["label"],
+    cols = [
+        Col("period", "label"),
+        Col("from", "date", priority=2),
+        Col("to", "date", priority=1),
+        Col(num.symbol, "number"),
+        Col(den.symbol, "number"),
+        Col("spread", "number", priority=3),
+        Col("relative", "number"),
+    ]
+    rows = [
+        [
+            escape(r["label"]),
             r["start_date"] or "—",
             r["end_date"] or "—",
-            _stated(stated["numerator_pct"]),
-            _stated(stated["denominator_pct"]),
-            _stated(stated["spread_pp"]),
-            _stated(stated["relative_pct"]),
-        )
-    console.print(table)
+            _pct(r["numerator"]),
+            _pct(r["denominator"]),
+            _pct(r["spread"]),
+            _pct(r["relative"]),
+        ]
+        for r in d["returns"]
+    ]
+    render_table(cols, rows, title=escape(title), wide=wide)
     lead = "; ".join(
         f"{x['window']}d: {num.symbol if x['leader'] == 'numerator' else den.symbol if x['leader'] == 'denominator' else '—'}"
         f" {_pct(x['relative_return'])} ({x['streak_bars']} bar{'' if x['streak_bars'] == 1 else 's'} since {x['since']})"
@@ -125,32 +136,42 @@ def _render_pair(rs: RelativeStrength, shown: int = 3) -> None:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
 
 
-def _render_rrg(result: RRGResult) -> None:
-    from rich.table import Table
+def _render_rrg(result: RRGResult, wide: bool = False) -> None:
+    from rich.markup import escape
+
+    from capscope.cli.tables import Col, plural, render_table
 
     tails = result.tails()
-    table = Table(
-        title=f"Relative Rotation Graph vs {result.benchmark.symbol} (weekly, n={result.window}; "
-        f"tail {result.tail} weeks)",
-        title_justify="left",
-    )
-    for col in ("symbol", "week of", "RS-Ratio", "RS-Momentum", "quadrant", "tail (oldest -> newest)"):
-        table.add_column(col, justify="right" if col.startswith("RS") else "left")
+    cols = [
+        Col("symbol", "label"),
+        Col("week of", "date", priority=1),
+        Col("RS-Ratio", "number"),
+        Col("RS-Momentum", "number"),
+        Col("quadrant", "label"),
+        Col("tail (oldest -> newest)", "text", priority=2),
+    ]
+    rows = []
     for point in result.latest():
         path: list[str] = []
         for p in tails[point.symbol]:
             q = p.quadrant or "-"
             if not path or path[-1] != q:
                 path.append(q)
-        table.add_row(
-            point.symbol,
-            str(point.date),
-            f"{point.rs_ratio:.2f}",
-            f"{point.rs_momentum:.2f}",
-            point.quadrant or "—",
-            " -> ".join(path),
+        rows.append(
+            [
+                escape(point.symbol),
+                str(point.date),
+                f"{point.rs_ratio:.2f}",
+                f"{point.rs_momentum:.2f}",
+                point.quadrant or "—",
+                " -> ".join(path),
+            ]
         )
-    console.print(table)
+    title = (
+        f"Relative Rotation Graph vs {escape(result.benchmark.symbol)} (weekly, n={result.window}; "
+        f"tail {plural(result.tail, 'week')})"
+    )
+    render_table(cols, rows, title=title, wide=wide)
     for w in result.warnings:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
 
@@ -170,15 +191,15 @@ def rotation(
         typer.Option("--rrg", help="Comma-separated RRG symbols (default IWO,IWN,IWF,IWD,VTWO); '' to skip."),
     ] = None,
     benchmark: Annotated[str | None, typer.Option("--benchmark", help="RRG benchmark (default IWB).")] = None,
-    rrg_window: Annotated[int, typer.Option("--rrg-window", help="RRG rolling window in weeks.")] = 14,
-    tail: Annotated[int, typer.Option("--tail", help="RRG tail length in weeks.")] = 8,
+    rrg_window: Annotated[int, typer.Option("--rrg-window", min=2, help="RRG rolling window in weeks.")] = 14,
+    tail: Annotated[int, typer.Option("--tail", min=1, help="RRG tail length in weeks.")] = 8,
     since: Annotated[
         list[str] | None, typer.Option("--since", help="Also report returns since this date (repeatable).")
     ] = None,
     events: Annotated[
         int,
         typer.Option(
-            "--events", help="Most recent RS-line turning points per pair in JSON (table: up to 3)."
+            "--events", min=0, help="Most recent RS-line turning points per pair in JSON (table: up to 3)."
         ),
     ] = 20,
     basis: Annotated[
@@ -188,15 +209,21 @@ def rotation(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Small vs large caps and growth vs value: period returns, relative strength, leadership, RRG.
 
     Example: capscope rotation --as-of 2025-12-31 --pairs RUT:GSPC,IWO:IWN --since 2025-04-08
     """
+    from rich.markup import escape
+
     from capscope.analytics import rotation as rot
     from capscope.analytics.basis import parse_overrides
+    from capscope.cli.dates import check_since, parse_date, to_day
 
     check_format(fmt)
+    parse_date(as_of, "--as-of")
+    since_days = [parse_date(s, "--since") for s in since or []]
     pair_list = parse_pairs(pairs)
     rrg_list = list(rot.DEFAULT_RRG_SYMBOLS) if rrg_symbols is None else parse_symbols(rrg_symbols)
     bench = benchmark or rot.DEFAULT_RRG_BENCHMARK
@@ -205,6 +232,8 @@ def rotation(
     wanted = list(dict.fromkeys([s for p in pair_list for s in p] + ([*rrg_list, bench] if rrg_list else [])))
     panel, source = load_panel(wanted, data=data, store=store)
     day = check_as_of(panel, as_of)
+    for since_day in since_days:
+        check_since(since_day, to_day(day))
     results = [
         rot.relative_strength(panel, num, den, day, periods=periods, overrides=overrides)
         for num, den in pair_list
@@ -216,7 +245,7 @@ def rotation(
     )
     if fmt == "json":
         out = {
-            "as_of": str(day if day is not None else panel.dates[-1]),
+            "as_of": str(day),
             "source": source,
             "pairs": [r.to_dict(last_events=events) for r in results],
             "rrg": graph.to_dict() if graph is not None else None,
@@ -226,10 +255,8 @@ def rotation(
         }
         typer.echo(json.dumps(out, indent=2))
         return
-    console.print(
-        f"[bold]Rotation as of {day if day is not None else panel.dates[-1]}[/] ({source})", highlight=False
-    )
+    console.print(f"[bold]Rotation as of {day}[/] ({escape(source)})", highlight=False)
     for r in results:
-        _render_pair(r, min(events, 3))
+        _render_pair(r, min(events, 3), wide)
     if graph is not None:
-        _render_rrg(graph)
+        _render_rrg(graph, wide)

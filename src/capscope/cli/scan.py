@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
@@ -211,36 +212,43 @@ _STYLE = {
 }
 
 
-def _print_table(records: list[dict[str, Any]], title: str, limit: int) -> None:
+def _print_table(records: list[dict[str, Any]], title: str, limit: int, wide: bool = False) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("date")
-    table.add_column("symbol", style="bold")
-    table.add_column("signal")
-    table.add_column("close", justify="right")
-    table.add_column("details")
+    from capscope.cli.tables import Col, fmt_price, plural, render_table
+
+    if not records:
+        console.print(f"{title}\n(no events)", highlight=False)
+        return
     shown = records[:limit] if limit > 0 else records
+    cols = [
+        Col("date", "date"),
+        Col("symbol", "label", style="bold"),
+        Col("signal", "label"),
+        Col("close", "number", priority=2),
+        Col("details", "text", priority=1),
+    ]
+    rows = []
     for rec in shown:
         style = _STYLE.get(rec["kind"], "")
         kind = f"[{style}]{rec['kind']}[/]" if style else rec["kind"]
-        table.add_row(rec["date"], escape(rec["symbol"]), kind, _fmt(rec["price"]), escape(describe(rec)))
-    if not records:
-        console.print(f"{title}\n(no events)")
-        return
-    console.print(table)
+        rows.append(
+            [rec["date"], escape(rec["symbol"]), kind, fmt_price(rec["price"]), escape(describe(rec))]
+        )
+    render_table(cols, rows, title=title, wide=wide, header_style="bold")
     if len(shown) < len(records):
         console.print(
-            f"... {len(records) - len(shown)} older events not shown (use --limit 0 or --format json)"
+            f"... {plural(len(records) - len(shown), 'older event')} not shown (use --limit 0 or --format json)",
+            highlight=False,
         )
 
 
 def _parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r}: not a date (expected YYYY-MM-DD)") from None
+    from capscope.cli.dates import parse_date
+
+    day = parse_date(value, option)
+    assert day is not None
+    return day
 
 
 def scan(
@@ -263,17 +271,19 @@ def scan(
         typer.Option("--kinds", help="Event kinds or groups, comma-separated (default: all)."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
-    limit: Annotated[int, typer.Option("--limit", help=f"Table rows (default {TABLE_LIMIT}; 0 = all).")] = (
-        TABLE_LIMIT
-    ),
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help=f"Table rows (default {TABLE_LIMIT}; 0 = all).")
+    ] = TABLE_LIMIT,
     data: DataOption = None,
     store: StoreOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Scan symbols for signals and print them as events (newest first in the table)."""
+    from capscope.cli.choices import check_choice
+    from capscope.cli.dates import bars_extent, check_since, parse_date, resolve_for_symbols
     from capscope.events.records import events_to_records, resolve_kinds
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    check_choice("--format", fmt, FORMATS)
     try:
         kind_list = list(resolve_kinds(_split(kinds))) if kinds else None
     except ValueError as exc:
@@ -292,18 +302,23 @@ def scan(
         wanted = names
     if wanted is not None and len(set(wanted)) != len(wanted):
         raise UsageError(f"symbols listed more than once: {', '.join(wanted)}")
-    as_of_day = _parse_day(as_of, "--as-of") if as_of else None
-    bars, source = load_bars(wanted, data=data, store=store, as_of=as_of_day)
-    if bars.height == 0:
-        raise UsageError(f"no bars on or before {as_of_day} for the requested symbols ({source})")
-    last_day: date = bars["date"].max()  # type: ignore[assignment]
-    report_day = as_of_day or last_day
-    if since is None:
-        since_day: date | None = report_day - timedelta(days=DEFAULT_SINCE_DAYS)
-    elif since == "all":
-        since_day = None
-    else:
+    parse_date(as_of, "--as-of")
+    since_day: date | None = None
+    if since is not None and since != "all":
         since_day = _parse_day(since, "--since")
+    bars, source = load_bars(wanted, data=data, store=store, as_of=None)
+    if bars.height == 0:
+        raise UsageError(f"no bars for the requested symbols ({source})")
+    firsts, lasts = bars_extent(bars)
+    day = resolve_for_symbols(as_of, firsts, lasts, every=wanted is not None)
+    report_day = day.used
+    if day.requested is not None:
+        import polars as pl
+
+        bars = bars.filter(pl.col("date") <= report_day)
+    check_since(since_day, day)
+    if since is None:
+        since_day = report_day - timedelta(days=DEFAULT_SINCE_DAYS)
     events, patterns = run_scan(
         bars, kind_list, since_day, show_progress=fmt == "table", patterns=fmt == "json"
     )
@@ -320,13 +335,17 @@ def scan(
     from capscope.events.records import sort_events
 
     records = events_to_records(sort_events(events, newest_first=True))
+    from rich.markup import escape
+
+    from capscope.cli.tables import plural
+
     n_sym = bars["symbol"].n_unique()
     span = f"since {since_day}" if since_day else "all history"
     title = (
-        f"capscope scan: {len(records)} events, {n_sym} symbol{'s' if n_sym != 1 else ''}, {span}, "
-        f"as of {report_day} ({source})"
+        f"capscope scan: {plural(len(records), 'event')}, {plural(n_sym, 'symbol')}, {span}, "
+        f"as of {report_day} ({escape(source)})"
     )
-    _print_table(records, title, limit)
+    _print_table(records, title, limit, wide)
 
 
 scan.__doc__ = SCAN_HELP

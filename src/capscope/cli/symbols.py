@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from capscope.cli.common import StoreOption, console
-from capscope.errors import UsageError
+from capscope.cli.common import StoreOption
+from capscope.cli.tables import WideOption
+from capscope.data.sources import resolve_store_path
+from capscope.store.health import missing
 
 FORMATS = ("table", "json", "csv")
 
@@ -18,16 +20,21 @@ def symbols(
     output: Annotated[
         str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
     ] = "table",
+    wide: WideOption = False,
 ) -> None:
     """List stored symbols with their first and last date, number of bars and source file.
 
     Example: capscope symbols --format csv > symbols.csv
     """
+    from capscope.cli.choices import check_choice
+    from capscope.cli.source import resolve_source
     from capscope.store import Store
 
-    if output not in FORMATS:
-        raise UsageError(f"--format {output!r}: choose one of {', '.join(FORMATS)}")
-    with Store(store, read_only=True) as st:
+    check_choice("--format", output, FORMATS)
+    source = resolve_source(None, store)
+    if source.kind != "store":
+        raise missing(resolve_store_path(store))
+    with Store(source.path, read_only=True) as st:
         frame = st.symbols()
     if output == "json":
         records = [
@@ -39,20 +46,26 @@ def symbols(
     if output == "csv":
         typer.echo(frame.write_csv(), nl=False)
         return
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(
-        title=f"{frame.height:,} symbols, {int(frame['rows'].sum() or 0):,} bars", title_justify="left"
-    )
-    for name, justify in (("symbol", "left"), ("first", "left"), ("last", "left"), ("rows", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("source", overflow="fold")
-    for row in frame.iter_rows(named=True):
-        table.add_row(
-            row["symbol"],
+    from capscope.cli.tables import Col, fmt_int, plural, render_table
+
+    cols = [
+        Col("symbol", "label"),
+        Col("first", "date"),
+        Col("last", "date"),
+        Col("rows", "number"),
+        Col("source", "text", priority=1),
+    ]
+    rows = [
+        [
+            escape(row["symbol"]),
             row["first_date"].isoformat(),
             row["last_date"].isoformat(),
-            f"{row['rows']:,}",
-            row["source"] or "",
-        )
-    console.print(table)
+            fmt_int(row["rows"]),
+            escape(row["source"] or ""),
+        ]
+        for row in frame.iter_rows(named=True)
+    ]
+    title = f"{plural(frame.height, 'symbol')}, {plural(int(frame['rows'].sum() or 0), 'bar')}"
+    render_table(cols, rows, title=title, wide=wide)

@@ -82,7 +82,8 @@ class Col:
     header
         Column title (never cut: the column is at least this wide).
     kind
-        ``"date"`` and ``"number"`` cells are never wrapped or cut; ``"text"`` cells fold onto more lines.
+        ``"date"``, ``"number"`` and ``"label"`` (a short identifier: symbol, status) cells are never wrapped or
+        cut; ``"text"`` cells wrap (and fold long words) onto more lines.
     priority
         0: always shown. Higher numbers are left out first when the table is too wide for the terminal.
     justify
@@ -92,7 +93,7 @@ class Col:
     """
 
     header: str
-    kind: Literal["text", "date", "number"] = "text"
+    kind: Literal["text", "label", "date", "number"] = "text"
     priority: int = 0
     justify: Literal["left", "right", "center"] | None = None
     style: str | None = None
@@ -224,7 +225,7 @@ def render_table(
     hidden = [cols[j].header for j in range(len(cols)) if j not in shown]
     if hidden:
         con.print(
-            f"[dim](not shown at this width: {', '.join(hidden)}; --wide shows every column)[/]",
+            f"[dim](hidden at this width: {', '.join(hidden)}; --wide shows all)[/]",
             highlight=False,
         )
     return hidden

@@ -29,11 +29,13 @@ def verify(
     from rich.markup import escape
     from rich.table import Table
 
+    from capscope.cli.brief import _source_options
     from capscope.report.loading import load_inputs
     from capscope.report.verify import SUPPORTED, claim_symbols, load_claims, verify_claims
 
     claims, file_as_of = load_claims(claims_file)
     day = as_of or file_as_of
+    data, store = _source_options(data, store, day)
     with console.status("checking claims ..."):
         inputs = load_inputs(claim_symbols(claims), data=data, store=store, as_of=day, universe=False)
         verdicts = verify_claims(inputs.prices, claims, day)
