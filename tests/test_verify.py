@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from capscope import claims as C
+from capscope.claims import check as V
 from capscope.data.panel import Panel
 from capscope.errors import UsageError
-from capscope.report import verify as V
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,7 @@ def make_panel(series: dict[str, np.ndarray], start: str = "2025-01-02") -> Pane
 
 def check(panel: Panel, claim: dict[str, Any], as_of: str | None = None) -> V.Verdict:
     claim = {"id": "c", **claim}
-    return V.verify_claims(panel, [claim], as_of)[0]
+    return V.verify_claims(panel, C.parse_claims([claim]), as_of)[0]
 
 
 def day(panel: Panel, i: int) -> str:
@@ -122,7 +123,10 @@ def test_price_cross_above_ma() -> None:
 
 def test_bad_cross_kind() -> None:
     p = make_panel({"X": np.linspace(1, 2, 50)})
-    with pytest.raises(UsageError, match="cross must be"):
+    with pytest.raises(
+        UsageError,
+        match=r"key 'cross': unknown value 'sideways'; valid: golden, death, price_above, price_below",
+    ):
         check(
             p, {"kind": "ma_cross", "symbol": "X", "cross": "sideways", "start": day(p, 0), "end": day(p, 49)}
         )
@@ -257,22 +261,22 @@ def test_load_claims_errors(tmp_path: Path) -> None:
         "claims:\n  - kind: astrology\n    symbol: X\n    start: 2025-01-01\n    end: 2025-02-01\n"
     )
     with pytest.raises(UsageError, match="astrology"):
-        V.load_claims(bad)
+        C.load_claims(bad)
     bad.write_text("claims:\n  - kind: lagging\n    symbol: X\n")
-    with pytest.raises(UsageError, match="missing 'start'"):
-        V.load_claims(bad)
+    with pytest.raises(UsageError, match="missing required key 'start'"):
+        C.load_claims(bad)
     bad.write_text("just text")
     with pytest.raises(UsageError, match="claims"):
-        V.load_claims(bad)
+        C.load_claims(bad)
     with pytest.raises(UsageError, match="no such"):
-        V.load_claims(tmp_path / "absent.yaml")
+        C.load_claims(tmp_path / "absent.yaml")
 
 
 def test_example_claims_file_is_valid() -> None:
-    claims, as_of = V.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
+    claims, as_of = C.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
     assert as_of == "2025-12-31"
-    assert {c["kind"] for c in claims} == set(V.KINDS)  # every kind is exercised
-    assert V.claim_symbols(claims) == ["RUT", "IWO", "IWN", "GSPC"]
+    assert {c.kind for c in claims} == set(C.KINDS)  # every kind is exercised
+    assert C.claim_symbols(claims) == ["RUT", "IWO", "IWN", "GSPC"]
 
 
 def _write_csv(folder: Path, symbol: str, dates: np.ndarray, close: np.ndarray) -> None:
@@ -315,11 +319,11 @@ def test_example_claims_against_independent_computations(sample_dir: Path) -> No
 
     from capscope.report.loading import load_from_files
 
-    claims, as_of = V.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
-    panel = load_from_files(sample_dir, V.claim_symbols(claims), as_of, universe=False).prices
+    claims, as_of = C.load_claims(REPO / "examples" / "small-cap-rally-2025.yaml")
+    panel = load_from_files(sample_dir, C.claim_symbols(claims), as_of, universe=False).prices
     verdicts = {v.id: v for v in V.verify_claims(panel, claims, as_of)}
-    assert set(verdicts) == {c["id"] for c in claims}
-    claim = {c["id"]: c for c in claims}
+    assert set(verdicts) == {c.id for c in claims}
+    claim = {c.id: c.model_dump() for c in claims}
 
     def closes(symbol: str) -> tuple[np.ndarray, np.ndarray]:
         col = panel.close[:, panel.column(symbol)]

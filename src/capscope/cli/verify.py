@@ -9,10 +9,13 @@ from typing import Annotated
 import typer
 
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
+from capscope.errors import UsageError
 
 
 def verify(
-    claims_file: Annotated[Path, typer.Argument(help="YAML file with a 'claims' list (see examples/).")],
+    claims_file: Annotated[
+        Path | None, typer.Argument(help="YAML claims file (format: docs/claims.md; examples/).")
+    ] = None,
     as_of: AsOfOption = None,
     data: DataOption = None,
     store: StoreOption = None,
@@ -20,18 +23,30 @@ def verify(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 unless every claim is supported (default: exit 0).")
     ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the claims-file JSON Schema (for editors) and exit.")
+    ] = False,
 ) -> None:
     """Check each claim (level breakouts, MA crosses, MACD crosses, outperformance, patterns) and print a verdict
-    with the measured values: supported, contradicted or not determinable.
+    with the measured values: supported, contradicted or not determinable. A claims file that breaks the
+    format (unknown key or value, bad date, wrong type) is refused with the line at fault (exit code 2).
 
     Example: capscope verify examples/small-cap-rally-2025.yaml --as-of 2025-12-31
     """
+    from capscope.claims.schema import claims_json_schema_text
+
+    if schema:
+        typer.echo(claims_json_schema_text(), nl=False)
+        return
+    if claims_file is None:
+        raise UsageError("give a claims file (capscope verify CLAIMS.yaml), or --schema for the format")
+
     from rich.markup import escape
     from rich.table import Table
 
+    from capscope.claims import SUPPORTED, claim_symbols, load_claims, verify_claims
     from capscope.cli.brief import _source_options
     from capscope.report.loading import load_inputs
-    from capscope.report.verify import SUPPORTED, claim_symbols, load_claims, verify_claims
 
     claims, file_as_of = load_claims(claims_file)
     day = as_of or file_as_of
