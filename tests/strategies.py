@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -115,3 +116,84 @@ def ohlc_arrays(
     low = close * (1.0 - spread * (1.0 - skew))
     volume = np.asarray(draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n)), dtype=np.float64)
     return high, low, close, volume
+
+
+# -- brief panels (issue 14) ---------------------------------------------------------------------------------
+# ``brief_panels``: the four series of a brief (RUT, GSPC, IWO, IWN) and a small stock universe as random walks on
+# business days, each series ending on its own random date (a file that stopped earlier), for the brief's
+# staleness and period-label properties. ``make_brief_panels`` builds one deterministically from its arguments.
+
+BRIEF_SYMBOLS = ("RUT", "GSPC", "IWO", "IWN")
+
+
+def _walk_fields(rng: np.random.Generator, n_bars: int, k: int) -> dict[str, np.ndarray]:
+    rets = rng.normal(0.0003, 0.012, size=(n_bars, k))
+    close = 100.0 * np.exp(np.cumsum(rets, axis=0))
+    open_ = close * np.exp(rng.normal(0.0, 0.003, size=(n_bars, k)))
+    high = np.maximum(open_, close) * (1.0 + np.abs(rng.normal(0.0, 0.004, size=(n_bars, k))))
+    low = np.minimum(open_, close) * (1.0 - np.abs(rng.normal(0.0, 0.004, size=(n_bars, k))))
+    volume = rng.integers(1_000, 1_000_000, size=(n_bars, k)).astype(np.float64)
+    return {
+        "open": open_,
+        "high": high,
+        "low": low,
+        "close": close,
+        "adj_close": np.full((n_bars, k), np.nan),
+        "volume": volume,
+    }
+
+
+def make_brief_panels(
+    seed: int,
+    n_bars: int,
+    cuts: dict[str, int] | None = None,
+    *,
+    n_stocks: int = 6,
+    universe_cut: int = 0,
+    first_date: str = "2023-01-02",
+) -> tuple[Any, Any]:
+    """``(prices, universe)`` panels: random walks on business days from ``first_date``.
+
+    ``cuts`` maps a symbol to the number of bars removed from its end (its file stopped that many sessions
+    early); ``universe_cut`` does the same for every stock of the universe.
+    """
+    from capscope.data.panel import Panel
+
+    rng = np.random.default_rng(seed)
+    dates = np.busday_offset(first_date, np.arange(n_bars), roll="forward").astype("datetime64[D]")
+    prices = _walk_fields(rng, n_bars, len(BRIEF_SYMBOLS))
+    for j, symbol in enumerate(BRIEF_SYMBOLS):
+        cut = (cuts or {}).get(symbol, 0)
+        if cut:
+            for arr in prices.values():
+                arr[n_bars - cut :, j] = np.nan
+    stocks = _walk_fields(rng, n_bars, n_stocks)
+    if universe_cut:
+        for arr in stocks.values():
+            arr[n_bars - universe_cut :, :] = np.nan
+    names = tuple(f"S{i:02d}" for i in range(n_stocks))
+    as_panel = {k: np.ascontiguousarray(v) for k, v in prices.items()}
+    universe = Panel(dates, names, {k: np.ascontiguousarray(v) for k, v in stocks.items()})
+    return Panel(dates, BRIEF_SYMBOLS, as_panel), universe.drop_empty_dates()
+
+
+@st.composite
+def brief_panels(draw: st.DrawFn, *, min_bars: int = 300, max_bars: int = 420) -> tuple[Any, Any, str]:
+    """``(prices, universe, as_of)``: :func:`make_brief_panels` with random series ends and a random as-of date.
+
+    The main symbol (RUT) reaches the last bar or stops a few bars early; every other series (and the universe)
+    either reaches it, stops within a few sessions, or stops up to ~8 months early. ``as_of`` is a business
+    day in the last third of the data (on or after some ends, before others).
+    """
+    n = draw(st.integers(min_bars, max_bars))
+    seed = draw(st.integers(0, 2**31 - 1))
+    early = st.one_of(st.just(0), st.integers(1, 8), st.integers(9, 170))
+    cuts = {"RUT": draw(st.integers(0, 3))}
+    for symbol in BRIEF_SYMBOLS[1:]:
+        cuts[symbol] = draw(early)
+    if draw(st.booleans()):
+        cuts["IWN"] = cuts["IWO"]  # growth and value files usually stop together
+    universe_cut = draw(early)
+    prices, universe = make_brief_panels(seed, n, cuts, universe_cut=universe_cut)
+    as_of_row = draw(st.integers(2 * n // 3, n - 1))
+    return prices, universe, str(prices.dates[as_of_row])

@@ -212,15 +212,38 @@ def test_html_escapes_and_inlines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Content-Security-Policy" in html
 
 
-def test_plotly_bundle_is_pinned_finance_or_warns() -> None:
-    from capscope.report.assets import plotly_js
+def _bundle_in(tmp_path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, pinned: bytes) -> object:
+    """:func:`plotly_js` with the vendor folder and the pin file in ``tmp_path``."""
+    import hashlib
 
-    bundle = plotly_js()
-    if bundle.warning is None:
-        assert bundle.name == "plotly.js-finance-dist-min"
-        assert len(bundle.source) < 2_000_000
-    else:
-        assert "full" in bundle.warning
+    from capscope.report import assets
+
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    pin = tmp_path / "vendor.sha256"
+    pin.write_text(f"{hashlib.sha256(pinned).hexdigest()}  plotly-finance.min.js\n", encoding="utf-8")
+    if content is not None:
+        (vendor / "plotly-finance.min.js").write_bytes(content)
+    monkeypatch.setattr(assets, "VENDOR_DIR", vendor)
+    monkeypatch.setattr(assets, "PIN_FILE", pin)
+    return assets.plotly_js()
+
+
+def test_plotly_bundle_pinned_finance_is_used(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    js = b"/* finance bundle */ window.Plotly = {};"
+    bundle = _bundle_in(tmp_path, monkeypatch, js, js)
+    assert bundle.name == "plotly.js-finance-dist-min" and bundle.warning is None  # type: ignore[attr-defined]
+    assert bundle.source == js.decode()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("content", "reason"), [(None, "is missing"), (b"tampered", "has sha256")])
+def test_plotly_bundle_missing_or_altered_falls_back_with_a_warning(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, reason: str
+) -> None:
+    bundle = _bundle_in(tmp_path, monkeypatch, content, b"the pinned bytes")
+    assert bundle.warning is not None and reason in bundle.warning  # type: ignore[attr-defined]
+    assert "full" in bundle.name and "tampered" not in bundle.source  # type: ignore[attr-defined]
+    assert len(bundle.source) > 2_000_000  # type: ignore[attr-defined]  # plotly's full bundle
 
 
 # -- property: any string survives script_json and never closes the element -------------------------------------

@@ -28,7 +28,11 @@ def build(ctx: SectionContext) -> SectionResult:
             + (f" (rank day {last.rank_day.isoformat()})." if last.rank_day else "."),
             last.effective.isoformat(),
             "date",
-            {"rule": last.note, "kind": last.kind},
+            {
+                "rule": last.note,
+                "kind": last.kind,
+                "rank_day": last.rank_day.isoformat() if last.rank_day else None,
+            },
             None,
         )
     for i, r in enumerate(upcoming):
@@ -54,7 +58,15 @@ def build(ctx: SectionContext) -> SectionResult:
             text,
             r.effective.isoformat(),
             "date",
-            {"rule": r.note, "kind": r.kind, "days_away": days, "status": eff.status, "source": eff.source},
+            {
+                "rule": r.note,
+                "kind": r.kind,
+                "year": r.year,
+                "rank_day": r.rank_day.isoformat() if r.rank_day else None,
+                "days_away": days,
+                "status": eff.status,
+                "source": eff.source,
+            },
             None,
         )
     out.add(

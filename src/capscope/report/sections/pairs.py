@@ -165,7 +165,14 @@ def build_pair(
             f"session{'' if lead.streak_bars == 1 else 's'} (since {since}); the latest window's relative return is {fmt(rel, 'percent', sign=True)}.",
             lead.streak_bars,
             "sessions",
-            {"pair": rs.pair, "window": lead.window, "leader": leader, "since": since, "end": end},
+            {
+                "pair": rs.pair,
+                "window": lead.window,
+                "leader": leader,
+                "since": since,
+                "end": end,
+                "relative_return": rel,
+            },
             end_day,
         )
         leaders.append(

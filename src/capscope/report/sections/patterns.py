@@ -99,9 +99,14 @@ def _one(out: SectionResult, ctx: SectionContext, rec: dict[str, Any], suffix: s
         "status": rec["status"],
         "date": rec["date"],
         "finished": finished,
-        "points": rec["points"],
-        "neckline": neck,
-        "quality": rec.get("quality"),
+        # as printed: rounded prices (the unrounded record is in brief.json "patterns")
+        "points": [{**pt, "price": rnd(pt["price"], "level")} for pt in rec["points"]],
+        "neckline": (
+            {**neck, "price0": rnd(neck["price0"], "level"), "price1": rnd(neck["price1"], "level")}
+            if neck
+            else None
+        ),
+        "quality": rnd(rec.get("quality"), "ratio"),
     }
     out.add(f"pattern{suffix}", text, rec["kind"], "pattern", inputs, day)
     if rec.get("breakout"):

@@ -28,7 +28,14 @@ def build(ctx: SectionContext) -> SectionResult:
             f"{p.symbol}'s year-to-date return was below {p.benchmark}'s.",
             share,
             "percent",
-            {"pair": view.rs.pair, "base": iso(base), "end": view.end, "behind": behind, "sessions": total},
+            {
+                "pair": view.rs.pair,
+                "base": iso(base),
+                "end": view.end,
+                "year": int(year),
+                "behind": behind,
+                "sessions": total,
+            },
             view.end,
         )
         view.summary["ytd_lagging_sessions"] = {"behind": behind, "sessions": total}
