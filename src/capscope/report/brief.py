@@ -68,8 +68,11 @@ def make_context(inputs: BriefInputs, params: BriefParams, as_of: Any) -> Sectio
     main = series_of(prices, params.symbol)
     if len(main.dates) == 0:
         raise UsageError(f"{params.symbol} has no bars on or before {iso(as_of)}")
-    universe = inputs.universe.truncate(as_of) if inputs.universe is not None else None
-    return SectionContext(params, main.dates[-1], prices, universe, inputs.universe_name, main)
+    # the brief date is the main symbol's last bar: no other series may be used past it
+    day = main.dates[-1]
+    prices = prices.truncate(day)
+    universe = inputs.universe.truncate(day) if inputs.universe is not None else None
+    return SectionContext(params, day, prices, universe, inputs.universe_name, main)
 
 
 def _merge(brief: dict[str, Any], parts: dict[str, Any]) -> None:
