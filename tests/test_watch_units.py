@@ -116,3 +116,67 @@ def test_exec_sink_retries_then_leaves_pending(tmp_path: Path) -> None:
         assert json.loads((tmp_path / "got").read_text())["alert_id"] == "a1"
         assert deliver(st, ok) == 0
     assert Alert(1, "a1", payload).record == {"alert_id": "a1"}
+
+
+def _write_csv(path: Path, dates: list[str], close: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        f"{d},{c:.4f},{c * 1.01:.4f},{c * 0.99:.4f},{c:.4f},,1000\n"
+        for d, c in zip(dates, close, strict=True)
+    ]
+    path.write_text("date,open,high,low,close,adj_close,volume\n" + "".join(rows), encoding="utf-8")
+
+
+def test_memory_window_equals_store_window(tmp_path: Path) -> None:
+    """The in-memory window of the long-running watch is the panel a fresh read of the store gives."""
+    from capscope.data.panel import panel_equal
+    from capscope.store import Store
+    from capscope.watch.runner import MemoryWindow, store_window
+
+    rng = np.random.default_rng(3)
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-12-31"))
+    days = [str(d) for d in days[np.is_busday(days)]]
+    data = tmp_path / "data"
+    for j, skip in enumerate((0, 30, 0)):  # a late listing and a halt make the calendars ragged
+        keep = [d for i, d in enumerate(days) if i >= skip and not (j == 2 and 100 <= i < 104)]
+        _write_csv(data / f"X{j}.csv", keep, 20 * np.exp(np.cumsum(rng.normal(0, 0.02, len(keep)))))
+    with Store(tmp_path / "s.duckdb") as st:
+        st.ingest(data)
+        mem = MemoryWindow(st, window=60)
+        fresh = store_window(st, window=60)
+        symbols = ("X0", "X1", "X2")
+        for d in [days[150], days[151], days[152], days[160], days[155], days[156]]:
+            day = np.datetime64(d, "D")
+            a, b = mem(symbols, day), fresh(symbols, day)
+            assert panel_equal(a, b) and a.n_bars == 60 and a.dates[-1] == day
+
+
+def test_cli_watch_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """History alerts nothing; appended rows alert once on the terminal and in the file; rerun repeats nothing."""
+    from tests.cli_helpers import run_main
+
+    rng = np.random.default_rng(5)
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2025-06-30"))
+    days = [str(d) for d in days[np.is_busday(days)]]
+    closes = {f"Y{j}": 30 * np.exp(np.cumsum(rng.normal(0, 0.025, len(days)))) for j in range(8)}
+    data = tmp_path / "data"
+    for sym, c in closes.items():
+        _write_csv(data / f"{sym}.csv", days[:-15], c[:-15])
+    args = ["watch", "--once", "--data", str(data), "--store", str(tmp_path / "w.duckdb")]
+    args += ["--alerts", str(tmp_path / "alerts.jsonl")]
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "8 symbols taken as history" in err and out == ""
+    for sym, c in closes.items():
+        _write_csv(data / f"{sym}.csv", days, c)
+    code, out, err = run_main(args, monkeypatch, capsys)
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert code == 0 and "120 new bars" in err and f"{len(lines)} alerts" in err
+    assert len(lines) >= 5 and all(json.loads(x)["date"] >= days[-15] for x in lines)
+    assert len(out.strip().splitlines()) >= len(lines)
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "no new bars" in err and out == ""
+    assert (tmp_path / "alerts.jsonl").read_text().splitlines() == lines
+    code, out, err = run_main(["watch", "--download", "--data", str(data)], monkeypatch, capsys)
+    assert code == 2 and "not both" in err

@@ -86,7 +86,15 @@ def watch(
     from capscope.data.sources import resolve_data_dir, user_cache_dir
     from capscope.store import Store
     from capscope.watch.pickup import DirectoryPickup
-    from capscope.watch.runner import CallbackSink, ExecSink, FileSink, Sink, run_cycle
+    from capscope.watch.runner import (
+        CallbackSink,
+        ExecSink,
+        FileSink,
+        MemoryWindow,
+        Sink,
+        StateCache,
+        run_cycle,
+    )
 
     if download and data is not None:
         raise UsageError("give --data DIR or --download, not both")
@@ -111,8 +119,9 @@ def watch(
         sinks.append(ExecSink(exec_command))
     try:
         with Store(store) as st:
+            window, states = MemoryWindow(st), StateCache()
             while True:
-                report = run_cycle(st, sinks, pickup, symbols=symbols)
+                report = run_cycle(st, sinks, pickup, symbols=symbols, window=window, states=states)
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
                 if once:
                     break

@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -95,11 +95,15 @@ def _groups(store: Store) -> list[tuple[int, GroupState]]:
     return [(int(gid), GroupState.from_bytes(bytes(blob))) for gid, blob in rows]
 
 
-def _window_start(store: Store, day: np.datetime64, window: int) -> np.datetime64 | None:
+def _window_start(
+    store: Store, symbols: Sequence[str], day: np.datetime64, window: int
+) -> np.datetime64 | None:
+    """The ``window``-th last bar date of ``symbols`` up to ``day`` (``None``: fewer dates than that)."""
     rows = run(
         store.con,
-        "SELECT date FROM (SELECT DISTINCT date FROM bars WHERE date <= ?) ORDER BY date DESC LIMIT 1 OFFSET ?",
-        [day.astype(object), window - 1],
+        "SELECT date FROM (SELECT DISTINCT b.date FROM bars b JOIN symbols s USING (symbol_id) "
+        "WHERE list_contains(?, s.symbol) AND b.date <= ?) ORDER BY date DESC LIMIT 1 OFFSET ?",
+        [list(symbols), day.astype(object), window - 1],
     )
     return None if not rows else np.datetime64(rows[0][0], "D")
 
@@ -111,13 +115,50 @@ class WindowSource(Protocol):
 
 
 def store_window(store: Store, window: int = LEVEL_WINDOW) -> WindowSource:
-    """A :class:`WindowSource` reading the last ``window`` bar dates up to the day from the store."""
+    """A :class:`WindowSource` reading the group's last ``window`` bar dates up to the day from the store."""
 
     def load(symbols: Sequence[str], day: np.datetime64) -> Any:
-        start = _window_start(store, day, window)
+        start = _window_start(store, symbols, day, window)
         return store.panel(list(symbols), start=start, end=day, fields=("high", "low", "close"))
 
     return load
+
+
+class MemoryWindow:
+    """A :class:`WindowSource` for the long-running watch: each group's window stays in memory and only the rows
+    after its last day are read from the store (a day at or before it -- a late bar -- reloads the window).
+
+    It gives the same panels as :func:`store_window`: the last ``window`` bar dates of the group's symbols.
+    """
+
+    def __init__(self, store: Store, window: int = LEVEL_WINDOW) -> None:
+        self.store = store
+        self.window = window
+        self._load = store_window(store, window)
+        self._panels: dict[tuple[str, ...], Any] = {}
+
+    def cached(self, symbols: Sequence[str]) -> Any:
+        """The window held for ``symbols`` (``None`` when there is none)."""
+        return self._panels.get(tuple(symbols))
+
+    def __call__(self, symbols: Sequence[str], day: np.datetime64) -> Any:
+        from capscope.data.panel import Panel
+
+        key = tuple(symbols)
+        old = self._panels.get(key)
+        if old is None or not old.n_bars or old.dates[-1] >= day:
+            panel = self._load(symbols, day)
+        else:
+            fields = ("high", "low", "close")
+            add = self.store.panel(list(symbols), start=old.dates[-1] + 1, end=day, fields=fields)
+            keep = max(0, old.n_bars + add.n_bars - self.window)
+            panel = Panel(
+                np.concatenate([old.dates, add.dates])[keep:],
+                key,
+                {f: np.ascontiguousarray(np.concatenate([old[f], add[f]])[keep:]) for f in fields},
+            )
+        self._panels[key] = panel
+        return panel
 
 
 def process(
@@ -126,6 +167,7 @@ def process(
     window: WindowSource | None = None,
     now: Callable[[], datetime] | None = None,
     symbols: Iterable[str] | None = None,
+    states: StateCache | None = None,
 ) -> CycleReport:
     """Fold every new bar of the store into the saved states and write the alerts they give, in one transaction.
 
@@ -139,6 +181,8 @@ def process(
         Clock for ``detected_at`` (default: UTC now).
     symbols
         Watch only these symbols (default: every stored symbol); symbols already watched stay watched.
+    states
+        The long-running watch's copy of the committed states (read from the store when empty or absent).
 
     Returns
     -------
@@ -153,7 +197,8 @@ def process(
     window = window or store_window(store)
     stamp = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
     report = CycleReport()
-    groups = _groups(store)
+    cached = states.take() if states is not None else None
+    groups = cached if cached is not None else _groups(store)
     known = {s for _, g in groups for s in g.symbols}
     stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
     universe = None if symbols is None else set(symbols)
@@ -170,6 +215,7 @@ def process(
                 "INSERT INTO watch_groups VALUES (?, ?, ?, ?)",
                 [next_gid, json.dumps(block), g.to_bytes(), stamp.replace(tzinfo=None)],
             )
+            groups.append((next_gid, g))
             next_gid += 1
             report.history_symbols += block
         changed: set[int] = set()
@@ -190,6 +236,8 @@ def process(
                     continue
                 cells.setdefault(day, {}).setdefault(k, []).append(j)
             seq = int(run(con, "SELECT coalesce(max(seq), 0) FROM watch_alerts")[0][0])
+            found: set[str] = set()
+            detected = stamp.isoformat().replace("+00:00", "Z")
             for day in sorted(cells):
                 frames = []
                 for k, cols in sorted(cells[day].items()):
@@ -209,25 +257,13 @@ def process(
                 report.days.append(str(day))
                 for rec in events_to_records(concat_events(frames)):
                     aid = alert_id(rec)
-                    payload = json.dumps(
-                        {"alert_id": aid, **rec, "detected_at": stamp.isoformat().replace("+00:00", "Z")}
-                    )
-                    inserted = run(
-                        con,
-                        "INSERT OR IGNORE INTO watch_alerts VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-                        [
-                            seq + 1,
-                            aid,
-                            rec["symbol"],
-                            rec["date"],
-                            rec["kind"],
-                            payload,
-                            stamp.replace(tzinfo=None),
-                        ],
-                    )
-                    if inserted:
-                        seq += 1
-                        report.alerts.append(Alert(seq, aid, payload))
+                    if aid in found:
+                        continue
+                    found.add(aid)
+                    payload = json.dumps({"alert_id": aid, **rec, "detected_at": detected})
+                    seq += 1
+                    report.alerts.append(Alert(seq, aid, payload))
+            _insert_alerts(con, report.alerts, stamp.replace(tzinfo=None))
         for k in sorted(changed):
             gid, g = groups[k]
             run(
@@ -240,8 +276,70 @@ def process(
     except BaseException:
         run(con, "ROLLBACK")
         raise
+    if states is not None:
+        states.keep(groups)
     checkpoint("commit")
     return report
+
+
+class StateCache:
+    """The committed group states kept in memory between cycles of one long-running watch (the only writer).
+
+    :func:`process` takes them out before it changes anything and puts them back only after ``COMMIT``; after a
+    failure the cache is empty and the next cycle reads the states from the store.
+    """
+
+    def __init__(self) -> None:
+        self._groups: list[tuple[int, GroupState]] | None = None
+
+    def take(self) -> list[tuple[int, GroupState]] | None:
+        """Remove and return the cached states (``None`` when there are none)."""
+        out, self._groups = self._groups, None
+        return out
+
+    def keep(self, groups: list[tuple[int, GroupState]]) -> None:
+        """Hold the states just committed."""
+        self._groups = groups
+
+
+def _insert_alerts(con: Any, alerts: list[Alert], stamp: datetime) -> None:
+    """Insert the cycle's alerts with one statement; an id already stored (an event found twice) is dropped.
+
+    Ids already in the table cannot normally occur (the alerts of a bar are committed with the states that
+    consumed it), but the ``UNIQUE`` id is the last guard: such alerts are removed from ``alerts`` and the
+    remaining ones renumbered so ``seq`` stays contiguous.
+    """
+    import pyarrow as pa
+
+    if not alerts:
+        return
+    ids = [a.alert_id for a in alerts]
+    known = {
+        r[0] for r in run(con, "SELECT alert_id FROM watch_alerts WHERE list_contains(?, alert_id)", [ids])
+    }
+    if known:
+        first = alerts[0].seq
+        kept = [a for a in alerts if a.alert_id not in known]
+        alerts[:] = [Alert(first + i, a.alert_id, a.payload) for i, a in enumerate(kept)]
+        if not alerts:
+            return
+    records = [json.loads(a.payload) for a in alerts]
+    table = pa.table(
+        {
+            "seq": pa.array([a.seq for a in alerts], pa.int64()),
+            "alert_id": [a.alert_id for a in alerts],
+            "symbol": [r["symbol"] for r in records],
+            "date": pa.array([date.fromisoformat(r["date"]) for r in records], pa.date32()),
+            "kind": [r["kind"] for r in records],
+            "payload": [a.payload for a in alerts],
+            "detected_at": pa.array([stamp] * len(alerts), pa.timestamp("us")),
+        }
+    )
+    con.register("_watch_new_alerts", table)
+    try:
+        run(con, "INSERT INTO watch_alerts SELECT * FROM _watch_new_alerts")
+    finally:
+        con.unregister("_watch_new_alerts")
 
 
 # -- delivery ------------------------------------------------------------------------------------------------------
@@ -433,6 +531,7 @@ def run_cycle(
     *,
     symbols: Iterable[str] | None = None,
     window: WindowSource | None = None,
+    states: StateCache | None = None,
 ) -> CycleReport:
     """One watch cycle: register the sinks, pick up new bars, :func:`process` them, deliver every pending alert.
 
@@ -441,7 +540,7 @@ def run_cycle(
     register_sinks(store, sinks)
     if pickup is not None:
         pickup.ingest(store)
-    report = process(store, symbols=symbols, window=window)
+    report = process(store, symbols=symbols, window=window, states=states)
     for sink in sinks:
         deliver(store, sink)
     return report
