@@ -47,9 +47,10 @@ def download(
     """
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
+    from capscope.cli.dates import parse_date
     from capscope.cli.scan import _read_universe_file
+    from capscope.cli.tables import MISSING, Col, fmt_int, render_table
     from capscope.data import download as dl
     from capscope.data.fetch import RetryingFetch
     from capscope.data.sources import user_cache_dir
@@ -64,14 +65,9 @@ def download(
     dupes = sorted({s for s in names if names.count(s) > 1})
     if dupes:
         raise UsageError(f"symbols listed more than once: {', '.join(dupes)}")
-    start = dl.DEFAULT_START
-    if since is not None:
-        try:
-            start = date.fromisoformat(since)
-        except ValueError:
-            raise UsageError(f"--since {since!r}: not a date (expected YYYY-MM-DD)") from None
-        if start >= date.today():
-            raise UsageError(f"--since {since}: the date is not in the past")
+    start = parse_date(since, "--since") or dl.DEFAULT_START
+    if start >= date.today():
+        raise UsageError(f"--since {since}: the date is not in the past; give an earlier first date")
     target = (data or user_cache_dir() / "data").expanduser()
     if target.exists() and not target.is_dir():
         raise UsageError(f"--data {target}: not a directory")
@@ -90,23 +86,17 @@ def download(
             progress.update(task, name=name)
             results.append(dl.download_to_file(name, target, since=start, fetch=fetch, timeout=timeout))
             progress.update(task, completed=i + 1)
-    table = Table(title=f"download into {target}", title_justify="left", header_style="bold")
-    for col, justify in (
-        ("symbol", "left"),
-        ("status", "left"),
-        ("rows added", "right"),
-        ("last bar", "left"),
-    ):
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for r in results:
-        style = "red" if r.status == "failed" else ""
-        table.add_row(
-            r.symbol,
-            f"[{style}]{r.status}[/]" if style else r.status,
-            f"{r.rows_added:,}",
-            str(r.last_date or "-"),
-        )
-    console.print(table)
+    cols = [Col("symbol"), Col("status"), Col("rows added", "number"), Col("last bar", "date")]
+    rows = [
+        [
+            escape(r.symbol),
+            "[red]failed[/]" if r.status == "failed" else r.status,
+            fmt_int(r.rows_added),
+            str(r.last_date) if r.last_date else MISSING,
+        ]
+        for r in results
+    ]
+    render_table(cols, rows, title=f"download into {escape(str(target))}")
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         err_console.print(f"[red]failed:[/] {escape(r.symbol)}: {escape(str(r.error))}", highlight=False)

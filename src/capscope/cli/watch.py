@@ -121,7 +121,8 @@ def watch(
         with Store(store) as st:
             window, states = MemoryWindow(st), StateCache()
             while True:
-                report = run_cycle(st, sinks, pickup, symbols=symbols, window=window, states=states)
+                with st.guard():
+                    report = run_cycle(st, sinks, pickup, symbols=symbols, window=window, states=states)
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
                 if once:
                     break
