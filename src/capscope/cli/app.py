@@ -44,6 +44,7 @@ from capscope.cli import recon as _recon  # noqa: E402
 from capscope.cli import rotation as _rotation  # noqa: E402
 from capscope.cli import scan as _scan  # noqa: E402
 from capscope.cli import show as _show  # noqa: E402
+from capscope.cli import sources as _sources  # noqa: E402
 from capscope.cli import study as _study  # noqa: E402
 from capscope.cli import symbols as _symbols  # noqa: E402
 from capscope.cli import verify as _verify  # noqa: E402
@@ -60,6 +61,7 @@ app.command("rotation")(_rotation.rotation)
 app.command("breadth")(_breadth.breadth)
 app.command("brief")(_brief.brief)
 app.command("verify")(_verify.verify)
+app.command("sources")(_sources.sources)
 app.command("download")(_download.download)
 app.command("watch")(_watch.watch)
 app.command("study")(_study.study)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capscope.cli.common import err_console
+from capscope.data.alternates import primary_symbols
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
 
 
 def bar_file_index(data_dir: Path) -> dict[str, Path]:
-    """Symbol -> bar file for every bar file under ``data_dir`` (first one wins on a duplicate name)."""
+    """Name -> bar file for every bar file under ``data_dir`` (first one wins on a duplicate name).
+
+    Alternate-source files (``SYMBOL__source``, :mod:`capscope.data.alternates`) are listed under their own name so
+    they can be asked for explicitly; universes take :func:`~capscope.data.alternates.primary_symbols` of it.
+    """
     from capscope.data.readers import iter_bar_files, symbol_from_path
 
     index: dict[str, Path] = {}
@@ -62,10 +67,13 @@ def load_panel(
             rows = st.symbol_rows()
             stored = {sym: src for sym, _, _, _, src in rows}
             if symbols is None:
-                wanted = sorted(
-                    s
-                    for s, src in stored.items()
-                    if subdir is None or (src and Path(str(src)).parent.name == subdir)
+                # each symbol once: alternate sources (SYMBOL__source) are not symbols of their own
+                wanted = primary_symbols(
+                    sorted(
+                        s
+                        for s, src in stored.items()
+                        if subdir is None or (src and Path(str(src)).parent.name == subdir)
+                    )
                 )
             else:
                 wanted = list(symbols)
@@ -88,7 +96,7 @@ def load_panel(
             raise UsageError(
                 f"{root}: no such directory (the universe 'stocks' reads {subdir}/ of the data dir)"
             )
-        symbols = sorted(bar_file_index(root))
+        symbols = primary_symbols(sorted(bar_file_index(root)))  # each symbol once, from its primary file
         if not symbols:
             raise UsageError(f"no bar files under {root}")
     index = bar_file_index(data_dir)

@@ -69,6 +69,7 @@ def load_bars(
 
     from capscope.cli.choices import unknown_symbols
     from capscope.cli.source import files_instead, resolve_source
+    from capscope.data.alternates import primary_symbols
 
     source = resolve_source(data, store)
     if source.kind == "store":
@@ -77,7 +78,9 @@ def load_bars(
         with Store(source.path, read_only=True) as st:
             stored = st.symbols()["symbol"].to_list()
             if stored and (symbols is None or set(symbols) <= set(stored)):
-                return st.bars(symbols, end=as_of), source.label
+                # 'all': each symbol once (alternate sources SYMBOL__source are not symbols of their own)
+                chosen = primary_symbols(stored) if symbols is None else symbols
+                return st.bars(chosen, end=as_of), source.label
         if source.named:
             if not stored:
                 raise UsageError(
@@ -92,7 +95,7 @@ def load_bars(
     index: dict[str, Path] = {}
     for path in iter_bar_files(data_dir):
         index.setdefault(symbol_from_path(path), path)
-    wanted = sorted(index) if symbols is None else symbols
+    wanted = primary_symbols(sorted(index)) if symbols is None else symbols
     missing = [s for s in wanted if s not in index]
     if missing:
         raise unknown_symbols(missing, sorted(index), f"the data files under {data_dir}")

@@ -50,9 +50,11 @@ def read_universe(folder: Path) -> Panel | None:
     """Read every ``*.csv`` bar file of ``folder`` in one polars scan (symbol = file name)."""
     import polars as pl
 
+    from capscope.data.alternates import is_alternate
     from capscope.data.schema import BAR_COLUMNS
 
-    files = sorted(folder.glob("*.csv"))
+    # each symbol once: SYMBOL__source files are alternate sources, not symbols (capscope.data.alternates)
+    files = sorted(f for f in folder.glob("*.csv") if not is_alternate(f.stem))
     if not files:
         return None
     num = {c: pl.Float64 for c in BAR_COLUMNS[2:]}
@@ -119,7 +121,13 @@ def load_from_store(
                 f"none of {', '.join(symbols)} is in the store {path}; run `capscope ingest` first"
             )
         prices = store.panel(wanted, end=as_of)
-        uni_syms = [s for s, src in stored.items() if src and Path(str(src)).parent.name == UNIVERSE_DIR]
+        from capscope.data.alternates import is_alternate
+
+        uni_syms = [
+            s
+            for s, src in stored.items()
+            if src and Path(str(src)).parent.name == UNIVERSE_DIR and not is_alternate(s)
+        ]
         uni = store.panel(uni_syms, end=as_of).drop_empty_dates() if uni_syms and universe else None
     return BriefInputs(prices, uni, UNIVERSE_DIR, provenance, f"store {path}")
 
