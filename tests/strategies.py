@@ -4,6 +4,8 @@
     Valid one-symbol bar tables (the contract of :mod:`capscope.data.schema`): strictly ascending dates, prices
     > 0, ``low <= min(open, close)``, ``high >= max(open, close)``; optionally close-only (open/high/low/volume
     empty) and with or without ``adj_close``.
+``recon_universes``
+    Universe tables for the reconstitution simulator: ties in cap, ineligible rows, random current members/styles.
 """
 
 from __future__ import annotations
@@ -197,3 +199,75 @@ def brief_panels(draw: st.DrawFn, *, min_bars: int = 300, max_bars: int = 420) -
     prices, universe = make_brief_panels(seed, n, cuts, universe_cut=universe_cut)
     as_of_row = draw(st.integers(2 * n // 3, n - 1))
     return prices, universe, str(prices.dates[as_of_row])
+
+# -- reconstitution universes ------------------------------------------------------------------------------------
+#: Security types the reconstitution rules treat as eligible and a few excluded ones.
+_RECON_TYPES = ("common", "common", "common", "reit", "adr", "mlp")
+
+
+@st.composite
+def recon_universes(draw: st.DrawFn, *, max_rows: int = 60, members: bool = True) -> pl.DataFrame:
+    """A valid universe table (:func:`capscope.data.universe.read_universe` columns) of up to ``max_rows`` rows.
+
+    Caps come from a small set of values part of the time, so ties occur; some rows break an eligibility rule
+    (excluded type, non-US, price < $1, tiny cap, low float or votes). With ``members`` the rows carry random
+    current indexes and styles, else none.
+    """
+    n = draw(st.integers(min_value=1, max_value=max_rows))
+    caps = draw(
+        st.lists(
+            st.one_of(
+                st.floats(min_value=1e6, max_value=3e12, allow_nan=False, allow_infinity=False),
+                st.sampled_from([5e8, 5e9]),  # ties
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    # the other columns from a drawn seed: per-value draws make generation slow on a loaded machine
+    rng = np.random.default_rng(draw(st.integers(min_value=0, max_value=2**32 - 1)))
+    prices = rng.choice([0.5, 2.0, 10.0, 55.0, 300.0], n)
+    growth_forecast = rng.uniform(-0.2, 0.6, n)
+    growth_forecast[rng.random(n) < 0.3] = np.nan
+    current = rng.choice(np.array([None, "R1000", "R2000"], dtype=object), n) if members else [None] * n
+    style = rng.choice([0.0, 1.0, np.nan, 0.5], n) if members else np.full(n, np.nan)
+    if members:
+        split = rng.random(n) < 0.3
+        style[split] = rng.uniform(0.0, 1.0, int(split.sum()))
+    adv = rng.uniform(0.0, 1e7, n)
+    adv[rng.random(n) < 0.3] = np.nan
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "symbol": f"S{i:03d}",
+                "price": float(prices[i]),
+                "shares_total": caps[i] / float(prices[i]),
+                "float_fraction": float(rng.choice([0.02, 0.3, 0.9, 1.0])),
+                "voting_fraction": float(rng.choice([0.03, 0.5, 1.0])),
+                "country": str(rng.choice(["US", "US", "US", "CA"])),
+                "security_type": str(rng.choice(_RECON_TYPES)),
+                "book_to_price": float(rng.uniform(-0.5, 3.0)),
+                "sales_growth_5y": float(rng.uniform(-0.3, 0.5)),
+                "growth_forecast": None if np.isnan(growth_forecast[i]) else float(growth_forecast[i]),
+                "current_index": current[i],
+                "current_style": None if np.isnan(style[i]) else float(style[i]),
+                "adv": None if np.isnan(adv[i]) else float(adv[i]),
+            }
+        )
+    schema = {
+        "symbol": pl.String,
+        "price": pl.Float64,
+        "shares_total": pl.Float64,
+        "float_fraction": pl.Float64,
+        "voting_fraction": pl.Float64,
+        "country": pl.String,
+        "security_type": pl.String,
+        "book_to_price": pl.Float64,
+        "sales_growth_5y": pl.Float64,
+        "growth_forecast": pl.Float64,
+        "current_index": pl.String,
+        "current_style": pl.Float64,
+        "adv": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
