@@ -161,7 +161,7 @@ def test_cli_calendar_table_and_json(
     [
         (["recon", "calendar", "20x6"], 2, "give a year"),
         (["recon", "calendar", "2027..2023"], 2, "reversed"),
-        (["recon", "calendar", "2026", "--format", "csv"], 2, "choose one of table, json"),
+        (["recon", "calendar", "2026", "--format", "csv"], 2, "is not one of: table, json"),
         (["recon", "calendar", "2026", "--calendar", "/nonexistent/cal.toml"], 2, "no such file"),
     ],
 )

@@ -87,9 +87,9 @@ def test_december_before_2026_is_refused(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--rank-date", "2026-02-30"], "not a date"),
-        (["--reconstitution", "november"], "choose one of june, december"),
-        (["--format", "xml"], "choose one of table, json"),
+        (["--rank-date", "2026-02-30"], "is not a date"),
+        (["--reconstitution", "november"], "is not one of: june, december"),
+        (["--format", "xml"], "is not one of: table, json"),
         (["--indexed-assets", "-5"], "non-negative"),
     ],
 )

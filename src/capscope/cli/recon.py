@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from capscope.cli.common import StoreOption, console, err_console
+from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 app = typer.Typer(
@@ -37,9 +38,9 @@ FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    return fmt
+    from capscope.cli.choices import check_choice
+
+    return check_choice("--format", fmt, FORMATS)
 
 
 @app.command("calendar")
@@ -71,21 +72,25 @@ def calendar_command(
             json.dumps({"years": list(wanted), "reconstitutions": [r.to_dict() for r in events]}, indent=2)
         )
         return
-    from rich.table import Table
+    from capscope.cli.tables import Col, render_table
 
     sources: dict[str, int] = {}
     title = f"Russell US reconstitutions {wanted[0]}" + (f"..{wanted[-1]}" if len(wanted) > 1 else "")
-    table = Table(title=title, title_justify="left")
-    for head in ("year", "recon", "date of", "date", "status", "source"):
-        table.add_column(head, no_wrap=True)
     labels = {"rank_day": "rank day", "preliminary_list": "prelim. list", "effective": "effective*"}
+    cells = []
     for r in events:
         for d in r.dates:
             n = sources.setdefault(d.source, len(sources) + 1)
-            table.add_row(str(r.year), r.name, labels[d.field], d.date.isoformat(), d.status, f"[{n}]")
-        if r is not events[-1]:
-            table.add_section()
-    console.print(table)
+            cells.append([str(r.year), r.name, labels[d.field], d.date.isoformat(), d.status, f"\\[{n}]"])
+    cols = [
+        Col("year", "date"),
+        Col("recon", "label"),
+        Col("date of", "label"),
+        Col("date", "date"),
+        Col("status", "label"),
+        Col("source", "label"),
+    ]
+    render_table(cols, cells, title=title)
     console.print("* the new indexes apply after the close of the effective day", highlight=False)
     for text, n in sources.items():
         console.print(f"[{n}] {text}", highlight=False, markup=False)
@@ -96,9 +101,11 @@ def _rank_date_and_kind(
 ) -> tuple[dt.date, str]:
     """Resolve ``--rank-date`` and ``--reconstitution`` against the calendar."""
     from capscope.analytics.reconstitution.schedule import RECONSTITUTIONS, RussellCalendar
+    from capscope.cli.choices import check_choice
+    from capscope.cli.dates import parse_date
 
-    if reconstitution is not None and reconstitution not in RECONSTITUTIONS:
-        raise UsageError(f"--reconstitution {reconstitution!r}: choose one of {', '.join(RECONSTITUTIONS)}")
+    if reconstitution is not None:
+        check_choice("--reconstitution", reconstitution, RECONSTITUTIONS)
     cal = RussellCalendar.load(calendar_file)
     if rank_date is None:
         today = dt.date.today()
@@ -110,17 +117,29 @@ def _rank_date_and_kind(
                 "no rank day has passed yet for that reconstitution; give --rank-date YYYY-MM-DD"
             )
         return past[-1].rank_day, past[-1].name
-    try:
-        day = dt.date.fromisoformat(rank_date)
-    except ValueError:
-        raise UsageError(
-            f"--rank-date {rank_date!r}: not a date; write YYYY-MM-DD (e.g. 2026-04-30)"
-        ) from None
+    day = parse_date(rank_date, "--rank-date")
+    assert day is not None
     if reconstitution is None:
         events = [r for r in cal.year(day.year) if r.rank_day <= day]
         reconstitution = events[-1].name if events else "june"
     cal.get(day.year, reconstitution)  # December before 2026 is an error
     return day, reconstitution
+
+
+def _adv_store(store: Path | None) -> Path | None:
+    """The store to take volume from: a named one (``--store``, ``$CAPSCOPE_STORE``) must exist; else the default
+    store when there is one, else none."""
+    import os
+
+    from capscope.data.sources import STORE_ENV, resolve_store_path
+    from capscope.store.health import check_path
+
+    if store is not None or os.environ.get(STORE_ENV):
+        path = resolve_store_path(store)
+        check_path(path, read_only=True)
+        return path
+    default = resolve_store_path(None)
+    return default if default.is_file() else None
 
 
 def _money(x: float | None) -> str:
@@ -179,6 +198,7 @@ def run_command(
     calendar_file: CalendarOption = None,
     store: StoreOption = None,
     fmt: FormatOption = "table",
+    wide: WideOption = False,
 ) -> None:
     """Simulate a reconstitution from a universe table: eligibility, ranks, breakpoints with banding, adds,
     deletes, R1000/R2000 migrations, growth/value moves, weights and the passive trade (largest first).
@@ -203,23 +223,22 @@ def run_command(
     no_adv = table.filter(table["adv"].is_null())["symbol"].to_list()
     adv_note = ""
     if no_adv:
-        from capscope.data.sources import resolve_store_path
-
-        path = resolve_store_path(store)
-        if path.is_file():
+        path = _adv_store(store)
+        if path is not None:
             from capscope.store import Store
 
             start = day - dt.timedelta(days=3 * adv_window + 30)
-            with Store(path) as s:
+            with Store(path, read_only=True) as s:
                 stored = {row[0] for row in s.symbol_rows()}
                 known = [sym for sym in no_adv if sym in stored]
                 if known:
                     adv = adv_from_bars(s.bars(known, start=start, end=day), day, adv_window)
-        missing = [s for s in no_adv if s not in adv]
+        missing = [sym for sym in no_adv if sym not in adv]
         if missing:
+            where = f"the store {path}" if path is not None else "no store (give --store FILE)"
             adv_note = (
-                f"{len(missing)} securities have no adv in the table and no volume before {day} in the store "
-                f"{path} (e.g. {', '.join(missing[:3])}): their days of volume are not computed"
+                f"{len(missing)} securities have no adv in the table and no volume before {day} in {where} "
+                f"(e.g. {', '.join(missing[:3])}): their days of volume are not computed"
             )
     assets = None
     if indexed_assets is not None or indexed_assets_r1000:
@@ -232,11 +251,13 @@ def run_command(
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    _print_run(result, rows=rows, assets=assets)
+    _print_run(result, rows=rows, assets=assets, wide=wide)
 
 
-def _print_run(result: Any, *, rows: int, assets: Any) -> None:
-    from rich.table import Table
+def _print_run(result: Any, *, rows: int, assets: Any, wide: bool) -> None:
+    from rich.markup import escape
+
+    from capscope.cli.tables import Col, fmt_int, render_table
 
     b = result.breakpoints
     c = b["counts"]
@@ -263,51 +284,100 @@ def _print_run(result: Any, *, rows: int, assets: Any) -> None:
         highlight=False,
     )
     mig = result.migrations()
-    lists = [
-        ("Adds", result.adds(), ("symbol", "index", "rank", "total_cap")),
-        ("Deletes", result.deletes(), ("symbol", "from", "total_cap", "reason")),
-        ("Migrations (with banding)", mig["with_banding"], ("symbol", "from", "to", "rank", "cum_pct")),
-        ("Held by the band", mig["held_by_band"], ("symbol", "index", "rank", "cum_pct", "without_band")),
+    sym, idx = Col("symbol", "label"), Col("index", "label")
+    lists: list[tuple[str, list[dict[str, Any]], list[tuple[Col, str]]]] = [
+        (
+            "Adds",
+            result.adds(),
+            [
+                (sym, "symbol"),
+                (idx, "index"),
+                (Col("rank", "number"), "rank"),
+                (Col("total cap", "number"), "total_cap"),
+            ],
+        ),
+        (
+            "Deletes",
+            result.deletes(),
+            [
+                (sym, "symbol"),
+                (Col("from", "label"), "from"),
+                (Col("total cap", "number"), "total_cap"),
+                (Col("reason", "text", 1), "reason"),
+            ],
+        ),
+        (
+            "Migrations (with banding)",
+            mig["with_banding"],
+            [
+                (sym, "symbol"),
+                (Col("from", "label"), "from"),
+                (Col("to", "label"), "to"),
+                (Col("rank", "number"), "rank"),
+                (Col("cum %", "number", 1), "cum_pct"),
+            ],
+        ),
+        (
+            "Held by the band",
+            mig["held_by_band"],
+            [
+                (sym, "symbol"),
+                (idx, "index"),
+                (Col("rank", "number"), "rank"),
+                (Col("cum %", "number", 1), "cum_pct"),
+                (Col("by rank", "label", 1), "without_band"),
+            ],
+        ),
         (
             "Style moves (value probability)",
             result.style_moves(),
-            ("symbol", "index", "from_value_probability", "to_value_probability", "reason"),
+            [
+                (sym, "symbol"),
+                (idx, "index"),
+                (Col("from", "number"), "from_value_probability"),
+                (Col("to", "number"), "to_value_probability"),
+                (Col("reason", "text", 1), "reason"),
+            ],
         ),
     ]
-    heads = {"from_value_probability": "from", "to_value_probability": "to", "cum_pct": "cum %"}
     for title, items, cols in lists:
         if not items:
             console.print(f"{title}: none", highlight=False)
             continue
-        t = Table(
-            title=f"{title}: {len(items):,}" + (f" (first {rows})" if len(items) > rows else ""),
-            title_justify="left",
-        )
-        for col in cols:
-            t.add_column(
-                heads.get(col, col),
-                justify="left" if col in ("symbol", "reason", "index", "from", "to") else "right",
-            )
-        for it in items[:rows]:
-            t.add_row(*[_cell(col, it[col]) for col in cols])
-        console.print(t)
+        head = f"{title}: {len(items):,}" + (f" (first {rows})" if len(items) > rows else "")
+        cells = [[escape(_cell(key, it[key])) for _, key in cols] for it in items[:rows]]
+        render_table([col for col, _ in cols], cells, title=head, wide=wide)
     demand = result.demand()
     if assets is None:
         console.print(
             "Passive trade: pass --indexed-assets USD for shares and days of volume.", highlight=False
         )
         return
-    t = Table(
-        title=f"Passive trade, largest first: {len(demand):,} securities"
-        + (f" (first {rows})" if len(demand) > rows else ""),
-        title_justify="left",
+    head = f"Passive trade, largest first: {len(demand):,} securities" + (
+        f" (first {rows})" if len(demand) > rows else ""
     )
-    for col in ("symbol", "move", "shares", "value", "days of adv"):
-        t.add_column(col, justify="left" if col in ("symbol", "move") else "right")
-    for d in demand[:rows]:
-        move = f"{d['index_before'] or '—'}→{d['index_after'] or '—'}"
-        t.add_row(d["symbol"], move, _num(d["shares"]), _money(d["value"]), _num(d["days_of_adv"], 1))
-    console.print(t)
+    cells = [
+        [
+            escape(d["symbol"]),
+            f"{d['index_before'] or '—'}→{d['index_after'] or '—'}",
+            fmt_int(d["shares"]),
+            _money(d["value"]),
+            _num(d["days_of_adv"], 1),
+        ]
+        for d in demand[:rows]
+    ]
+    render_table(
+        [
+            Col("symbol", "label"),
+            Col("move", "label"),
+            Col("shares", "number"),
+            Col("value", "number"),
+            Col("days of adv", "number", 1),
+        ],
+        cells,
+        title=head,
+        wide=wide,
+    )
 
 
 def _cell(col: str, value: Any) -> str:
