@@ -200,6 +200,7 @@ def brief_panels(draw: st.DrawFn, *, min_bars: int = 300, max_bars: int = 420) -
     as_of_row = draw(st.integers(2 * n // 3, n - 1))
     return prices, universe, str(prices.dates[as_of_row])
 
+
 # -- reconstitution universes ------------------------------------------------------------------------------------
 #: Security types the reconstitution rules treat as eligible and a few excluded ones.
 _RECON_TYPES = ("common", "common", "common", "reit", "adr", "mlp")
