@@ -263,6 +263,26 @@ def test_store_universe_counts_each_symbol_once(
     )
     assert code == 0, err
     assert json.loads(out)["n_symbols"] == 3
+    # the store keeps alternates under their file names: --extend finds them there too
+    code, out, err = run_main(
+        [
+            "rotation",
+            "--pairs",
+            "AAA:BBB",
+            "--rrg",
+            "",
+            "--extend",
+            "--store",
+            str(store),
+            "--format",
+            "json",
+        ],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    segs = json.loads(out)["sources"]["AAA"]["segments"]
+    assert [s["source"] for s in segs] == ["primary", "mirror"]
 
 
 def test_report_universe_reader_skips_alternates(data_dir: Path) -> None:
@@ -270,3 +290,32 @@ def test_report_universe_reader_skips_alternates(data_dir: Path) -> None:
 
     panel = read_universe(data_dir / "stocks")
     assert panel is not None and panel.symbols == ("CCC",)
+
+
+def test_rotation_extend_uses_the_agreeing_source_with_provenance(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = _dates(300)
+    base = ["rotation", "--pairs", "AAA:BBB", "--rrg", "", "--data", str(data_dir), "--format", "json"]
+    code, out, err = run_main(base, monkeypatch, capsys)
+    assert code == 0, err
+    plain = json.loads(out)
+    assert "sources" not in plain and plain["as_of"] == str(d[299])
+    code, out, err = run_main([*base, "--extend"], monkeypatch, capsys)
+    assert code == 0, err
+    ext = json.loads(out)
+    segs = ext["sources"]["AAA"]["segments"]
+    assert [(s["source"], s["first"], s["last"]) for s in segs] == [
+        ("primary", str(d[0]), str(d[259])),
+        ("mirror", str(d[260]), str(d[299])),
+    ]
+    assert any("'primary' and 'mirror' disagree" in w for w in ext["warnings"])
+    # the 1M return of AAA now ends on the mirror's last bar and equals the mirror file's own return
+    import csv
+
+    text = (data_dir / "prices/alt/AAA__mirror.csv").read_text().splitlines()
+    rows = {r["date"]: float(r["close"]) for r in csv.DictReader(text)}
+    period = next(p for p in ext["pairs"][0]["returns"] if p["label"] == "1M")
+    assert period["end_date"] == str(d[299])
+    want = rows[str(d[299])] / rows[period["start_date"]] - 1
+    assert period["numerator"] == pytest.approx(want, abs=1e-6)

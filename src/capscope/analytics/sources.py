@@ -410,3 +410,54 @@ def extend_in_panel(
         for source, column in sources
     }
     return extend(primary, alts, tolerance=tolerance, min_overlap=min_overlap)
+
+
+def extend_panel(
+    panel: Panel,
+    symbols: Sequence[str],
+    alternates: Mapping[str, Sequence[tuple[str, str]]],
+    *,
+    overrides: Mapping[str, Override] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    min_overlap: int = DEFAULT_MIN_OVERLAP,
+) -> tuple[Panel, dict[str, Extended]]:
+    """A panel of ``symbols`` in which each symbol with alternates is extended (:func:`extend`).
+
+    Parameters
+    ----------
+    panel
+        Holds ``symbols`` and the alternates' columns.
+    symbols
+        The symbols of the result (alternate columns are dropped).
+    alternates
+        Symbol -> ``(source name, column)`` pairs.
+    overrides, tolerance, min_overlap
+        As in :func:`extend_in_panel`.
+
+    Returns
+    -------
+    (Panel, dict)
+        The panel on the union of the dates (an extended symbol has a value only in its basis field on the spliced
+        dates; its other fields are NaN there) and the :class:`Extended` record of every symbol that had alternates.
+    """
+    done = {
+        sym: extend_in_panel(
+            panel, sym, list(alts), overrides=overrides, tolerance=tolerance, min_overlap=min_overlap
+        )
+        for sym, alts in alternates.items()
+        if sym in symbols and alts
+    }
+    extra = [e.dates for e in done.values() if len(e.segments) > 1]
+    dates = np.unique(np.concatenate([panel.dates, *extra])) if extra else panel.dates
+    rows = np.searchsorted(dates, panel.dates)
+    fields: dict[str, np.ndarray] = {}
+    cols = [panel.column(s) for s in symbols]
+    for name in panel.fields:
+        out = np.full((len(dates), len(symbols)), np.nan)
+        out[rows, :] = panel[name][:, cols]
+        for j, sym in enumerate(symbols):
+            ext = done.get(sym)
+            if ext is not None and len(ext.segments) > 1 and name == ext.basis.field:
+                out[np.searchsorted(dates, ext.dates), j] = ext.values
+        fields[name] = np.ascontiguousarray(out)
+    return Panel(dates, tuple(symbols), fields), done

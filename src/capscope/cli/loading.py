@@ -6,8 +6,9 @@ missing ones (with close matches) and describes where its data came from the sam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capscope.cli.common import err_console
 from capscope.data.alternates import primary_symbols
@@ -104,3 +105,49 @@ def load_panel(
     if missing:
         raise unknown_symbols(missing, index, f"the data files under {data_dir}")
     return _read_files([index[s] for s in symbols]), source.label
+
+
+def load_panel_extended(
+    symbols: list[str],
+    *,
+    data: Path | None,
+    store: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Panel, str, dict[str, Any]]:
+    """:func:`load_panel` of ``symbols`` with each one extended by its alternate sources (``SYMBOL__source``).
+
+    The alternates are looked up where the symbols are read from (stored names in the store, file names in the
+    data directory); :func:`capscope.analytics.sources.extend_panel` cross-checks and splices them. Returns the
+    panel (``symbols`` only), the source label and symbol -> :class:`~capscope.analytics.sources.Extended`.
+    """
+    from capscope.analytics.sources import extend_panel
+    from capscope.cli.source import files_instead, resolve_source
+    from capscope.data.alternates import split_source
+
+    source = resolve_source(data, store)
+    names: list[str] = []
+    if source.kind == "store":
+        from capscope.store import Store
+
+        with Store(source.path, read_only=True) as st:
+            stored = st.symbols()["symbol"].to_list()
+        if set(symbols) <= set(stored) or source.named:
+            names = stored
+        else:
+            source = files_instead(source)
+    if source.kind == "files":
+        names = list(bar_file_index(source.path))
+    wanted = set(symbols)
+    alternates: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        sym, src = split_source(name)
+        if src is not None and sym in wanted:
+            alternates.setdefault(sym, []).append((src, name))
+    extra = [n for alts in alternates.values() for _, n in alts]
+    panel, label = load_panel(
+        list(symbols) + extra,
+        data=source.path if source.kind == "files" else None,
+        store=source.path if source.kind == "store" else None,
+    )
+    extended, records = extend_panel(panel, symbols, alternates, overrides=overrides)
+    return extended, label, records

@@ -206,6 +206,14 @@ def rotation(
         list[str] | None,
         typer.Option("--basis", help="Declare a close column: SYMBOL=raw|adjusted|price_index (repeatable)."),
     ] = None,
+    extend: Annotated[
+        bool,
+        typer.Option(
+            "--extend",
+            help="Extend each symbol past its last bar by an agreeing source of the same price basis "
+            "(SYMBOL__source files; see capscope sources).",
+        ),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
@@ -230,7 +238,14 @@ def rotation(
     overrides = parse_overrides(basis)
     periods = rot.default_periods(since=since or [])
     wanted = list(dict.fromkeys([s for p in pair_list for s in p] + ([*rrg_list, bench] if rrg_list else [])))
-    panel, source = load_panel(wanted, data=data, store=store)
+    extended: dict[str, Any] = {}
+    if extend:
+        from capscope.cli.loading import load_panel_extended
+
+        panel, source, extended = load_panel_extended(wanted, data=data, store=store, overrides=overrides)
+    else:
+        panel, source = load_panel(wanted, data=data, store=store)
+    source_notes = [w for e in extended.values() for w in e.warnings]
     day = check_as_of(panel, as_of)
     for since_day in since_days:
         check_since(since_day, to_day(day))
@@ -250,12 +265,27 @@ def rotation(
             "pairs": [r.to_dict(last_events=events) for r in results],
             "rrg": graph.to_dict() if graph is not None else None,
             "warnings": list(
-                dict.fromkeys([w for r in results for w in r.warnings] + (graph.warnings if graph else []))
+                dict.fromkeys(
+                    [w for r in results for w in r.warnings]
+                    + (graph.warnings if graph else [])
+                    + source_notes
+                )
             ),
         }
+        if extend:
+            out["sources"] = {sym: e.to_dict() for sym, e in extended.items()}
         typer.echo(json.dumps(out, indent=2))
         return
     console.print(f"[bold]Rotation as of {day}[/] ({escape(source)})", highlight=False)
+    for sym, e in extended.items():
+        for seg in e.segments[1:]:
+            console.print(
+                f"  {escape(sym)}: {seg['first']} to {seg['last']} from source {escape(seg['source'])} "
+                f"(spliced after {seg['spliced_after']}, same price basis, agreeing on the overlap)",
+                highlight=False,
+            )
+    for w in source_notes:
+        console.print(f"  [yellow]warning:[/] {escape(w)}", highlight=False)
     for r in results:
         _render_pair(r, min(events, 3), wide)
     if graph is not None:
