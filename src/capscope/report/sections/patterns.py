@@ -32,7 +32,7 @@ def status_phrase(record: dict[str, Any]) -> str:
     """What happened to the pattern and when, in the right tense (``reached its target on 2026-03-20``)."""
     status, day = str(record["status"]), record["date"]
     if status == "forming":
-        return f"is forming (detected on {day})"
+        return f"was detected forming on {day}"
     if status == "confirmed":
         return f"was confirmed on {day}"
     if status == "target_reached":
