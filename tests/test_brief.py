@@ -124,13 +124,9 @@ def check_true_on_its_date(brief: dict[str, Any], prices: Panel, universe: Panel
         end = str(common[-1])
         assert i["end"] == end, fact["id"]
         pair_ends[fact["section"]] = end
-        behind = _sessions(main, end, as_of)
-        if m.group(2):  # "12M to 2025-12-24": measured to the pair's own last bar, which is stale
-            assert m.group(2) == end and behind > fresh, fact["id"]
-            anchor = dt.date.fromisoformat(end)
-        else:
-            assert behind <= fresh, (fact["id"], end, as_of)
-            anchor = dt.date.fromisoformat(as_of)
+        # measured to the pair's own last bar; "12M to 2025-12-24" when that is before the brief date
+        assert m.group(2) == (end if end < as_of else None), (fact["id"], end, as_of)
+        anchor = dt.date.fromisoformat(end)
         base = m.group(1)
         if base == "YTD":
             boundary = dt.date(anchor.year - 1, 12, 31)
@@ -530,7 +526,7 @@ def check_consistent_with_commands(brief: dict[str, Any], data_dir: Path) -> int
         summary = brief["rotation"].get(section)
         if not summary:
             continue
-        day = summary["end"] if summary["stale"] else as_of  # a stale pair is measured to its own end
+        day = summary["end"]  # a pair is measured to its own last common bar
         rot = _cli_json(
             [
                 "rotation",

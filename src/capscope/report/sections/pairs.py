@@ -1,9 +1,8 @@
 """Facts of one pair (small vs large caps, growth vs value) from :func:`capscope.analytics.rotation.relative_strength`.
 
-Periods are measured to the brief date when the pair's data reaches it (within ``params.fresh_sessions``
-sessions). When it ends earlier, every period is measured to the pair's own last common bar, the period labels
-say so (``12M to 2025-12-24``) and the section opens with the date its data ends: a label never names a window
-it does not span.
+Periods are measured to the pair's own last common bar. When that bar is before the brief date the period labels
+say so (``12M to 2025-12-24``), and when it is more than ``params.fresh_sessions`` sessions before, the section
+opens with the date its data ends: a label never names a window it does not span.
 """
 
 from __future__ import annotations
@@ -53,8 +52,10 @@ def build_pair(
     if end_day is None:
         out.not_available(what, f"{num} and {den} have no common dates on or before {iso(ctx.as_of)}")
         return None
+    # periods are always measured to the pair's own last common bar (as `capscope rotation` does when its data
+    # ends before --as-of); the label names that end when it is before the brief date
     stale = not ctx.is_fresh(end_day)
-    anchor = end_day if stale else ctx.as_of
+    anchor = end_day
     rs = rot.relative_strength(
         ctx.prices,
         num,
@@ -66,7 +67,7 @@ def build_pair(
         sma_windows=(p.rs_window, max(p.rs_window, rot.RS_SMA_SLOW)),
     )
     end = iso(end_day)
-    suffix = f" to {end}" if stale else ""
+    suffix = f" to {end}" if end_day < ctx.as_of else ""
     if stale:
         behind = ctx.sessions_behind(end_day)
         ends = {sym: iso(series_of(ctx.prices, sym).dates[-1]) for sym in (num, den)}
