@@ -180,3 +180,14 @@ def test_cli_watch_once(
     assert (tmp_path / "alerts.jsonl").read_text().splitlines() == lines
     code, out, err = run_main(["watch", "--download", "--data", str(data)], monkeypatch, capsys)
     assert code == 2 and "not both" in err
+
+
+def test_records_equal_events_to_records() -> None:
+    """The watch's column-wise record conversion gives exactly the scan's records (same values, same types)."""
+    from capscope.events.records import events_to_records
+    from capscope.events.scan import scan_panel
+    from capscope.watch.engine import records
+
+    events = scan_panel(_panel(700, 8, seed=2))
+    assert len(events) > 100 and events["kind"].nunique() >= 10
+    assert json.dumps(records(events)) == json.dumps(events_to_records(events))

@@ -277,6 +277,44 @@ def events_frame(panel: Panel, parts: Sequence[R.EventParts]) -> pd.DataFrame:
     return R.assemble(panel, parts)
 
 
+def records(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """The JSON-ready records of :func:`capscope.events.records.events_to_records`, converted column by column
+    (one conversion per column instead of one per cell: ~5x faster for the thousands of alerts of a big universe;
+    the replay test holds the two equal)."""
+    import pandas as pd
+
+    columns: dict[str, list[Any]] = {}
+    for name in events.columns:
+        col = events[name]
+        dtype = col.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            values = col.astype(object).where(col.notna(), None).tolist()
+        elif dtype.kind == "M":
+            arr = col.to_numpy(dtype="datetime64[D]")
+            text = np.datetime_as_string(arr, unit="D").astype(object)
+            text[np.isnat(arr)] = None
+            values = text.tolist()
+        elif dtype == "float64":
+            arr = col.to_numpy()
+            values = arr.tolist()
+            if np.isnan(arr).any():
+                values = [None if v != v else v for v in values]  # NaN -> None
+        else:  # nullable Int64 / boolean
+            values = [None if v is pd.NA else v for v in col.astype(object).tolist()]
+            values = [
+                bool(v) if isinstance(v, np.bool_) else int(v) if isinstance(v, np.integer) else v
+                for v in values
+            ]
+        columns[name] = values
+    base = ("symbol", "date", "kind", "price")
+    out = []
+    for i, kind in enumerate(columns["kind"]):
+        rec = {c: columns[c][i] for c in base}
+        rec.update({c: columns[c][i] for c in R.KIND_FIELDS[kind]})
+        out.append(rec)
+    return out
+
+
 def alert_id(record: dict[str, Any]) -> str:
     """Stable id of an event record: a hash of its canonical JSON (the same event always gets the same id)."""
     import hashlib

@@ -2,7 +2,9 @@
 
 A file whose size and modification time are unchanged since the last look is not read again (the store's own
 sha256 check would skip it too, but only after hashing it); the first look ingests every file, which the store
-makes a no-op for files it already holds.
+makes a no-op for files it already holds. The first ingest of a process goes through :meth:`Store.ingest`, which
+checks the whole store's integrity before writing; later cycles of the same long-running process skip that
+full read (about 1 s CPU for 4 million bars) since nothing else writes the store meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class DirectoryPickup:
     root: Path
     symbols: frozenset[str] | None = None
     seen: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    checked: bool = False
 
     def changed(self) -> list[Path]:
         """Bar files (as :func:`capscope.data.readers.iter_bar_files` finds them) new or changed since last time."""
@@ -50,7 +53,15 @@ class DirectoryPickup:
             if done == 1:
                 checkpoint("ingest")
 
-        report = store.ingest(paths, progress=progress)
+        if not self.checked:  # Store.ingest reads the whole store to check its integrity first
+            report = store.ingest(paths, progress=progress)
+            self.checked = True
+        else:  # this process has checked it and is its only writer since: ingest without re-reading every row
+            from capscope import __version__
+            from capscope.store.ingest import ingest_files
+
+            with store.guard():
+                report = ingest_files(store.con, paths, progress=progress, version=__version__)
         self.seen.update(stats)
         return report
 

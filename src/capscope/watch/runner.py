@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import numpy as np
 
 from capscope.store._duck import arrow, run
-from capscope.watch.engine import LEVEL_WINDOW, GroupState, alert_id
+from capscope.watch.engine import LEVEL_WINDOW, GroupState, alert_id, records
 
 if TYPE_CHECKING:
     from capscope.store import Store
@@ -191,7 +191,7 @@ def process(
     """
     import polars as pl
 
-    from capscope.events.records import concat_events, events_to_records
+    from capscope.events.records import concat_events
 
     con = store.con
     window = window or store_window(store)
@@ -255,7 +255,7 @@ def process(
                     changed.add(k)
                     report.new_bars += len(cols)
                 report.days.append(str(day))
-                for rec in events_to_records(concat_events(frames)):
+                for rec in records(concat_events(frames)):
                     aid = alert_id(rec)
                     if aid in found:
                         continue
