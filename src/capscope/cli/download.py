@@ -59,6 +59,8 @@ def download(
     if universe is not None:
         if names:
             raise UsageError("give SYMBOL... or --universe FILE, not both")
+        if not universe.is_file():
+            raise UsageError(f"--universe {universe}: no such file (give a file with one symbol per line)")
         names = _read_universe_file(universe)
     if not names:
         raise UsageError("no symbols: give SYMBOL... or --universe FILE (see capscope download --help)")

@@ -49,6 +49,22 @@ def _print_alert(rec: dict[str, Any]) -> None:
     )
 
 
+def _warn_missing(wanted: list[str], stored: list[str]) -> None:
+    """Warn about universe symbols with no bars (a typo, or a file not there yet); they are watched once they appear."""
+    import difflib
+
+    from rich.markup import escape
+
+    known = set(stored)
+    for sym in [s for s in wanted if s not in known]:
+        close = difflib.get_close_matches(sym.upper(), stored, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        err_console.print(
+            f"[yellow]warning:[/] {escape(sym)} has no bars in the store yet{escape(hint)}; it is watched once it has",
+            highlight=False,
+        )
+
+
 def _summary(report: CycleReport) -> str:
     parts = []
     if report.history_symbols:
@@ -98,6 +114,8 @@ def watch(
 
     if download and data is not None:
         raise UsageError("give --data DIR or --download, not both")
+    if universe is not None and not universe.is_file():
+        raise UsageError(f"--universe {universe}: no such file (give a file with one symbol per line)")
     symbols = _read_universe_file(universe) if universe is not None else None
     if download and symbols is None:
         raise UsageError("--download needs --universe FILE (the symbols to download)")
@@ -120,10 +138,14 @@ def watch(
     try:
         with Store(store) as st:
             window, states = MemoryWindow(st), StateCache()
+            warned = False
             while True:
                 with st.guard():
                     report = run_cycle(st, sinks, pickup, symbols=symbols, window=window, states=states)
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
+                if symbols is not None and not warned:
+                    _warn_missing(symbols, [r[0] for r in st.symbol_rows()])
+                    warned = True
                 if once:
                     break
                 time.sleep(interval)
