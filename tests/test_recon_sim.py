@@ -59,9 +59,9 @@ def test_no_members_assigns_by_rank(u: pl.DataFrame) -> None:
 
 
 @SETTINGS
-@given(recon_universes())
-def test_banding_keeps_members_inside_the_band_and_no_one_beyond(u: pl.DataFrame) -> None:
-    p = ReconParams(**SMALL)
+@given(recon_universes(), st.one_of(st.just(2.5), st.floats(0.0, 40.0)))
+def test_banding_keeps_members_inside_the_band_and_no_one_beyond(u: pl.DataFrame, band: float) -> None:
+    p = ReconParams(**SMALL, band_pp=band)
     res = simulate(u, DAY, params=p)
     ranked = _ranked(u)
     top = ranked[:40]
@@ -83,9 +83,9 @@ def test_banding_keeps_members_inside_the_band_and_no_one_beyond(u: pl.DataFrame
         by_rank = "R1000" if rank[s] <= 10 else "R2000"
         c = cum[s]
         if before == "R1000":
-            assert after == ("R1000" if c <= b + 2.5 else by_rank), s
+            assert after == ("R1000" if c <= b + band else by_rank), s
         elif before == "R2000":
-            assert after == ("R2000" if c >= b - 2.5 else by_rank), s
+            assert after == ("R2000" if c >= b - band else by_rank), s
         else:
             assert after == by_rank, s
         assert row["index_rank_only"] == by_rank
@@ -159,6 +159,42 @@ def test_weights_and_passive_trade(u: pl.DataFrame, a2000: float, a1000: float) 
             - d["weight_before"] * assets[d["index_before"] or ""]
         ) / d["price"]
         assert d["shares"] == pytest.approx(want, rel=1e-9, abs=1e-6)
+
+
+def test_band_edges_at_2_5_points() -> None:
+    """100 equal caps (ties ranked by symbol): each company is 1 point of cumulative cap, the breakpoint (rank 10)
+    is at 10 %, the band 7.5-12.5 %. R1000 members ranked 11 and 12 stay, 13 and 14 move; R2000 members ranked 8
+    and 9 stay, 6 and 7 move."""
+    n = 100
+    current = [None] * n
+    for r in (11, 12, 13, 14):
+        current[r - 1] = "R1000"
+    for r in (6, 7, 8, 9):
+        current[r - 1] = "R2000"
+    u = pl.DataFrame(
+        {
+            "symbol": [f"S{i:03d}" for i in range(n)],
+            "price": [10.0] * n,
+            "shares_total": [1e8] * n,
+            "float_fraction": [1.0] * n,
+            "voting_fraction": [1.0] * n,
+            "country": ["US"] * n,
+            "security_type": ["common"] * n,
+            "book_to_price": np.linspace(0.1, 2, n),
+            "sales_growth_5y": np.linspace(0.2, -0.1, n),
+            "growth_forecast": [None] * n,
+            "current_index": current,
+            "current_style": [None] * n,
+            "adv": [None] * n,
+        },
+        schema_overrides={"growth_forecast": pl.Float64, "current_style": pl.Float64, "adv": pl.Float64},
+    )
+    res = simulate(u, DAY, params=ReconParams(r1000_size=10, r2000_size=20, r3000e_size=100))
+    index = dict(zip(res.frame["rank"].to_list(), res.frame["index"].to_list(), strict=True))
+    assert [index[r] for r in (11, 12, 13, 14)] == ["R1000", "R1000", "R2000", "R2000"]
+    assert [index[r] for r in (6, 7, 8, 9)] == ["R1000", "R1000", "R2000", "R2000"]
+    assert res.breakpoints["r1000_r2000"]["cum_pct"] == pytest.approx(10.0)
+    assert res.breakpoints["counts"]["R1000"] == 10 + 2 - 2
 
 
 def test_eligibility_rules_one_by_one() -> None:

@@ -356,8 +356,14 @@ class ReconResult:
         return out
 
     def demand(self) -> list[dict[str, Any]]:
-        """Passive trade per security with a weight change, largest |value| first (|weight change| without assets)."""
-        part = self.frame.filter((pl.col("weight") - pl.col("weight_before")).abs() > 0).with_columns(
+        """Passive trade per security with a weight change, largest |value| first (|weight change| without assets).
+
+        With assets, securities whose trade is zero (a change only in an index with no assets given) are left out.
+        """
+        # with assets, a weight change in an index nobody tracks here trades nothing and is left out
+        moves = (pl.col("weight") - pl.col("weight_before")).abs() > 0
+        traded = pl.col("trade_value").is_null() | (pl.col("trade_value") != 0)
+        part = self.frame.filter(moves & traded).with_columns(
             (pl.col("weight") - pl.col("weight_before")).alias("weight_change"),
             pl.col("trade_value").abs().alias("__abs_value"),
             (pl.col("weight") - pl.col("weight_before")).abs().alias("__abs_w"),

@@ -71,7 +71,8 @@ def build(ctx: SectionContext) -> SectionResult:
         )
     out.add(
         "simulation",
-        "Simulated membership changes are not computed: the data has no market capitalisations or share counts.",
+        "Simulated membership changes are not computed: the data has no market capitalisations or share counts "
+        "(capscope recon run simulates them from a universe table).",
         None,
         "not_available",
         {"reason": "no market-cap data"},
