@@ -223,12 +223,12 @@ def test_core_blocks_equal_one_block() -> None:
     _late_cases(h, lo, c)
     for a in (h, lo, c):
         a[:25, 100:140] = np.nan  # a block where most columns start on bar 25
-    params = (50, 200, 20, 12, 26, 9, 14, 14, 20, 2.0, 2.0)
-    one = kernels._panels(11, c.shape)
-    irregular_one = kernels.core_kernel(h, lo, c, one, *params, 150)
+    params = kernels.CoreParams(50, 200, 20, 12, 26, 9, 14, 14, 20, 2.0, 2.0)
+    one = kernels.CoreOut(*kernels._panels(11, c.shape))
+    irregular_one = kernels.core_kernel(h, lo, c, one, params, 150)
     for block in (37, 64):
-        outs = kernels._panels(11, c.shape)
-        irregular = kernels.core_kernel(h, lo, c, outs, *params, block)
+        outs = kernels.CoreOut(*kernels._panels(11, c.shape))
+        irregular = kernels.core_kernel(h, lo, c, outs, params, block)
         np.testing.assert_array_equal(irregular, irregular_one)
         regular = ~irregular
         assert regular.sum() >= 140

@@ -39,6 +39,7 @@ from numba import njit
 
 from capscope.data.panel import Panel, to_datetime64
 from capscope.errors import UsageError
+from capscope.indicators.recursions import ema_alpha, ema_step
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,14 +224,14 @@ def _ema_nb(x: np.ndarray, window: int) -> np.ndarray:  # pragma: no cover - num
         start += 1
     if n - start < window:
         return out
-    alpha = 2.0 / (window + 1.0)
+    alpha = ema_alpha(window)
     s = 0.0
     for k in range(start, start + window):
         s += x[k]
     prev = s / window
     out[start + window - 1] = prev
     for k in range(start + window, n):
-        prev = prev + alpha * (x[k] - prev)
+        prev = ema_step(prev, x[k], alpha)
         out[k] = prev
     return out
 

@@ -24,12 +24,26 @@ file after the first call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
 
-ZERO_EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON (TA_IS_ZERO and TA_IS_ZERO_SCALED)
+from capscope.indicators.recursions import (
+    ZERO_EPS,
+    adx_step,
+    atr_step,
+    directional_movement,
+    ema_alpha,
+    ema_step,
+    rsi_smooth,
+    rsi_step,
+    rsi_value,
+    true_range,
+    wilder_step,
+)
+
+__all__ = ["ZERO_EPS", "directional_movement", "true_range"]  # re-exported: one copy in recursions.py
 _MIN_BLOCK = 64  # fewest symbols per parallel block
 # fewest symbols per block of the fused kernel: each block pays a fixed cost per row (~0.3 us: row views, loop
 # set-up), which blocks narrower than this pay more often than a second thread saves (benchmarks/RESULTS.md)
@@ -131,7 +145,7 @@ def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     irregular = np.zeros(m, dtype=np.bool_)
     dead = np.zeros(m, dtype=np.bool_)
     prev = np.zeros(m)
-    kf = 2.0 / (window + 1)
+    kf = ema_alpha(window)
     start = _starts(x, x, x)
     for b in nb.prange(_nblocks(m, block)):
         j0 = b * block
@@ -148,7 +162,7 @@ def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
                     irregular[j] = True
                 k = t - start[j]
                 if k >= window:
-                    p = (v - prev[j]) * kf + prev[j]
+                    p = ema_step(prev[j], v, kf)
                     prev[j] = p
                     out[t, j] = p
                 elif k == window - 1:
@@ -217,9 +231,9 @@ def macd_kernel(
     ef = np.zeros(m)
     es = np.zeros(m)
     sig = np.zeros(m)
-    kfast = 2.0 / (fast + 1)
-    kslow = 2.0 / (slow + 1)
-    ksig = 2.0 / (signal + 1)
+    kfast = ema_alpha(fast)
+    kslow = ema_alpha(slow)
+    ksig = ema_alpha(signal)
     first = slow - 1
     look = first + signal - 1
     start = _starts(x, x, x)
@@ -251,8 +265,8 @@ def macd_kernel(
                         s += x[i, j]
                     ef[j] = s / fast
                 else:
-                    ef[j] = (v - ef[j]) * kfast + ef[j]
-                    es[j] = (v - es[j]) * kslow + es[j]
+                    ef[j] = ema_step(ef[j], v, kfast)
+                    es[j] = ema_step(es[j], v, kslow)
                 line = ef[j] - es[j]
                 if k < look:
                     sig[j] += line  # the signal's seed: sum of the first `signal` MACD values
@@ -260,7 +274,7 @@ def macd_kernel(
                 if k == look:
                     sig[j] = (sig[j] + line) / signal
                 else:
-                    sig[j] = (line - sig[j]) * ksig + sig[j]
+                    sig[j] = ema_step(sig[j], line, ksig)
                 out_m[t, j] = line
                 out_s[t, j] = sig[j]
                 out_h[t, j] = line - sig[j]
@@ -275,7 +289,6 @@ def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     dead = np.zeros(m, dtype=np.bool_)
     gain = np.zeros(m)
     loss = np.zeros(m)
-    inv = 1.0 / window
     start = _starts(x, x, x)
     for b in nb.prange(_nblocks(m, block)):
         j0 = b * block
@@ -293,18 +306,7 @@ def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
                 k = t - start[j]
                 if k == 0:
                     continue
-                d = v - x[t - 1, j]
-                if k > window:
-                    loss[j] *= window - 1
-                    gain[j] *= window - 1
-                gd = d if d > 0.0 else 0.0
-                gain[j] += gd
-                loss[j] += gd - d
-                if k >= window:
-                    loss[j] *= inv
-                    gain[j] *= inv
-                    s = gain[j] + loss[j]
-                    out[t, j] = 100.0 * (gain[j] / s) if s > 0.0 else 0.0
+                gain[j], loss[j], out[t, j] = rsi_step(gain[j], loss[j], v - x[t - 1, j], k, window)
     return irregular
 
 
@@ -444,19 +446,6 @@ def bb_reseed(bb: np.ndarray, j: int, win: np.ndarray, window: int) -> float:
 # -- high/low/close kernels --------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, inline="always")
-def true_range(h: float, lo: float, prev_close: float) -> float:
-    """Wilder's true range of one bar (TA-Lib ``TRANGE``: the same comparisons in the same order)."""
-    greatest = h - lo
-    v2 = abs(prev_close - h)
-    if v2 > greatest:
-        greatest = v2
-    v3 = abs(lo - prev_close)
-    if v3 > greatest:
-        greatest = v3
-    return greatest
-
-
 @nb.njit(cache=True, parallel=_prange_only())
 def trange_kernel(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, out: np.ndarray, block: int
@@ -519,21 +508,20 @@ def atr_kernel(
                 k = t - start[j]
                 if k == 0:
                     continue
-                tr = true_range(h, lo, close[t - 1, j])
-                if window == 1:
-                    out[t, j] = tr
-                elif k < window:
-                    prev[j] += tr
-                elif k == window:
-                    prev[j] = (prev[j] + tr) / window
-                    out[t, j] = prev[j]
-                else:
-                    p = prev[j] * (window - 1)
-                    p += tr
-                    p /= window
-                    prev[j] = p
-                    out[t, j] = p
+                prev[j], out[t, j] = atr_step(prev[j], true_range(h, lo, close[t - 1, j]), k, window)
     return irregular
+
+
+@nb.njit(cache=True)
+def atr_series(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+    """ATR of one NaN-free 1-D series (first value at index ``window``): :func:`atr_kernel`'s recursion
+    without its panel bookkeeping, for per-series callers (the chartist detector's zig-zag)."""
+    n = close.shape[0]
+    out = np.full(n, np.nan)
+    prev = 0.0
+    for t in range(1, n):
+        prev, out[t] = atr_step(prev, true_range(high[t], low[t], close[t - 1]), t, window)
+    return out
 
 
 @nb.njit(cache=True, parallel=_prange_only())
@@ -605,18 +593,6 @@ def stoch_kernel(
     return irregular
 
 
-@nb.njit(cache=True, inline="always")
-def directional_movement(h: float, lo: float, prev_h: float, prev_lo: float) -> tuple[float, float]:
-    """``(+DM, -DM)`` of one bar (TA-Lib ``PLUS_DM``/``MINUS_DM``: only the larger move counts, ties none)."""
-    diff_p = h - prev_h
-    diff_m = prev_lo - lo
-    if diff_m > 0 and diff_p < diff_m:
-        return 0.0, diff_m
-    if diff_p > 0 and diff_p > diff_m:
-        return diff_p, 0.0
-    return 0.0, 0.0
-
-
 @nb.njit(cache=True, parallel=_prange_only())
 def adx_kernel(
     high: np.ndarray,
@@ -660,39 +636,9 @@ def adx_kernel(
                     continue
                 p, mm = directional_movement(h, lo, high[t - 1, j], low[t - 1, j])
                 tr = true_range(h, lo, close[t - 1, j])
-                if k < window:
-                    pdm[j] += p
-                    mdm[j] += mm
-                    trs[j] += tr
-                    continue
-                mdm[j] -= mdm[j] / window
-                pdm[j] -= pdm[j] / window
-                mdm[j] += mm
-                pdm[j] += p
-                trs[j] = trs[j] - (trs[j] / window) + tr
-                dx = np.nan
-                if not trs[j] > 0.0:
-                    out_p[t, j] = 0.0
-                    out_m[t, j] = 0.0
-                else:
-                    minus = 100.0 * (mdm[j] / trs[j])
-                    plus = 100.0 * (pdm[j] / trs[j])
-                    out_p[t, j] = plus
-                    out_m[t, j] = minus
-                    s = minus + plus
-                    if not (-ZERO_EPS < s < ZERO_EPS):
-                        dx = 100.0 * (abs(minus - plus) / s)
-                q = k - window
-                if q < window:
-                    if dx == dx:
-                        sum_dx[j] += dx
-                    if q == window - 1:
-                        prev_adx[j] = sum_dx[j] / window
-                        out_a[t, j] = prev_adx[j]
-                else:
-                    if dx == dx:
-                        prev_adx[j] = ((prev_adx[j] * (window - 1)) + dx) / window
-                    out_a[t, j] = prev_adx[j]
+                (pdm[j], mdm[j], trs[j], sum_dx[j], prev_adx[j], out_a[t, j], out_p[t, j], out_m[t, j]) = (
+                    adx_step(pdm[j], mdm[j], trs[j], sum_dx[j], prev_adx[j], p, mm, tr, k, window)
+                )
     return irregular
 
 
@@ -731,6 +677,139 @@ def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: in
 
 
 # -- the fused core kernel ---------------------------------------------------------------------------------
+#
+# The fused kernel's parameters, per-symbol state and row views travel in named tuples (numba compiles a named
+# tuple as a plain struct, and the row functions are inlined, so the names cost nothing at run time).
+
+
+class CoreParams(NamedTuple):
+    """Parameters of :func:`core_kernel` (as :func:`core_2d`; ``macd_fast <= macd_slow``)."""
+
+    sma_fast: int
+    sma_slow: int
+    ema_window: int
+    macd_fast: int
+    macd_slow: int
+    macd_signal: int
+    rsi_window: int
+    atr_window: int
+    bb_window: int
+    bb_up: float
+    bb_dn: float
+
+
+class CoreOut(NamedTuple):
+    """The eleven outputs of :func:`core_kernel`: panels, or one row's views of them (names as
+    :data:`CORE_OUTPUTS`)."""
+
+    sma_fast: np.ndarray
+    sma_slow: np.ndarray
+    ema: np.ndarray
+    macd: np.ndarray
+    macd_signal: np.ndarray
+    macd_hist: np.ndarray
+    rsi: np.ndarray
+    atr: np.ndarray
+    bb_upper: np.ndarray
+    bb_middle: np.ndarray
+    bb_lower: np.ndarray
+
+
+class RowInputs(NamedTuple):
+    """One row of a block's inputs and the older closes its recursions read."""
+
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    prev_close: np.ndarray  # the row before (RSI, ATR)
+    old_fast: np.ndarray  # the close leaving each window: SMA fast, SMA slow, Bollinger
+    old_slow: np.ndarray
+    old_bb: np.ndarray
+
+
+class RowState(NamedTuple):
+    """The per-symbol state of :func:`core_kernel` over a block of columns (views of its ``st`` / ``bb``)."""
+
+    sma_fast: np.ndarray  # running totals of the two SMAs
+    sma_slow: np.ndarray
+    ema: np.ndarray  # previous EMA (its seed sum during the warm-up)
+    macd_fast: np.ndarray  # previous fast / slow EMA of the MACD (seed sums during the warm-up)
+    macd_slow: np.ndarray
+    macd_signal: np.ndarray  # previous signal EMA (seed sum of the MACD line during the warm-up)
+    rsi_gain: np.ndarray  # Wilder averages of gains and losses
+    rsi_loss: np.ndarray
+    atr: np.ndarray  # previous ATR (sum of true ranges during the warm-up)
+    bb_total: (
+        np.ndarray
+    )  # Bollinger (see bb_add): SMA running total, shift, sums of x - shift and its square,
+    bb_shift: np.ndarray  # bars until the next re-anchoring
+    bb_vt1: np.ndarray
+    bb_vt2: np.ndarray
+    bb_bars: np.ndarray
+
+
+class RowConsts(NamedTuple):
+    """Constants of the steady-state row (:func:`_core_row_fast`): windows as floats (``x / 50.0`` is ``x / 50``)
+    and the smoothing constants."""
+
+    sma_fast: float
+    sma_slow: float
+    bb_window: float
+    bb_up: float
+    bb_dn: float
+    k_ema: float
+    k_macd_fast: float
+    k_macd_slow: float
+    k_macd_signal: float
+    rsi_w1: float  # rsi_window - 1
+    rsi_inv: float  # 1 / rsi_window
+    atr_window: float
+
+
+@nb.njit(cache=True, inline="always")
+def _row_state(st: np.ndarray, bb: np.ndarray, cols: slice) -> RowState:
+    """The state rows of columns ``cols`` (``st``: the nine scalar quantities, ``bb``: Bollinger's five)."""
+    return RowState(
+        st[0, cols], st[1, cols], st[2, cols], st[3, cols], st[4, cols], st[5, cols], st[6, cols], st[7, cols],
+        st[8, cols], bb[0, cols], bb[1, cols], bb[2, cols], bb[3, cols], bb[4, cols],
+    )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _row_inputs(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int, cols: slice, p: CoreParams
+) -> RowInputs:
+    """Row ``t`` of the inputs of columns ``cols``; rows a warm-up phase has not reached yet are not read
+    (clamped to a valid row)."""
+    return RowInputs(
+        high[t, cols],
+        low[t, cols],
+        close[t, cols],
+        close[max(t - 1, 0), cols],
+        close[max(t - p.sma_fast + 1, 0), cols],
+        close[max(t - p.sma_slow + 1, 0), cols],
+        close[max(t - p.bb_window + 1, 0), cols],
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def _row_out(outs: CoreOut, t: int, cols: slice) -> CoreOut:
+    """Row ``t`` of the output panels, columns ``cols``."""
+    return CoreOut(
+        outs.sma_fast[t, cols], outs.sma_slow[t, cols], outs.ema[t, cols], outs.macd[t, cols],
+        outs.macd_signal[t, cols], outs.macd_hist[t, cols], outs.rsi[t, cols], outs.atr[t, cols],
+        outs.bb_upper[t, cols], outs.bb_middle[t, cols], outs.bb_lower[t, cols],
+    )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _row_consts(p: CoreParams) -> RowConsts:
+    """The steady-state row's constants for parameters ``p``."""
+    return RowConsts(
+        float(p.sma_fast), float(p.sma_slow), float(p.bb_window), p.bb_up, p.bb_dn, ema_alpha(p.ema_window),
+        ema_alpha(p.macd_fast), ema_alpha(p.macd_slow), ema_alpha(p.macd_signal), float(p.rsi_window - 1),
+        1.0 / p.rsi_window, float(p.atr_window),
+    )  # fmt: skip
 
 
 @nb.njit(cache=True, parallel=_prange_only())
@@ -738,24 +817,14 @@ def core_kernel(
     high: np.ndarray,
     low: np.ndarray,
     close: np.ndarray,
-    outs: tuple[np.ndarray, ...],
-    sma_fast: int,
-    sma_slow: int,
-    ema_window: int,
-    macd_fast: int,
-    macd_slow: int,
-    macd_signal: int,
-    rsi_window: int,
-    atr_window: int,
-    bb_window: int,
-    bb_up: float,
-    bb_dn: float,
+    outs: CoreOut,
+    p: CoreParams,
     block: int,
 ) -> np.ndarray:
     """The seven core indicators in one pass.
 
-    Writes ``outs = (sma_fast, sma_slow, ema, macd, macd_signal, macd_hist, rsi, atr, bb_upper, bb_middle,
-    bb_lower)`` and returns the ``irregular`` mask. A column is irregular (recompute it per indicator) when it
+    Writes the :class:`CoreOut` panels ``outs`` for the :class:`CoreParams` ``p`` and returns the ``irregular``
+    mask. A column is irregular (recompute it per indicator) when it
     has an interior gap or when close and high/low are missing on different rows. ``macd_fast <= macd_slow``
     and all windows >= 2 are expected.
 
@@ -770,10 +839,6 @@ def core_kernel(
     bars its state is no longer used (it stays NaN, or comes back and is marked irregular).
     """
     m = close.shape[1]
-    p = (
-        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
-        bb_up, bb_dn,
-    )  # fmt: skip
     irregular = np.zeros(m, dtype=np.bool_)
     nb_blocks = _nblocks(m, block)
     s0 = np.empty(nb_blocks, dtype=np.int64)
@@ -825,17 +890,16 @@ def core_kernel(
 
 
 @nb.njit(cache=True, inline="always")
-def _core_warm(p: tuple) -> int:
+def _core_warm(p: CoreParams) -> int:
     """Bars after which every indicator of ``core_kernel`` is past its warm-up (parameters ``p``)."""
-    return max(p[0] - 1, p[1] - 1, _core_warm_rest(p))
+    return max(p.sma_fast - 1, p.sma_slow - 1, _core_warm_rest(p))
 
 
 @nb.njit(cache=True, inline="always")
-def _core_warm_rest(p: tuple) -> int:
+def _core_warm_rest(p: CoreParams) -> int:
     """Bars after which every indicator of ``core_kernel`` but the two SMAs is past its warm-up."""
-    _, _, ema_window, _, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[:9]
-    m_look = macd_slow - 1 + macd_signal - 1
-    return max(bb_window - 1, ema_window, m_look + 1, rsi_window + 1, atr_window + 1)
+    m_look = p.macd_slow - 1 + p.macd_signal - 1
+    return max(p.bb_window - 1, p.ema_window, m_look + 1, p.rsi_window + 1, p.atr_window + 1)
 
 
 @nb.njit(cache=True)
@@ -863,12 +927,12 @@ def _block_start(close: np.ndarray, j0: int, j1: int, start: np.ndarray) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def _late_take(take: np.ndarray, e: int, first: int, s0: int, p: tuple) -> None:
+def _late_take(take: np.ndarray, e: int, first: int, s0: int, p: CoreParams) -> None:
     """The two take-over rows of late column ``e`` (first bar ``first``, block's first bar ``s0``): its state
     (every indicator but the SMAs past the warm-up, for the column and for the block), then its SMAs."""
     base = max(first, s0)
     take[0, e] = base + _core_warm_rest(p) - 1
-    take[1, e] = base + max(p[0], p[1]) - 2
+    take[1, e] = base + max(p.sma_fast, p.sma_slow) - 2
 
 
 @nb.njit(cache=True, **_NO_REFCOUNTS)
@@ -879,7 +943,7 @@ def _core_block(
     high: np.ndarray,
     low: np.ndarray,
     close: np.ndarray,
-    outs: tuple[np.ndarray, ...],
+    outs: CoreOut,
     st: np.ndarray,
     bb: np.ndarray,
     irregular: np.ndarray,
@@ -891,26 +955,19 @@ def _core_block(
     phase: np.ndarray,
     flags3: np.ndarray,
     dead: np.ndarray,
-    p: tuple,
+    p: CoreParams,
 ) -> None:
     """Columns ``j0:j1`` of :func:`core_kernel`, all starting on row ``s0`` except ``late`` (first bars
     ``first``; they advance on their own, with state ``late_st`` / ``late_bb``, up to and including row
     ``take[0]``, and their SMAs are set per element up to row ``take[1]``; ``phase`` as in :func:`core_kernel`).
     ``flags3`` (3 x block, False) and ``dead`` (block) are scratch space. One parallel task; a function of its own so that numba's parallel transformation does not
     analyse the row loop's bookkeeping."""
-    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[
-        :9
-    ]
-    bb_up, bb_dn = p[9], p[10]
+    bb_window, bb_up, bb_dn = p.bb_window, p.bb_up, p.bb_dn
     n = close.shape[0]
-    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
-    k_e = 2.0 / (ema_window + 1)
-    k_f = 2.0 / (macd_fast + 1)
-    k_s = 2.0 / (macd_slow + 1)
-    k_g = 2.0 / (macd_signal + 1)
-    rsi_inv = 1.0 / rsi_window
+    consts = _row_consts(p)
     warm = _core_warm(p)
     bk = slice(j0, j1)
+    state = _row_state(st, bb, bk)
     skip = flags3[0]  # not checked by the row scan: late (until taken over) or dead
     flags = flags3[1]
     late_flag = flags3[2, :1]
@@ -933,42 +990,19 @@ def _core_block(
                 if phase[e] == 1:
                     late_st[9, e] = st[0, late[e]]
                     late_st[10, e] = st[1, late[e]]
-            # rows a warm-up phase has not reached yet are not read (clamped to a valid row)
-            prev, r_fast, r_slow, r_bb = (
-                max(t - 1, 0),
-                max(t - sma_fast + 1, 0),
-                max(t - sma_slow + 1, 0),
-                max(t - bb_window + 1, 0),
-            )
+            rows = _row_inputs(high, low, close, t, bk, p)
+            o = _row_out(outs, t, bk)
             if k >= warm:
-                missing, flagged = _core_row_fast(
-                    high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                    float(sma_fast), float(sma_slow), float(bb_window), bb_up, bb_dn,
-                    k_e, k_f, k_s, k_g, float(rsi_window - 1), rsi_inv, float(atr_window),
-                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                )  # fmt: skip
+                missing, flagged = _core_row_fast(rows, state, flags, consts, o)
             else:
-                missing, flagged = _core_row_warm(
-                    k, high[t, bk], low[t, bk], close[t, bk], close[prev, bk],
-                    close[r_fast, bk], close[r_slow, bk], close[r_bb, bk],
-                    st[0, bk], st[1, bk], st[2, bk], st[3, bk], st[4, bk], st[5, bk], st[6, bk], st[7, bk],
-                    st[8, bk], bb[0, bk], bb[1, bk], bb[2, bk], bb[3, bk], bb[4, bk], flags,
-                    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
-                    atr_window, bb_window, bb_up, bb_dn,
-                    o_sa[t, bk], o_sb[t, bk], o_e[t, bk], o_m[t, bk], o_s[t, bk], o_h[t, bk], o_r[t, bk],
-                    o_a[t, bk], o_bu[t, bk], o_bm[t, bk], o_bl[t, bk],
-                )  # fmt: skip
+                missing, flagged = _core_row_warm(k, rows, state, flags, p, o)
             for q in range(j1 - j0 if flagged else 0):
                 if flags[q] and not skip[q]:
                     j = j0 + q
                     variance = bb_reseed(bb, j, close[t - bb_window + 1 : t + 1, j], bb_window)
                     sd = np.sqrt(variance) if variance != 0.0 else 0.0
-                    o_bu[t, j] = o_bm[t, j] + sd * bb_up
-                    o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+                    outs.bb_upper[t, j] = outs.bb_middle[t, j] + sd * bb_up
+                    outs.bb_lower[t, j] = outs.bb_middle[t, j] - sd * bb_dn
         # Missing bars of the dead columns are checked here (before a late column that dies on this row joins
         # them: its bar on this row is counted below), those of the late ones below; only a column losing its
         # bar on this very row needs a scan of the block.
@@ -993,7 +1027,7 @@ def _core_block(
                     if skip[j - j0]:  # died since the take-over
                         phase[e] = 2
                         continue
-                    _late_sma(t, t - first[e], j, close, st, late_st[9:, e], o_sa, o_sb, sma_fast, sma_slow)
+                    _late_sma(t, t - first[e], j, close, st, late_st[9:, e], outs, p)
                     if t == take[1, e]:
                         phase[e] = 2
                 continue
@@ -1054,15 +1088,13 @@ def _late_sma(
     close: np.ndarray,
     st: np.ndarray,
     saved: np.ndarray,
-    o_sa: np.ndarray,
-    o_sb: np.ndarray,
-    sma_fast: int,
-    sma_slow: int,
+    outs: CoreOut,
+    p: CoreParams,
 ) -> None:
     """Both SMAs of late column ``j`` on bar ``t`` (its ``k``-th), from their totals ``saved`` before the row
     loops ran (which used the block's phase, not the column's): :func:`_sma_row`'s arithmetic per element."""
-    st[0, j] = _sma_element(t, j, k, sma_fast, close, saved[0], o_sa)
-    st[1, j] = _sma_element(t, j, k, sma_slow, close, saved[1], o_sb)
+    st[0, j] = _sma_element(t, j, k, p.sma_fast, close, saved[0], outs.sma_fast)
+    st[1, j] = _sma_element(t, j, k, p.sma_slow, close, saved[1], outs.sma_slow)
 
 
 @nb.njit(cache=True, inline="always")
@@ -1088,50 +1120,31 @@ def _late_step(
     high: np.ndarray,
     low: np.ndarray,
     close: np.ndarray,
-    outs: tuple[np.ndarray, ...],
+    outs: CoreOut,
     late_st: np.ndarray,
     late_bb: np.ndarray,
     flag: np.ndarray,
-    p: tuple,
+    p: CoreParams,
 ) -> None:
     """Bar ``t`` (the column's ``k``-th) of late column ``j`` (state column ``e`` of ``late_st`` / ``late_bb``):
     :func:`_core_row_warm` on one-element views, so it is exactly the block's arithmetic; Bollinger
     re-anchoring as the block does it. A call, not inlined: the block function stays one copy of the row
     code."""
-    sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window = p[
-        :9
-    ]
-    bb_up, bb_dn = p[9], p[10]
-    o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
     js = slice(j, j + 1)
-    es = slice(e, e + 1)
-    prev, r_fast, r_slow, r_bb = (
-        max(t - 1, 0),
-        max(t - sma_fast + 1, 0),
-        max(t - sma_slow + 1, 0),
-        max(t - bb_window + 1, 0),
-    )
     flag[0] = False
     _, flagged = _core_row_warm(
-        k, high[t, js], low[t, js], close[t, js], close[prev, js],
-        close[r_fast, js], close[r_slow, js], close[r_bb, js],
-        late_st[0, es], late_st[1, es], late_st[2, es], late_st[3, es], late_st[4, es], late_st[5, es],
-        late_st[6, es], late_st[7, es], late_st[8, es],
-        late_bb[0, es], late_bb[1, es], late_bb[2, es], late_bb[3, es], late_bb[4, es], flag,
-        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window,
-        atr_window, bb_window, bb_up, bb_dn,
-        o_sa[t, js], o_sb[t, js], o_e[t, js], o_m[t, js], o_s[t, js], o_h[t, js], o_r[t, js],
-        o_a[t, js], o_bu[t, js], o_bm[t, js], o_bl[t, js],
+        k, _row_inputs(high, low, close, t, js, p), _row_state(late_st, late_bb, slice(e, e + 1)), flag, p,
+        _row_out(outs, t, js),
     )  # fmt: skip
     if flagged:
-        variance = bb_reseed(late_bb, e, close[t - bb_window + 1 : t + 1, j], bb_window)
+        variance = bb_reseed(late_bb, e, close[t - p.bb_window + 1 : t + 1, j], p.bb_window)
         sd = np.sqrt(variance) if variance != 0.0 else 0.0
-        o_bu[t, j] = o_bm[t, j] + sd * bb_up
-        o_bl[t, j] = o_bm[t, j] - sd * bb_dn
+        outs.bb_upper[t, j] = outs.bb_middle[t, j] + sd * p.bb_up
+        outs.bb_lower[t, j] = outs.bb_middle[t, j] - sd * p.bb_dn
 
 
 @nb.njit(cache=True, inline="always")
-def _nan_outputs(outs: tuple[np.ndarray, ...], t: int, j: int) -> None:
+def _nan_outputs(outs: CoreOut, t: int, j: int) -> None:
     """NaN in every output of ``core_kernel`` for bar ``t`` of column ``j`` (unpacked: a loop over the tuple
     would copy it for every element)."""
     o_sa, o_sb, o_e, o_m, o_s, o_h, o_r, o_a, o_bu, o_bm, o_bl = outs
@@ -1141,191 +1154,105 @@ def _nan_outputs(outs: tuple[np.ndarray, ...], t: int, j: int) -> None:
 
 
 @nb.njit(cache=True, error_model="numpy", forceinline=True)
-def _core_row_fast(
-    h_row: np.ndarray,
-    lo_row: np.ndarray,
-    c_row: np.ndarray,
-    prev_row: np.ndarray,
-    old_fast: np.ndarray,
-    old_slow: np.ndarray,
-    old_bb: np.ndarray,
-    s_sa: np.ndarray,
-    s_sb: np.ndarray,
-    s_e: np.ndarray,
-    s_f: np.ndarray,
-    s_s: np.ndarray,
-    s_g: np.ndarray,
-    s_gain: np.ndarray,
-    s_loss: np.ndarray,
-    s_atr: np.ndarray,
-    b_total: np.ndarray,
-    b_shift: np.ndarray,
-    b_vt1: np.ndarray,
-    b_vt2: np.ndarray,
-    b_bars: np.ndarray,
-    flags: np.ndarray,
-    sma_fast: float,
-    sma_slow: float,
-    bb_window: float,
-    bb_up: float,
-    bb_dn: float,
-    k_e: float,
-    k_f: float,
-    k_s: float,
-    k_g: float,
-    rsi_w1: float,
-    rsi_inv: float,
-    atr_window: float,
-    o_sa: np.ndarray,
-    o_sb: np.ndarray,
-    o_e: np.ndarray,
-    o_m: np.ndarray,
-    o_s: np.ndarray,
-    o_h: np.ndarray,
-    o_r: np.ndarray,
-    o_a: np.ndarray,
-    o_bu: np.ndarray,
-    o_bm: np.ndarray,
-    o_bl: np.ndarray,
-) -> tuple[int, int]:
+def _core_row_fast(x: RowInputs, s: RowState, flags: np.ndarray, c: RowConsts, o: CoreOut) -> tuple[int, int]:
     """One row of ``core_kernel`` for a block whose columns all have a bar and are past every warm-up.
 
-    The same operations as the general loop (windows as floats: ``x / 50.0`` is ``x / 50``), on 1-D row
-    views and without per-element branches, so the compiler vectorises each loop across symbols. Indicators
-    that read the same inputs share a loop (fewer passes over the row), few enough arrays per loop that the
-    vectoriser's aliasing checks stay cheap. A Bollinger re-anchoring is only flagged in ``flags``; the
-    caller applies it. Returns the number of columns missing a value on the row (:func:`_row_missing`) and the
-    number of flags set.
+    The same operations as the general loop, on 1-D row views and without per-element branches, so the
+    compiler vectorises each loop across symbols. Indicators that read the same inputs share a loop (fewer
+    passes over the row), few enough arrays per loop that the vectoriser's aliasing checks stay cheap. A
+    Bollinger re-anchoring is only flagged in ``flags``; the caller applies it. Returns the number of columns
+    missing a value on the row (:func:`_row_missing`) and the number of flags set.
     """
-    _sma_pair_row(c_row, old_fast, old_slow, s_sa, s_sb, sma_fast, sma_slow, o_sa, o_sb)
-    _ema_macd_row(c_row, s_e, s_f, s_s, s_g, k_e, k_f, k_s, k_g, o_e, o_m, o_s, o_h)
+    _sma_pair_row(
+        x.close,
+        x.old_fast,
+        x.old_slow,
+        s.sma_fast,
+        s.sma_slow,
+        c.sma_fast,
+        c.sma_slow,
+        o.sma_fast,
+        o.sma_slow,
+    )
+    _ema_macd_row(
+        x.close, s.ema, s.macd_fast, s.macd_slow, s.macd_signal, c.k_ema, c.k_macd_fast, c.k_macd_slow,
+        c.k_macd_signal, o.ema, o.macd, o.macd_signal, o.macd_hist,
+    )  # fmt: skip
     missing = _rsi_atr_row(
-        h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_w1, rsi_inv, atr_window, o_r, o_a
-    )
+        x.high, x.low, x.close, x.prev_close, s.rsi_gain, s.rsi_loss, s.atr, c.rsi_w1, c.rsi_inv, c.atr_window,
+        o.rsi, o.atr,
+    )  # fmt: skip
     return missing, _bb_row(
-        c_row,
-        old_bb,
-        b_total,
-        b_shift,
-        b_vt1,
-        b_vt2,
-        b_bars,
-        flags,
-        bb_window,
-        bb_up,
-        bb_dn,
-        o_bu,
-        o_bm,
-        o_bl,
-    )
+        x.close, x.old_bb, s.bb_total, s.bb_shift, s.bb_vt1, s.bb_vt2, s.bb_bars, flags, c.bb_window, c.bb_up,
+        c.bb_dn, o.bb_upper, o.bb_middle, o.bb_lower,
+    )  # fmt: skip
 
 
 @nb.njit(cache=True, error_model="numpy", forceinline=True)
 def _core_row_warm(
-    k: int,
-    h_row: np.ndarray,
-    lo_row: np.ndarray,
-    c_row: np.ndarray,
-    prev_row: np.ndarray,
-    old_fast: np.ndarray,
-    old_slow: np.ndarray,
-    old_bb: np.ndarray,
-    s_sa: np.ndarray,
-    s_sb: np.ndarray,
-    s_e: np.ndarray,
-    s_f: np.ndarray,
-    s_s: np.ndarray,
-    s_g: np.ndarray,
-    s_gain: np.ndarray,
-    s_loss: np.ndarray,
-    s_atr: np.ndarray,
-    b_total: np.ndarray,
-    b_shift: np.ndarray,
-    b_vt1: np.ndarray,
-    b_vt2: np.ndarray,
-    b_bars: np.ndarray,
-    flags: np.ndarray,
-    sma_fast: int,
-    sma_slow: int,
-    ema_window: int,
-    macd_fast: int,
-    macd_slow: int,
-    macd_signal: int,
-    rsi_window: int,
-    atr_window: int,
-    bb_window: int,
-    bb_up: float,
-    bb_dn: float,
-    o_sa: np.ndarray,
-    o_sb: np.ndarray,
-    o_e: np.ndarray,
-    o_m: np.ndarray,
-    o_s: np.ndarray,
-    o_h: np.ndarray,
-    o_r: np.ndarray,
-    o_a: np.ndarray,
-    o_bu: np.ndarray,
-    o_bm: np.ndarray,
-    o_bl: np.ndarray,
+    k: int, x: RowInputs, s: RowState, flags: np.ndarray, p: CoreParams, o: CoreOut
 ) -> tuple[int, int]:
     """One complete row of ``core_kernel`` for a block whose columns all started ``k`` bars ago.
 
     The per-element loop's operations, with each indicator's warm-up phase chosen once for the row (it depends
-    on ``k`` only), so the loops over symbols have no branches. ``old_*``/``prev_row`` are only read once the
-    phase needs them. Bollinger re-anchorings are flagged as in :func:`_core_row_fast`; returns the row's
+    on ``k`` only), so the loops over symbols have no branches. ``x.old_*``/``x.prev_close`` are only read once
+    the phase needs them. Bollinger re-anchorings are flagged as in :func:`_core_row_fast`; returns the row's
     missing count and the flags' count, as it does.
     """
+    c_row = x.close
     nn = c_row.shape[0]
     nan = np.nan
     # each group of indicators on the steady-state loop of _core_row_fast once its phase allows
-    if k >= max(sma_fast, sma_slow) - 1:
-        _sma_pair_row(c_row, old_fast, old_slow, s_sa, s_sb, float(sma_fast), float(sma_slow), o_sa, o_sb)
+    if k >= max(p.sma_fast, p.sma_slow) - 1:
+        _sma_pair_row(
+            c_row, x.old_fast, x.old_slow, s.sma_fast, s.sma_slow, float(p.sma_fast), float(p.sma_slow),
+            o.sma_fast, o.sma_slow,
+        )  # fmt: skip
     else:
-        _sma_row(k, sma_fast, c_row, old_fast, s_sa, o_sa)
-        _sma_row(k, sma_slow, c_row, old_slow, s_sb, o_sb)
-    m_first = macd_slow - 1
-    m_look = m_first + macd_signal - 1
-    if k >= ema_window and k > m_look:
-        k_e, k_f, k_s, k_g = (
-            2.0 / (ema_window + 1),
-            2.0 / (macd_fast + 1),
-            2.0 / (macd_slow + 1),
-            2.0 / (macd_signal + 1),
-        )
-        _ema_macd_row(c_row, s_e, s_f, s_s, s_g, k_e, k_f, k_s, k_g, o_e, o_m, o_s, o_h)
+        _sma_row(k, p.sma_fast, c_row, x.old_fast, s.sma_fast, o.sma_fast)
+        _sma_row(k, p.sma_slow, c_row, x.old_slow, s.sma_slow, o.sma_slow)
+    m_look = p.macd_slow - 1 + p.macd_signal - 1
+    if k >= p.ema_window and k > m_look:
+        _ema_macd_row(
+            c_row, s.ema, s.macd_fast, s.macd_slow, s.macd_signal, ema_alpha(p.ema_window), ema_alpha(p.macd_fast),
+            ema_alpha(p.macd_slow), ema_alpha(p.macd_signal), o.ema, o.macd, o.macd_signal, o.macd_hist,
+        )  # fmt: skip
     else:
         _ema_macd_warm(
-            k, c_row, s_e, s_f, s_s, s_g, ema_window, macd_fast, macd_slow, macd_signal, o_e, o_m, o_s, o_h
-        )
-    if k > rsi_window and k > atr_window:
+            k, c_row, s.ema, s.macd_fast, s.macd_slow, s.macd_signal, p.ema_window, p.macd_fast, p.macd_slow,
+            p.macd_signal, o.ema, o.macd, o.macd_signal, o.macd_hist,
+        )  # fmt: skip
+    if k > p.rsi_window and k > p.atr_window:
         missing = _rsi_atr_row(
-            h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, float(rsi_window - 1), 1.0 / rsi_window,
-            float(atr_window), o_r, o_a,
+            x.high, x.low, c_row, x.prev_close, s.rsi_gain, s.rsi_loss, s.atr, float(p.rsi_window - 1),
+            1.0 / p.rsi_window, float(p.atr_window), o.rsi, o.atr,
         )  # fmt: skip
     else:
         _rsi_atr_warm(
-            k, h_row, lo_row, c_row, prev_row, s_gain, s_loss, s_atr, rsi_window, atr_window, o_r, o_a
-        )
-        missing = _row_missing(h_row, lo_row, c_row)
+            k, x.high, x.low, c_row, x.prev_close, s.rsi_gain, s.rsi_loss, s.atr, p.rsi_window, p.atr_window,
+            o.rsi, o.atr,
+        )  # fmt: skip
+        missing = _row_missing(x.high, x.low, c_row)
     # Bollinger (same state as bb_add / bb_emit)
+    bb_window = p.bb_window
     if k == 0:
         for i in range(nn):
-            b_shift[i] = c_row[i]
-            b_bars[i] = 32 * bb_window
+            s.bb_shift[i] = c_row[i]
+            s.bb_bars[i] = 32 * bb_window
     if k >= bb_window - 1:
         return missing, _bb_row(
-            c_row, old_bb, b_total, b_shift, b_vt1, b_vt2, b_bars, flags, float(bb_window), bb_up, bb_dn, o_bu, o_bm,
-            o_bl,
+            c_row, x.old_bb, s.bb_total, s.bb_shift, s.bb_vt1, s.bb_vt2, s.bb_bars, flags, float(bb_window), p.bb_up,
+            p.bb_dn, o.bb_upper, o.bb_middle, o.bb_lower,
         )  # fmt: skip
     for i in range(nn):
         c = c_row[i]
-        b_total[i] += c
-        d = c - b_shift[i]
-        b_vt1[i] += d
-        b_vt2[i] += d * d
-    o_bu[:] = nan
-    o_bm[:] = nan
-    o_bl[:] = nan
+        s.bb_total[i] += c
+        d = c - s.bb_shift[i]
+        s.bb_vt1[i] += d
+        s.bb_vt2[i] += d * d
+    o.bb_upper[:] = nan
+    o.bb_middle[:] = nan
+    o.bb_lower[:] = nan
     return missing, 0
 
 
@@ -1351,9 +1278,9 @@ def _ema_macd_warm(
     nn = c_row.shape[0]
     nan = np.nan
     if k >= ema_window:
-        k_e = 2.0 / (ema_window + 1)
+        k_e = ema_alpha(ema_window)
         for i in range(nn):
-            e = (c_row[i] - s_e[i]) * k_e + s_e[i]
+            e = ema_step(s_e[i], c_row[i], k_e)
             s_e[i] = e
             o_e[i] = e
     else:
@@ -1383,12 +1310,12 @@ def _ema_macd_warm(
                 s_s[i] = s_s[i] / macd_slow
                 s_f[i] = s_f[i] / macd_fast
         else:
-            k_f = 2.0 / (macd_fast + 1)
-            k_s = 2.0 / (macd_slow + 1)
+            k_f = ema_alpha(macd_fast)
+            k_s = ema_alpha(macd_slow)
             for i in range(nn):
                 c = c_row[i]
-                s_f[i] = (c - s_f[i]) * k_f + s_f[i]
-                s_s[i] = (c - s_s[i]) * k_s + s_s[i]
+                s_f[i] = ema_step(s_f[i], c, k_f)
+                s_s[i] = ema_step(s_s[i], c, k_s)
         if k < m_look:
             for i in range(nn):
                 s_g[i] += s_f[i] - s_s[i]
@@ -1396,10 +1323,10 @@ def _ema_macd_warm(
             o_s[:] = nan
             o_h[:] = nan
         else:
-            k_g = 2.0 / (macd_signal + 1)
+            k_g = ema_alpha(macd_signal)
             for i in range(nn):
                 line = s_f[i] - s_s[i]
-                g = (s_g[i] + line) / macd_signal if k == m_look else (line - s_g[i]) * k_g + s_g[i]
+                g = (s_g[i] + line) / macd_signal if k == m_look else ema_step(s_g[i], line, k_g)
                 s_g[i] = g
                 o_m[i] = line
                 o_s[i] = g
@@ -1428,42 +1355,12 @@ def _rsi_atr_warm(
         o_r[:] = nan
         o_a[:] = nan
     else:
-        rsi_w1 = float(rsi_window - 1)
-        rsi_inv = 1.0 / rsi_window
         for i in range(nn):
-            dlt = c_row[i] - prev_row[i]
-            gain = s_gain[i]
-            loss = s_loss[i]
-            if k > rsi_window:
-                gain *= rsi_w1
-                loss *= rsi_w1
-            gd = dlt if dlt > 0.0 else 0.0
-            gain += gd
-            loss += gd - dlt
-            if k >= rsi_window:
-                gain *= rsi_inv
-                loss *= rsi_inv
-                tot = gain + loss
-                o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-            else:
-                o_r[i] = nan
-            s_gain[i] = gain
-            s_loss[i] = loss
+            s_gain[i], s_loss[i], o_r[i] = rsi_step(
+                s_gain[i], s_loss[i], c_row[i] - prev_row[i], k, rsi_window
+            )
         for i in range(nn):
-            tr = true_range(h_row[i], lo_row[i], prev_row[i])
-            if k < atr_window:
-                s_atr[i] += tr
-                o_a[i] = nan
-            elif k == atr_window:
-                pa = (s_atr[i] + tr) / atr_window
-                s_atr[i] = pa
-                o_a[i] = pa
-            else:
-                pa = s_atr[i] * (atr_window - 1)
-                pa += tr
-                pa /= atr_window
-                s_atr[i] = pa
-                o_a[i] = pa
+            s_atr[i], o_a[i] = atr_step(s_atr[i], true_range(h_row[i], lo_row[i], prev_row[i]), k, atr_window)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -1510,15 +1407,15 @@ def _ema_macd_row(
     """EMA and MACD of ``core_kernel`` past their warm-up, across a row."""
     for i in range(c_row.shape[0]):
         c = c_row[i]
-        e = (c - s_e[i]) * k_e + s_e[i]
+        e = ema_step(s_e[i], c, k_e)
         s_e[i] = e
         o_e[i] = e
-        f = (c - s_f[i]) * k_f + s_f[i]
-        sl = (c - s_s[i]) * k_s + s_s[i]
+        f = ema_step(s_f[i], c, k_f)
+        sl = ema_step(s_s[i], c, k_s)
         s_f[i] = f
         s_s[i] = sl
         line = f - sl
-        g = (line - s_g[i]) * k_g + s_g[i]
+        g = ema_step(s_g[i], line, k_g)
         s_g[i] = g
         o_m[i] = line
         o_s[i] = g
@@ -1542,7 +1439,6 @@ def _rsi_atr_row(
 ) -> int:
     """RSI and ATR of ``core_kernel`` past their warm-up (Wilder smoothing), across a row. Returns how many
     columns miss a value on the row (:func:`_row_missing`, counted here: the loop reads all three inputs)."""
-    atr_w1 = atr_window - 1.0
     missing = 0
     for i in range(c_row.shape[0]):
         pc = prev_row[i]
@@ -1552,16 +1448,12 @@ def _rsi_atr_row(
         missing += (h != h) | (lo != lo) | (c != c)
         dlt = c - pc
         gd = dlt if dlt > 0.0 else 0.0
-        gain = (s_gain[i] * rsi_w1 + gd) * rsi_inv
-        loss = (s_loss[i] * rsi_w1 + (gd - dlt)) * rsi_inv
+        gain = rsi_smooth(s_gain[i], gd, rsi_w1, rsi_inv)
+        loss = rsi_smooth(s_loss[i], gd - dlt, rsi_w1, rsi_inv)
         s_gain[i] = gain
         s_loss[i] = loss
-        tot = gain + loss
-        o_r[i] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        tr = true_range(h, lo, pc)
-        pa = s_atr[i] * atr_w1
-        pa += tr
-        pa = pa / atr_window
+        o_r[i] = rsi_value(gain, loss)
+        pa = wilder_step(s_atr[i], true_range(h, lo, pc), atr_window)
         o_a[i] = pa
         s_atr[i] = pa
     return missing
@@ -1807,12 +1699,12 @@ def core_2d(
     """
     if macd_slow < macd_fast:
         macd_fast, macd_slow = macd_slow, macd_fast
-    params = (
-        sma_fast, sma_slow, ema_window, macd_fast, macd_slow, macd_signal, rsi_window, atr_window, bb_window,
-        bb_up, bb_dn,
+    params = CoreParams(
+        int(sma_fast), int(sma_slow), int(ema_window), int(macd_fast), int(macd_slow), int(macd_signal),
+        int(rsi_window), int(atr_window), int(bb_window), float(bb_up), float(bb_dn),
     )  # fmt: skip
-    outs = _panels(len(CORE_OUTPUTS), close.shape)
-    irregular = core_kernel(high, low, close, outs, *params, max(_CORE_MIN_BLOCK, block_size(close.shape[1])))
+    outs = CoreOut(*_panels(len(CORE_OUTPUTS), close.shape))
+    irregular = core_kernel(high, low, close, outs, params, max(_CORE_MIN_BLOCK, block_size(close.shape[1])))
     cols = np.flatnonzero(irregular)
     if cols.size:
         h, lo, c = high[:, cols], low[:, cols], close[:, cols]

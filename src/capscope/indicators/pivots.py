@@ -119,14 +119,14 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     """Compile (once) and return the numba kernel ``name``; numba is imported only here."""
     fn = _KERNELS.get(name)
     if fn is None:
-        fn = _njit(
-            {
-                "fractal": _fractal_loop,
-                "fractal_panel": _fractal_panel_loop,
-                "zigzag": _zigzag_loop,
-                "atr": _atr_loop,
-            }[name]
-        )
+        if name == "atr":  # the indicator engine's ATR recursion (one copy: indicators/recursions.py)
+            from capscope.indicators.kernels import atr_series
+
+            fn = atr_series
+        else:
+            fn = _njit(
+                {"fractal": _fractal_loop, "fractal_panel": _fractal_panel_loop, "zigzag": _zigzag_loop}[name]
+            )
         _KERNELS[name] = fn
     return fn
 
@@ -371,32 +371,14 @@ def fractal_pivots_panel_reference(high: object, low: object, k: int = 2) -> Pan
 # ATR (Wilder), TA-Lib conventions
 
 
-def _atr_loop(high, low, close, window):  # type: ignore[no-untyped-def]
-    n = high.shape[0]
-    out = np.full(n, np.nan)
-    if n <= window:
-        return out
-    total = 0.0
-    for t in range(1, window + 1):
-        prev = close[t - 1]
-        total += max(high[t] - low[t], abs(high[t] - prev), abs(low[t] - prev))
-    value = total / window
-    out[window] = value
-    for t in range(window + 1, n):
-        prev = close[t - 1]
-        tr = max(high[t] - low[t], abs(high[t] - prev), abs(low[t] - prev))
-        value = (value * (window - 1) + tr) / window
-        out[t] = value
-    return out
-
-
 def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) -> np.ndarray:
     """Average true range with Wilder smoothing, TA-Lib conventions (first value at index ``window``).
 
     True range ``TR[t] = max(high - low, |high - close[t-1]|, |low - close[t-1]|)`` for ``t >= 1``; the first
     ATR is the mean of ``TR[1..window]``, then ``ATR[t] = (ATR[t-1] * (window - 1) + TR[t]) / window``
-    (Wilder, *New Concepts in Technical Trading Systems*, 1978). Inputs must be free of NaN (numba kernel;
-    :func:`wilder_atr_reference` is its NumPy twin).
+    (Wilder, *New Concepts in Technical Trading Systems*, 1978). Inputs must be free of NaN (numba kernel
+    :func:`capscope.indicators.kernels.atr_series`, the engine's ATR step; :func:`wilder_atr_reference` is its
+    NumPy twin).
     """
     h, lo, c = (np.ascontiguousarray(a, dtype=np.float64) for a in (high, low, close))
     out: np.ndarray = _kernel("atr")(h, lo, c, int(window))

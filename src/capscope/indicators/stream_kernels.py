@@ -18,7 +18,17 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from capscope.indicators.kernels import ZERO_EPS, bb_add, bb_emit, bb_reseed, directional_movement, true_range
+from capscope.indicators.kernels import bb_add, bb_emit, bb_reseed
+from capscope.indicators.recursions import (
+    ZERO_EPS,
+    adx_step,
+    atr_step,
+    directional_movement,
+    ema_alpha,
+    ema_step,
+    rsi_step,
+    true_range,
+)
 
 # rows of the core state's ``values``
 (C_SA, C_SB, C_E, C_F, C_S, C_G, C_GAIN, C_LOSS, C_ATR, C_PREV_C, C_PREV_A, C_BB0) = range(12)
@@ -86,13 +96,12 @@ def core_step(
     """One bar for every symbol: the per-bar body of ``core_kernel`` with a ring buffer for old closes."""
     m = close.shape[0]
     size = ring.shape[0]
-    k_e = 2.0 / (ema_w + 1)
-    k_f = 2.0 / (mf + 1)
-    k_s = 2.0 / (ms + 1)
-    k_g = 2.0 / (mg + 1)
+    k_e = ema_alpha(ema_w)
+    k_f = ema_alpha(mf)
+    k_s = ema_alpha(ms)
+    k_g = ema_alpha(mg)
     m_first = ms - 1
     m_look = m_first + mg - 1
-    rsi_inv = 1.0 / rsi_w
     for j in range(m):
         for q in range(CORE_N_OUT):
             out[q, j] = np.nan
@@ -126,7 +135,7 @@ def core_step(
             out[10, j] = mean - sd * bb_dn
         # EMA
         if k >= ema_w:
-            vals[C_E, j] = (c - vals[C_E, j]) * k_e + vals[C_E, j]
+            vals[C_E, j] = ema_step(vals[C_E, j], c, k_e)
             out[2, j] = vals[C_E, j]
         elif k == ema_w - 1:
             vals[C_E, j] = _ring_sum(ring, j, k - ema_w + 1, k) / ema_w
@@ -137,8 +146,8 @@ def core_step(
                 vals[C_S, j] = _ring_sum(ring, j, k - ms + 1, k) / ms
                 vals[C_F, j] = _ring_sum(ring, j, k - mf + 1, k) / mf
             else:
-                vals[C_F, j] = (c - vals[C_F, j]) * k_f + vals[C_F, j]
-                vals[C_S, j] = (c - vals[C_S, j]) * k_s + vals[C_S, j]
+                vals[C_F, j] = ema_step(vals[C_F, j], c, k_f)
+                vals[C_S, j] = ema_step(vals[C_S, j], c, k_s)
             line = vals[C_F, j] - vals[C_S, j]
             if k < m_look:
                 vals[C_G, j] += line
@@ -146,24 +155,15 @@ def core_step(
                 if k == m_look:
                     vals[C_G, j] = (vals[C_G, j] + line) / mg
                 else:
-                    vals[C_G, j] = (line - vals[C_G, j]) * k_g + vals[C_G, j]
+                    vals[C_G, j] = ema_step(vals[C_G, j], line, k_g)
                 out[3, j] = line
                 out[4, j] = vals[C_G, j]
                 out[5, j] = line - vals[C_G, j]
         # RSI
         if k > 0:
-            dlt = c - vals[C_PREV_C, j]
-            if k > rsi_w:
-                vals[C_LOSS, j] *= rsi_w - 1
-                vals[C_GAIN, j] *= rsi_w - 1
-            gd = dlt if dlt > 0.0 else 0.0
-            vals[C_GAIN, j] += gd
-            vals[C_LOSS, j] += gd - dlt
-            if k >= rsi_w:
-                vals[C_LOSS, j] *= rsi_inv
-                vals[C_GAIN, j] *= rsi_inv
-                tot = vals[C_GAIN, j] + vals[C_LOSS, j]
-                out[6, j] = 100.0 * (vals[C_GAIN, j] / tot) if tot > 0.0 else 0.0
+            vals[C_GAIN, j], vals[C_LOSS, j], out[6, j] = rsi_step(
+                vals[C_GAIN, j], vals[C_LOSS, j], c - vals[C_PREV_C, j], k, rsi_w
+            )
         vals[C_PREV_C, j] = c
         counts[CORE_CNT_C, j] = k + 1
         # ATR (needs high, low and close)
@@ -173,18 +173,9 @@ def core_step(
             continue
         ka = counts[CORE_CNT_A, j]
         if ka > 0:
-            tr = true_range(h, lo, vals[C_PREV_A, j])
-            if ka < atr_w:
-                vals[C_ATR, j] += tr
-            elif ka == atr_w:
-                vals[C_ATR, j] = (vals[C_ATR, j] + tr) / atr_w
-                out[7, j] = vals[C_ATR, j]
-            else:
-                pa = vals[C_ATR, j] * (atr_w - 1)
-                pa += tr
-                pa /= atr_w
-                vals[C_ATR, j] = pa
-                out[7, j] = pa
+            vals[C_ATR, j], out[7, j] = atr_step(
+                vals[C_ATR, j], true_range(h, lo, vals[C_PREV_A, j]), ka, atr_w
+            )
         vals[C_PREV_A, j] = c
         counts[CORE_CNT_A, j] = ka + 1
 
@@ -362,41 +353,23 @@ def _adx_bar(
     vals: np.ndarray, j: int, k: int, h: float, lo: float, tr: float, window: int, out: np.ndarray
 ) -> None:
     p, mm = directional_movement(h, lo, vals[X_PREV_H, j], vals[X_PREV_L, j])
-    if k < window:
-        vals[X_PDM, j] += p
-        vals[X_MDM, j] += mm
-        vals[X_TRS, j] += tr
-        return
-    vals[X_MDM, j] -= vals[X_MDM, j] / window
-    vals[X_PDM, j] -= vals[X_PDM, j] / window
-    vals[X_MDM, j] += mm
-    vals[X_PDM, j] += p
-    trs = vals[X_TRS, j]
-    trs = trs - (trs / window) + tr
-    vals[X_TRS, j] = trs
-    dx = np.nan
-    if not trs > 0.0:
-        out[6, j] = 0.0
-        out[7, j] = 0.0
-    else:
-        minus = 100.0 * (vals[X_MDM, j] / trs)
-        plus = 100.0 * (vals[X_PDM, j] / trs)
-        out[6, j] = plus
-        out[7, j] = minus
-        s = minus + plus
-        if not (-ZERO_EPS < s < ZERO_EPS):
-            dx = 100.0 * (abs(minus - plus) / s)
-    q = k - window
-    if q < window:
-        if dx == dx:
-            vals[X_SUM_DX, j] += dx
-        if q == window - 1:
-            vals[X_ADX, j] = vals[X_SUM_DX, j] / window
-            out[5, j] = vals[X_ADX, j]
-    else:
-        if dx == dx:
-            vals[X_ADX, j] = ((vals[X_ADX, j] * (window - 1)) + dx) / window
-        out[5, j] = vals[X_ADX, j]
+    (vals[X_PDM, j], vals[X_MDM, j], vals[X_TRS, j], vals[X_SUM_DX, j], vals[X_ADX, j], adx, plus, minus) = (
+        adx_step(
+            vals[X_PDM, j],
+            vals[X_MDM, j],
+            vals[X_TRS, j],
+            vals[X_SUM_DX, j],
+            vals[X_ADX, j],
+            p,
+            mm,
+            tr,
+            k,
+            window,
+        )
+    )
+    out[5, j] = adx
+    out[6, j] = plus
+    out[7, j] = minus
 
 
 @nb.njit(cache=True)
