@@ -282,3 +282,40 @@ def test_store_symbol_rows_match_symbols_table(tmp_path):
     assert [r[0] for r in rows] == ["AAA", "BBB"]
     assert rows[0][1:4] == (dt.date(2024, 1, 2), dt.date(2024, 1, 3), 2)
     assert rows[1][4].endswith("BBB.csv")
+
+
+# -- analytics the brief states (hand-computed) ---------------------------------------------------------------
+def test_sessions_behind_counts_calendar_sessions() -> None:
+    from capscope.analytics.staleness import is_fresh, sessions_behind
+
+    cal = np.array(
+        ["2025-12-22", "2025-12-23", "2025-12-24", "2025-12-26", "2025-12-29", "2025-12-30", "2025-12-31"],
+        dtype="datetime64[D]",
+    )
+    day = np.datetime64("2025-12-31")
+    assert sessions_behind(cal, np.datetime64("2025-12-31"), day) == 0
+    assert sessions_behind(cal, np.datetime64("2025-12-24"), day) == 4  # 26, 29, 30, 31
+    assert sessions_behind(cal, np.datetime64("2025-12-25"), day) == 4  # a holiday is not a session
+    assert sessions_behind(cal, np.datetime64("2025-12-22"), day) == 6
+    assert is_fresh(cal, np.datetime64("2025-12-23"), day) and not is_fresh(
+        cal, np.datetime64("2025-12-22"), day
+    )
+
+
+def test_ytd_lagging_sessions_hand_computed() -> None:
+    from capscope.analytics.rotation import PairReturn, pair_return_percent, ytd_lagging_sessions
+
+    dates = np.array(
+        ["2024-12-30", "2024-12-31", "2025-01-02", "2025-01-03", "2025-01-06"], dtype="datetime64[D]"
+    )
+    ratio = np.array([1.0, 2.0, 1.9, 2.1, 1.99])
+    lag = ytd_lagging_sessions(dates, ratio)
+    assert lag is not None and (str(lag.base), lag.behind, lag.sessions) == ("2024-12-31", 2, 3)
+    assert lag.share_percent == pytest.approx(200 / 3)
+    assert ytd_lagging_sessions(dates[2:], ratio[2:]) is None  # no bar of the previous year
+    # one rounding rule: the gap is the rounded difference of the unrounded returns (0.0155 -> +1.56 pp)
+    r = PairReturn("YTD", dates[0], dates[-1], 0.163894, 0.148394)
+    pr = pair_return_percent(r)
+    assert (pr.numerator, pr.denominator, pr.spread) == (16.39, 14.84, 1.55)
+    r = PairReturn("YTD", dates[0], dates[-1], 0.163944, 0.148389)  # sides round to a 1.55 difference
+    assert pair_return_percent(r).spread == 1.56 and round(16.39 - 14.84, 2) == 1.55

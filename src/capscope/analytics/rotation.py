@@ -712,14 +712,28 @@ def pair_return_percent(r: PairReturn) -> PairReturnPercent:
     )
 
 
-def ytd_lagging_sessions(dates: np.ndarray, ratio: np.ndarray) -> tuple[np.datetime64, int, int] | None:
+@dataclass(frozen=True)
+class LaggingSessions:
+    """Sessions of one year on which the numerator's year-to-date return was below the denominator's."""
+
+    base: np.datetime64
+    behind: int
+    sessions: int
+
+    @property
+    def share_percent(self) -> float:
+        """``100 * behind / sessions``."""
+        return 100.0 * self.behind / self.sessions
+
+
+def ytd_lagging_sessions(dates: np.ndarray, ratio: np.ndarray) -> LaggingSessions | None:
     """On how many sessions of the last bar's year the numerator's year-to-date return was below the
     denominator's (the RS line below its value on the last bar of the previous year).
 
     Returns
     -------
-    tuple or None
-        ``(base date, sessions behind, sessions)``; ``None`` without a bar in the previous year or after it.
+    LaggingSessions or None
+        ``None`` without a bar in the previous year or after it.
     """
     if len(dates) == 0:
         return None
@@ -728,7 +742,7 @@ def ytd_lagging_sessions(dates: np.ndarray, ratio: np.ndarray) -> tuple[np.datet
     if base < 0 or base >= len(ratio) - 1:
         return None
     rel = ratio[base + 1 :] / ratio[base]
-    return dates[base], int(np.sum(rel < 1.0)), len(rel)
+    return LaggingSessions(dates[base], int(np.sum(rel < 1.0)), len(rel))
 
 
 def ratio_panel(dates: np.ndarray, ratio: np.ndarray, label: str) -> Panel:

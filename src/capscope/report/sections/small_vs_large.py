@@ -19,8 +19,8 @@ def build(ctx: SectionContext) -> SectionResult:
         return out
     lag = ytd_lagging_sessions(view.rs.dates, view.rs.ratio)
     if lag is not None:
-        base, behind, total = lag
-        share = rnd(100.0 * behind / total, "percent")
+        base, behind, total = lag.base, lag.behind, lag.sessions
+        share = rnd(lag.share_percent, "percent")
         year = view.end[:4]
         out.add(
             "ytd_lagging_sessions",
