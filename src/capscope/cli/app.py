@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -97,6 +98,17 @@ def _debug_requested(args: list[str]) -> tuple[bool, list[str]]:
     return flag or env, rest
 
 
+_COMMAND: list[Any] = []
+
+
+def _click_command() -> Any:
+    """The click command typer builds from ``app`` (built once per process: typer rebuilds it on every call,
+    ~0.2-0.4 s of inspecting signatures, which in-process callers such as the fuzz tests would pay per run)."""
+    if not _COMMAND or _COMMAND[1] != len(app.registered_commands):
+        _COMMAND[:] = [typer.main.get_command(app), len(app.registered_commands)]
+    return _COMMAND[0]
+
+
 def run(args: list[str] | None = None) -> int:
     """Run ``capscope ARGS`` and return the exit code; nothing but ``--debug`` prints a traceback.
 
@@ -110,7 +122,7 @@ def run(args: list[str] | None = None) -> int:
 
     debug, argv = _debug_requested(list(sys.argv[1:] if args is None else args))
     try:
-        app(args=argv, prog_name="capscope")
+        _click_command().main(args=argv, prog_name="capscope")
     except SystemExit as exc:  # typer/click end every run with SystemExit (0, 2 for usage errors, ...)
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -14,7 +14,13 @@ from capscope.errors import UsageError
 
 def verify(
     claims_file: Annotated[
-        Path | None, typer.Argument(help="YAML claims file (format: docs/claims.md; examples/).")
+        Path | None,
+        typer.Argument(
+            help="YAML claims file (format: docs/claims.md; examples/).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ] = None,
     as_of: AsOfOption = None,
     data: DataOption = None,
