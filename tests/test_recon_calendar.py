@@ -150,10 +150,13 @@ def test_cli_calendar_table_and_json(
         for r in data["reconstitutions"]
     }
     assert got == {k: (a.isoformat(), b.isoformat(), s) for k, (a, b, s) in EXPECTED.items()}
-    code, out, err = run_main(["recon", "calendar", "2026"], monkeypatch, capsys)
-    assert code == 0, err
-    assert "2026-12-11" in out and "inferred" in out and "2026-11-13" not in out
-    assert max(len(line) for line in out.splitlines()) <= 80
+    for columns in (60, 80, 160):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        code, out, err = run_main(["recon", "calendar", "2026"], monkeypatch, capsys)
+        assert code == 0, err
+        assert "2026-12-11" in out and "inferred" in out and "2026-11-13" not in out
+        assert max(len(line) for line in out.splitlines()) <= columns
+        assert "…" not in out
 
 
 @pytest.mark.parametrize(

@@ -58,10 +58,11 @@ def test_run_json(
     assert all(d["days_of_adv"] is not None for d in data["demand"])  # every row of the table has an adv
 
 
-def test_run_table_at_80_columns(
-    universe_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("columns", [60, 80, 100, 160])
+def test_run_table_fits_the_terminal(
+    universe_csv: Path, columns: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("COLUMNS", str(columns))
     code, out, err = run_main(
         ["recon", "run", str(universe_csv), "--rank-date", "2026-10-30", "--indexed-assets", "2e11"],
         monkeypatch,
@@ -70,7 +71,8 @@ def test_run_table_at_80_columns(
     assert code == 0, err
     assert "december reconstitution" in out  # the rank day 2026-10-30 is December's (inferred)
     assert "R1000/R2000 breakpoint" in out and "Passive trade" in out
-    assert max(len(line) for line in out.splitlines()) <= 80
+    assert max(len(line) for line in out.splitlines()) <= columns
+    assert "…" not in out  # no date or number cut
 
 
 def test_december_before_2026_is_refused(

@@ -76,22 +76,25 @@ def calendar_command(
 
     sources: dict[str, int] = {}
     title = f"Russell US reconstitutions {wanted[0]}" + (f"..{wanted[-1]}" if len(wanted) > 1 else "")
-    labels = {"rank_day": "rank day", "preliminary_list": "prelim. list", "effective": "effective*"}
+    labels = {"rank_day": "rank day", "preliminary_list": "prelim.", "effective": "effective*"}
     cells = []
     for r in events:
         for d in r.dates:
             n = sources.setdefault(d.source, len(sources) + 1)
-            cells.append([str(r.year), r.name, labels[d.field], d.date.isoformat(), d.status, f"\\[{n}]"])
+            recon = f"{'June' if r.name == 'june' else 'Dec.'} {r.year}"
+            cells.append([recon, labels[d.field], d.date.isoformat(), d.status, f"\\[{n}]"])
     cols = [
-        Col("year", "date"),
         Col("recon", "label"),
         Col("date of", "label"),
         Col("date", "date"),
         Col("status", "label"),
-        Col("source", "label"),
+        Col("src", "label"),
     ]
     render_table(cols, cells, title=title)
-    console.print("* the new indexes apply after the close of the effective day", highlight=False)
+    console.print(
+        "* the new indexes apply after the close of the effective day; prelim. = preliminary lists",
+        highlight=False,
+    )
     for text, n in sources.items():
         console.print(f"[{n}] {text}", highlight=False, markup=False)
 
