@@ -93,6 +93,9 @@ def test_december_before_2026_is_refused(
         (["--reconstitution", "november"], "is not one of: june, december"),
         (["--format", "xml"], "is not one of: table, json"),
         (["--indexed-assets", "-5"], "non-negative"),
+        (["--indexed-assets", "nan"], "non-negative"),
+        (["--adv-window", "0"], "must be >= 1"),
+        (["--rows", "0"], "must be >= 1"),
     ],
 )
 def test_option_errors(

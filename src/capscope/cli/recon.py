@@ -214,6 +214,8 @@ def run_command(
     _check_format(fmt)
     if rows < 1:
         raise UsageError(f"--rows {rows}: must be >= 1")
+    if adv_window < 1:
+        raise UsageError(f"--adv-window {adv_window}: must be >= 1 (bars averaged for volume)")
     for name, value in (
         ("--indexed-assets", indexed_assets),
         ("--indexed-assets-r1000", indexed_assets_r1000),
