@@ -430,8 +430,73 @@ def breadth(
         panel = panel.truncate(to_datetime64(as_of))
     if panel.n_bars == 0:
         raise UsageError("breadth: the panel has no dates on or before the as-of date")
+    windows = (short_window, long_window, hl_window)
+    counts = breadth_counts(panel, windows=windows, use_high_low=use_high_low)
+    return breadth_from_counts(
+        panel.dates,
+        panel.n_symbols,
+        counts,
+        windows=windows,
+        use_high_low=use_high_low,
+        ratio_adjusted=ratio_adjusted,
+        ema_fast=ema_fast,
+        ema_slow=ema_slow,
+    )
+
+
+def breadth_counts(
+    panel: Panel, *, windows: tuple[int, int, int] = (50, 200, 252), use_high_low: bool = False
+) -> np.ndarray:
+    """Daily counts of one block of symbols: ``int64`` array ``(n_dates, 10)``, columns ``_COUNTS``.
+
+    Every count is a number of symbols, so the counts of a universe are the sums of the counts of any split of
+    its symbols into blocks, provided every block's panel has the universe's date index (the windows and the
+    "previous date" are panel rows). The derived series (percentages, A/D line, McClellan) are not additive:
+    :func:`breadth_from_counts` computes them from the summed counts.
+
+    Parameters
+    ----------
+    panel
+        The block, on the universe's dates (truncated to the as-of date).
+    windows
+        ``(short_window, long_window, hl_window)``.
+    use_high_low
+        New highs / lows from highs and lows instead of closes.
+    """
+    short_window, long_window, hl_window = windows
     close, high, low = _inputs(panel, use_high_low)
-    counts = _counts_nb(close, high, low, short_window, long_window, hl_window, ABOVE_TOL)
+    out: np.ndarray = _counts_nb(close, high, low, short_window, long_window, hl_window, ABOVE_TOL)
+    return out
+
+
+def breadth_from_counts(
+    dates: np.ndarray,
+    n_symbols: int,
+    counts: np.ndarray,
+    *,
+    windows: tuple[int, int, int] = (50, 200, 252),
+    use_high_low: bool = False,
+    ratio_adjusted: bool = True,
+    ema_fast: int = 19,
+    ema_slow: int = 39,
+) -> BreadthResult:
+    """:class:`BreadthResult` of a universe from its summed block counts (:func:`breadth_counts`).
+
+    Parameters
+    ----------
+    dates
+        The universe's dates (rows of ``counts``).
+    n_symbols
+        Universe size.
+    counts
+        Sum over blocks of :func:`breadth_counts`.
+    windows, use_high_low, ratio_adjusted, ema_fast, ema_slow
+        As in :func:`breadth`.
+    """
+    short_window, long_window, hl_window = windows
+    _check_windows(short_window, long_window, hl_window, ema_fast, ema_slow)
+    if len(dates) == 0:
+        raise UsageError("breadth: the panel has no dates on or before the as-of date")
     columns = _derived(counts, 1, ratio_adjusted, ema_fast, ema_slow, _ema_nb)
     params = {
         "short_window": short_window,
@@ -446,12 +511,12 @@ def breadth(
     for name, window in (("short", short_window), ("long", long_window)):
         if columns[f"defined_{name}"][-1] == 0:
             warnings.append(
-                f"% above the {window}-day SMA is undefined on {panel.dates[-1]}: no symbol has {window} bars"
+                f"% above the {window}-day SMA is undefined on {dates[-1]}: no symbol has {window} bars"
             )
-    if counts[:, 0][-1] < panel.n_symbols:
-        missing = panel.n_symbols - int(counts[-1, 0])
-        warnings.append(f"{missing} of {panel.n_symbols} symbols have no bar on {panel.dates[-1]}")
-    return BreadthResult(panel.dates, panel.n_symbols, columns, params, warnings)
+    if counts[:, 0][-1] < n_symbols:
+        missing = n_symbols - int(counts[-1, 0])
+        warnings.append(f"{missing} of {n_symbols} symbols have no bar on {dates[-1]}")
+    return BreadthResult(dates, n_symbols, columns, params, warnings)
 
 
 def breadth_reference(

@@ -38,6 +38,7 @@ from capscope.cli import breadth as _breadth  # noqa: E402
 from capscope.cli import brief as _brief  # noqa: E402
 from capscope.cli import doctor as _doctor  # noqa: E402
 from capscope.cli import download as _download  # noqa: E402
+from capscope.cli import export as _export  # noqa: E402
 from capscope.cli import ingest as _ingest  # noqa: E402
 from capscope.cli import overview as _overview  # noqa: E402
 from capscope.cli import patterns as _patterns  # noqa: E402
@@ -149,6 +150,9 @@ def run(args: list[str] | None = None) -> int:
         )
         return UNEXPECTED_EXIT
     return 0
+
+
+app.add_typer(_export.app, name="export")
 
 
 def main() -> None:

@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
+from capscope.cli.blocks import EngineOption, SchedulerOption
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
 from capscope.cli.loading import load_panel
-from capscope.cli.rotation import check_as_of, check_format
+from capscope.cli.rotation import check_format
 from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
@@ -57,30 +58,51 @@ def breadth(
     data: DataOption = None,
     store: StoreOption = None,
     wide: WideOption = False,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Market breadth of a universe (default: the sample small-cap stocks) for every day up to --as-of.
 
     Example: capscope breadth --universe stocks --as-of 2025-04-08 --format json
     """
-    from capscope.analytics.breadth import breadth as compute
-    from capscope.cli.dates import parse_date
+    from capscope.cli.blocks import block_source
+    from capscope.cli.dates import parse_date, resolve_for_symbols
+    from capscope.scale import run as scale_run
 
     check_format(fmt)
     parse_date(as_of, "--as-of")
+    symbols: list[str] | None = None
+    subdir: str | None = None
     if universe == "stocks":
-        panel, source = load_panel(None, data=data, store=store, subdir="stocks")
-    elif universe == "all":
-        panel, source = load_panel(None, data=data, store=store)
-    else:
+        subdir = "stocks"
+    elif universe != "all":
         path = Path(universe)
         if not path.is_file():
             from capscope.cli.choices import invalid_choice
 
             err = invalid_choice("--universe", universe, ("stocks", "all"))
             raise UsageError(f"{err} or an existing file of symbols")
-        panel, source = load_panel(read_universe_file(path), data=data, store=store)
-    day = check_as_of(panel, as_of, every=False)
-    result = compute(panel, day, use_high_low=high_low, ratio_adjusted=not plain)
+        symbols = read_universe_file(path)
+    src, chosen = block_source(
+        symbols,
+        data=data,
+        store=store,
+        load=lambda: load_panel(symbols, data=data, store=store, subdir=subdir),
+        subdir=subdir,
+    )
+    source = src.description
+    firsts, lasts = src.extent()
+    firsts = {s: firsts[s] for s in chosen if s in firsts}
+    lasts = {s: lasts[s] for s in chosen if s in lasts}
+    day = resolve_for_symbols(as_of, firsts, lasts, every=False)
+    result = scale_run.breadth(
+        scale_run.universe(src, chosen, day.used),
+        use_high_low=high_low,
+        ratio_adjusted=not plain,
+        engine=engine,
+        scheduler=scheduler,
+        show_progress=fmt == "table",
+    )
     if fmt == "json":
         out = {"universe": universe, "source": source, **result.to_dict(tail=tail)}
         typer.echo(json.dumps(out, indent=2))

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.cli.blocks import EngineOption, SchedulerOption
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
 from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
@@ -124,6 +125,8 @@ def patterns(
     data: DataOption = None,
     store: StoreOption = None,
     wide: WideOption = False,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Chart patterns (head-and-shoulders family, double/triple tops and bottoms, triangles, rectangles,
     broadening) with points, neckline, breakout, measured target, invalidation and status as of a date.
@@ -133,9 +136,9 @@ def patterns(
     import numpy as np
 
     from capscope.cli.choices import check_choice, check_choices
-    from capscope.cli.dates import check_since, panel_extent, parse_date, resolve_for_symbols
+    from capscope.cli.dates import check_since, parse_date, resolve_for_symbols
     from capscope.data.panel import to_datetime64
-    from capscope.patterns.api import ALL_KINDS, find_patterns
+    from capscope.patterns.api import ALL_KINDS
     from capscope.patterns.records import ALL_STATUSES
 
     check_choice("--format", fmt, FORMATS)
@@ -151,27 +154,32 @@ def patterns(
         raise UsageError("give at least one symbol, e.g. capscope patterns RUT")
     parse_date(as_of, "--as-of")
     since_day = parse_date(since, "--since")
+    from capscope.cli.blocks import block_source
     from capscope.cli.loading import load_panel
+    from capscope.scale import run as scale_run
 
-    panel, source = load_panel(syms, data=data, store=store)
-    firsts, lasts = panel_extent(panel)
+    src, chosen = block_source(
+        syms, data=data, store=store, load=lambda: load_panel(syms, data=data, store=store)
+    )
+    source = src.description
+    firsts, lasts = src.extent()
+    firsts = {s: firsts[s] for s in chosen if s in firsts}
+    lasts = {s: lasts[s] for s in chosen if s in lasts}
     day = resolve_for_symbols(as_of, firsts, lasts)
     if not all_dates:
         check_since(since_day, day)
     as_of = day.label
     end = to_datetime64(as_of)
-    from rich.progress import Progress
-
-    with Progress(console=err_console, transient=True, disable=len(syms) < 20) as progress:
-        task = progress.add_task("finding patterns", total=len(syms))
-        records = find_patterns(
-            panel,
-            as_of=as_of,
-            kinds=kind_list,
-            mode=mode,
-            min_quality=min_quality,
-            progress=lambda _s: progress.advance(task),
-        )
+    records = scale_run.patterns(
+        scale_run.universe(src, chosen),
+        as_of=as_of,
+        kinds=kind_list,
+        mode=mode,
+        min_quality=min_quality,
+        engine=engine,
+        scheduler=scheduler,
+        show_progress=True,
+    )
     if statuses:
         records = [r for r in records if r.status in statuses]
     if not all_dates:

@@ -2,8 +2,9 @@
 
 The command loads bars and prints; the events come from :func:`capscope.events.scan.scan_panel`. Bars come
 from the store when it exists and holds every requested symbol (and ``--data`` is not given), otherwise from
-the bar files of the data directory (any ``SYMBOL.csv`` under it). Large universes are scanned in batches of
-symbols with similar histories (each column is independent, so batching never changes an event).
+the bar files of the data directory (any ``SYMBOL.csv`` under it), or from a Parquet dataset given as ``--data``.
+Symbols are scanned in blocks (:mod:`capscope.scale`: one block in memory at a time, locally or as Dask tasks
+with ``--engine dask``); each column is independent, so blocks never change an event.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
+from capscope.cli.blocks import EngineOption, SchedulerOption
+from capscope.cli.common import AsOfOption, DataOption, StoreOption, console
 from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
-    import pandas as pd
     import polars as pl
 
+    from capscope.data.panel import Panel
+
 FORMATS = ("table", "json", "csv")
-#: Symbols per batch when scanning many symbols (bounds memory; results do not depend on it).
+#: Symbols per block when scanning many symbols (:mod:`capscope.scale`; bounds memory, results do not depend on
+#: it).
 BATCH_SIZE = 128
 #: Default look-back of the output when ``--since`` is not given (events are still computed on all history).
 DEFAULT_SINCE_DAYS = 92
@@ -105,55 +109,6 @@ def load_bars(
     if as_of is not None:
         bars = bars.filter(pl.col("date") <= as_of)
     return bars, source.label
-
-
-def _batches(bars: pl.DataFrame, size: int) -> list[list[str]]:
-    """Symbols grouped by first date (similar histories share a panel), ``size`` per batch."""
-    import polars as pl
-
-    firsts = bars.group_by("symbol").agg(pl.col("date").min().alias("first")).sort(["first", "symbol"])
-    syms = firsts["symbol"].to_list()
-    return [syms[i : i + size] for i in range(0, len(syms), size)]
-
-
-def run_scan(
-    bars: pl.DataFrame,
-    kinds: list[str] | None,
-    since: date | None,
-    *,
-    show_progress: bool = False,
-    patterns: bool = False,
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Scan a bar table in batches of symbols: one chronological event frame and the pattern records."""
-    import polars as pl
-
-    from capscope.data.panel import Panel
-    from capscope.events.records import concat_events
-    from capscope.events.scan import scan_panel
-    from capscope.patterns.api import records_json
-
-    batches = _batches(bars, BATCH_SIZE)
-    frames = []
-    found: list[dict[str, Any]] = []
-
-    def one(batch: list[str]) -> None:
-        panel = Panel.from_bars(bars.filter(pl.col("symbol").is_in(batch)))
-        frames.append(scan_panel(panel, kinds, since=since))
-        if patterns:
-            found.extend(records_json(panel, since=since))
-
-    if show_progress and len(batches) > 1:
-        from rich.progress import Progress
-
-        with Progress(console=err_console, transient=True) as progress:
-            task = progress.add_task("scanning", total=len(batches))
-            for batch in batches:
-                one(batch)
-                progress.advance(task)
-    else:
-        for batch in batches:
-            one(batch)
-    return concat_events(frames), found
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -280,10 +235,12 @@ def scan(
     data: DataOption = None,
     store: StoreOption = None,
     wide: WideOption = False,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Scan symbols for signals and print them as events (newest first in the table)."""
     from capscope.cli.choices import check_choice
-    from capscope.cli.dates import bars_extent, check_since, parse_date, resolve_for_symbols
+    from capscope.cli.dates import check_since, parse_date, resolve_for_symbols
     from capscope.events.records import events_to_records, resolve_kinds
 
     check_choice("--format", fmt, FORMATS)
@@ -309,21 +266,37 @@ def scan(
     since_day: date | None = None
     if since is not None and since != "all":
         since_day = _parse_day(since, "--since")
-    bars, source = load_bars(wanted, data=data, store=store, as_of=None)
-    if bars.height == 0:
+    from capscope.cli.blocks import block_source
+    from capscope.scale import run as scale_run
+
+    def load_files() -> tuple[Panel, str]:
+        from capscope.data.panel import Panel
+
+        bars, where = load_bars(wanted, data=data, store=store, as_of=None)
+        return Panel.from_bars(bars), where
+
+    src, chosen = block_source(wanted, data=data, store=store, load=load_files)
+    source = src.description
+    firsts, lasts = src.extent()
+    firsts = {s: firsts[s] for s in chosen if s in firsts}
+    lasts = {s: lasts[s] for s in chosen if s in lasts}
+    if not firsts:
         raise UsageError(f"no bars for the requested symbols ({source})")
-    firsts, lasts = bars_extent(bars)
     day = resolve_for_symbols(as_of, firsts, lasts, every=wanted is not None)
     report_day = day.used
-    if day.requested is not None:
-        import polars as pl
-
-        bars = bars.filter(pl.col("date") <= report_day)
     check_since(since_day, day)
     if since is None:
         since_day = report_day - timedelta(days=DEFAULT_SINCE_DAYS)
-    events, patterns = run_scan(
-        bars, kind_list, since_day, show_progress=fmt == "table", patterns=fmt == "json"
+    universe_ = scale_run.universe(src, chosen, report_day)
+    events, patterns = scale_run.scan(
+        universe_,
+        kinds=kind_list,
+        since=since_day,
+        patterns=fmt == "json",
+        engine=engine,
+        scheduler=scheduler,
+        block_size=BATCH_SIZE,
+        show_progress=fmt == "table",
     )
     if fmt == "csv":
         out = events.copy()
@@ -342,7 +315,7 @@ def scan(
 
     from capscope.cli.tables import plural
 
-    n_sym = bars["symbol"].n_unique()
+    n_sym = len(universe_.symbols)
     span = f"since {since_day}" if since_day else "all history"
     title = (
         f"capscope scan: {plural(len(records), 'event')}, {plural(n_sym, 'symbol')}, {span}, "

@@ -1,0 +1,245 @@
+"""Market-wide stages over symbol blocks: plan the blocks, run them on an engine, combine the partial results.
+
+* **scan**: per-block event frames concatenated and sorted (:func:`capscope.events.records.concat_events`);
+  pattern records of the blocks sorted by symbol.
+* **patterns**: per-block records sorted by symbol (within a symbol, the detector's order: by status date).
+* **breadth**: per-block counts summed, then the derived series (percentages, A/D line, McClellan oscillator
+  and summation index) computed once from the sums (:func:`capscope.analytics.breadth.breadth_from_counts`).
+
+Results equal those of the whole-panel functions on the whole universe for any block size and either engine
+(``tests/test_scale.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from capscope.errors import UsageError
+from capscope.scale.blocks import (
+    BLOCK_SIZE,
+    BlockSource,
+    breadth_block,
+    patterns_block,
+    plan_blocks,
+    scan_block,
+)
+from capscope.scale.engine import check_engine, run_blocks
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capscope.analytics.breadth import BreadthResult
+    from capscope.patterns.records import PatternRecord
+
+
+def _check_source(source: BlockSource, engine: str, scheduler: str | None) -> None:
+    check_engine(engine, scheduler)
+    if engine == "dask" and not source.distributable:
+        raise UsageError(
+            f"--engine dask reads a Parquet dataset, not the {source.description}: write one with "
+            "`capscope export parquet --out DIR` and pass --data DIR"
+        )
+
+
+def listed_by(symbols: Sequence[str] | None, end: date | None, firsts: dict[str, date]) -> list[str]:
+    """``symbols`` (default: every symbol of ``firsts``, sorted) that have a bar on or before ``end``."""
+    chosen = sorted(firsts) if symbols is None else list(symbols)
+    if end is None:
+        return [s for s in chosen if s in firsts]
+    return [s for s in chosen if s in firsts and firsts[s] <= end]
+
+
+@dataclass(frozen=True, eq=False)
+class Universe:
+    """The symbols of a market-wide run and their dates, known before any block is read.
+
+    Attributes
+    ----------
+    source
+        Where the bars are read.
+    requested
+        The symbols asked for (``n_symbols`` of breadth counts them all).
+    symbols
+        Those with a bar on or before ``end`` (in ``requested`` order).
+    dates
+        Union of their bar dates up to ``end`` (``datetime64[D]``).
+    end
+        Last date read (``None``: all).
+    firsts
+        First bar date per symbol of the source.
+    """
+
+    source: BlockSource
+    requested: tuple[str, ...]
+    symbols: tuple[str, ...]
+    dates: np.ndarray
+    end: date | None
+    firsts: dict[str, date]
+
+
+def universe(source: BlockSource, symbols: Sequence[str] | None = None, end: date | None = None) -> Universe:
+    """The :class:`Universe` of ``symbols`` (default: every symbol of ``source``) up to ``end``."""
+    firsts = source.first_dates()
+    requested = sorted(firsts) if symbols is None else list(symbols)
+    chosen = listed_by(requested, end, firsts)
+    dates = source.dates(chosen, end) if chosen else np.array([], dtype="datetime64[D]")
+    return Universe(source, tuple(requested), tuple(chosen), dates, end, firsts)
+
+
+def _by_symbol(items: list[Any]) -> list[Any]:
+    """Pattern records sorted by symbol, stable (each symbol keeps the detector's order: by status date)."""
+
+    def key(item: Any) -> str:
+        return str(item["symbol"] if isinstance(item, dict) else item.symbol)
+
+    return sorted(items, key=key)
+
+
+def scan(
+    uni: Universe,
+    *,
+    kinds: Sequence[str] | None = None,
+    since: date | None = None,
+    patterns: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    block_size: int = BLOCK_SIZE,
+    show_progress: bool = False,
+    processes: bool = True,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Events (and with ``patterns`` the JSON pattern records) of a universe up to its end, block by block.
+
+    Parameters
+    ----------
+    uni
+        The universe (:func:`universe`; its ``end`` is the as-of date).
+    kinds
+        Event kinds or groups (default: all).
+    since
+        Only events dated on or after this date (computed from all history).
+    patterns
+        Also find chart patterns (:func:`capscope.patterns.api.records_json`).
+    engine, scheduler
+        :func:`capscope.scale.engine.run_blocks`.
+    block_size
+        Symbols per block.
+    show_progress
+        Progress bar on stderr.
+    processes
+        Dask LocalCluster workers as processes.
+
+    Returns
+    -------
+    tuple
+        Event frame (chronological) and pattern records (by symbol, then status date).
+    """
+    from capscope.events.records import concat_events
+
+    _check_source(uni.source, engine, scheduler)
+    blocks = plan_blocks(
+        uni.source, uni.symbols, uni.dates, uni.end, block_size=block_size, firsts=uni.firsts
+    )
+    parts = run_blocks(
+        scan_block,
+        blocks,
+        {"kinds": None if kinds is None else list(kinds), "since": since, "patterns": patterns},
+        engine=engine,
+        scheduler=scheduler,
+        label="scanning",
+        show_progress=show_progress,
+        processes=processes,
+    )
+    events = concat_events(p[0] for p in parts)
+    return events, _by_symbol([r for p in parts for r in p[1]])
+
+
+def patterns(
+    uni: Universe,
+    *,
+    as_of: date | str | None = None,
+    kinds: Sequence[str] | None = None,
+    mode: str = "chartist",
+    min_quality: float = 0.0,
+    engine: str = "local",
+    scheduler: str | None = None,
+    block_size: int = BLOCK_SIZE,
+    show_progress: bool = False,
+    processes: bool = True,
+) -> list[PatternRecord]:
+    """Pattern records of a universe as of ``as_of`` (:func:`capscope.patterns.api.find_patterns`) by blocks.
+
+    ``uni`` is usually read with all its dates (``end=None``): the detector itself stops at ``as_of``, as on a
+    whole panel. Returns the records sorted by symbol, then status date (as :func:`~capscope.patterns.api.find_patterns`).
+    """
+    _check_source(uni.source, engine, scheduler)
+    blocks = plan_blocks(
+        uni.source, uni.symbols, uni.dates, uni.end, block_size=block_size, firsts=uni.firsts
+    )
+    parts = run_blocks(
+        patterns_block,
+        blocks,
+        {
+            "as_of": as_of,
+            "kinds": None if kinds is None else list(kinds),
+            "mode": mode,
+            "min_quality": min_quality,
+        },
+        engine=engine,
+        scheduler=scheduler,
+        label="finding patterns",
+        show_progress=show_progress,
+        processes=processes,
+    )
+    return _by_symbol([r for p in parts for r in p])
+
+
+def breadth(
+    uni: Universe,
+    *,
+    windows: tuple[int, int, int] = (50, 200, 252),
+    use_high_low: bool = False,
+    ratio_adjusted: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    block_size: int = BLOCK_SIZE,
+    show_progress: bool = False,
+    processes: bool = True,
+) -> BreadthResult:
+    """Breadth of a universe up to its end from per-block counts summed over blocks.
+
+    ``n_symbols`` is the number of symbols requested (as for a whole panel of them), including any without a bar
+    on or before the end. Every block is read on the universe's full date index (breadth counts are additive only
+    on one index).
+    """
+    from capscope.analytics.breadth import breadth_from_counts
+
+    _check_source(uni.source, engine, scheduler)
+    if len(uni.dates) == 0:
+        raise UsageError("breadth: no bars on or before the as-of date")
+    blocks = plan_blocks(uni.source, uni.symbols, uni.dates, uni.end, block_size=block_size)
+    parts = run_blocks(
+        breadth_block,
+        blocks,
+        {"windows": windows, "use_high_low": use_high_low},
+        engine=engine,
+        scheduler=scheduler,
+        label="breadth",
+        show_progress=show_progress,
+        processes=processes,
+    )
+    counts = np.zeros((len(uni.dates), 10), dtype=np.int64)
+    for part in parts:
+        counts += part
+    return breadth_from_counts(
+        uni.dates,
+        len(uni.requested),
+        counts,
+        windows=windows,
+        use_high_low=use_high_low,
+        ratio_adjusted=ratio_adjusted,
+    )

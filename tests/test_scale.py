@@ -1,0 +1,302 @@
+"""Symbol blocks, the Parquet dataset and the Dask engine (``capscope.scale``): same results as one whole panel."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capscope.analytics.breadth import BreadthResult
+from capscope.analytics.breadth import breadth as whole_breadth
+from capscope.data.panel import Panel
+from capscope.events.scan import scan_panel
+from capscope.patterns.api import find_patterns
+from capscope.scale import run
+from capscope.scale.blocks import BlockSource, PanelSource, ParquetSource, StoreSource, plan_blocks
+from capscope.scale.dataset import META_FILE, ParquetDataset, bucket_of, export_parquet
+from capscope.store import Store
+from tests.cli_helpers import run_main
+
+AS_OF = date(2024, 6, 28)
+
+
+def _write_generated(folder: Path, n_symbols: int, n_bars: int, seed: int) -> None:
+    """Random-walk bars in the sample CSV layout: ragged starts, gaps and early ends, like a real market."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2016-01-04", periods=n_bars)
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(n_symbols):
+        start = int(rng.integers(0, n_bars // 2)) if k % 3 else 0
+        stop = n_bars - (int(rng.integers(0, n_bars // 4)) if k % 5 == 4 else 0)
+        idx = np.arange(start, stop)
+        idx = idx[rng.random(len(idx)) > 0.02]  # ~2 % missing days (halts, holidays of one listing)
+        close = 20 * np.exp(np.cumsum(rng.normal(0, 0.02, len(idx))))
+        opn = close * np.exp(rng.normal(0, 0.005, len(idx)))
+        high = np.maximum(opn, close) * (1 + rng.random(len(idx)) * 0.01)
+        low = np.minimum(opn, close) * (1 - rng.random(len(idx)) * 0.01)
+        frame = pd.DataFrame(
+            {
+                "date": days[idx].strftime("%Y-%m-%d"),
+                "open": opn,
+                "high": high,
+                "low": low,
+                "close": close,
+                "adj_close": close,
+                "volume": rng.integers(1000, 100000, len(idx)).astype(float),
+            }
+        )
+        frame.to_csv(folder / f"S{k:03d}.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Panel]:
+    """A store of 23 generated symbols x ~900 bars, its Parquet export (5 symbols per bucket) and whole panel."""
+    root = tmp_path_factory.mktemp("scale")
+    _write_generated(root / "csv", 23, 900, seed=17)
+    store = root / "bars.duckdb"
+    with Store(store) as st:
+        st.ingest([root / "csv"])
+        export_parquet(st, root / "ds", symbols_per_bucket=5)
+        whole = st.panel()
+    return store, root / "ds", whole
+
+
+# -- the dataset --------------------------------------------------------------------------------------------
+# dask-expr's own reset_index(inplace=...) call warns under pandas 3.1; not ours to fix
+@pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_export_layout_and_three_readers(generated: tuple[Path, Path, Panel]) -> None:
+    import dask.dataframe as dd
+    import duckdb
+    import polars as pl
+
+    store, ds, _ = generated
+    meta = json.loads((ds / META_FILE).read_text())
+    n_buckets = meta["partitioning"]["n_buckets"]
+    assert n_buckets == 5 and meta["rows"] > 0  # ceil(23 / 5)
+    with Store(store, read_only=True) as st:
+        expected = st.bars().to_pandas()
+    for sym, bucket, *_ in meta["symbols"]:
+        assert bucket == bucket_of(sym, n_buckets)
+        assert (ds / f"bucket={bucket:04d}" / "part-0.parquet").is_file()
+    cols = ["symbol", "date", "open", "high", "low", "close", "adj_close", "volume"]
+
+    def same(frame: pd.DataFrame) -> None:
+        frame = frame[cols].sort_values(["symbol", "date"]).reset_index(drop=True)
+        frame["date"] = pd.to_datetime(frame["date"])
+        want = expected.assign(date=pd.to_datetime(expected["date"]))[cols]
+        pd.testing.assert_frame_equal(frame, want, check_dtype=False)
+
+    con = duckdb.connect()
+    same(con.sql(f"SELECT * FROM read_parquet('{ds}/*/*.parquet', hive_partitioning = true)").df())
+    same(pl.scan_parquet(f"{ds}/*/*.parquet", hive_partitioning=True).collect().to_pandas())
+    ddf = dd.read_parquet(str(ds))
+    assert "bucket" in ddf.columns and ddf.npartitions >= n_buckets
+    same(ddf.compute().astype({"symbol": str}))
+    # each file sorted by (symbol, date), the symbol column inside
+    for f in ds.glob("*/*.parquet"):
+        part = pl.read_parquet(f)
+        assert part.columns == cols
+        assert part.equals(part.sort(["symbol", "date"]))
+        assert {bucket_of(s, n_buckets) for s in part["symbol"].unique()} == {int(f.parent.name[7:])}
+
+
+def test_export_refuses_nonempty_folder_and_reads_damage(
+    generated: tuple[Path, Path, Panel], tmp_path: Path
+) -> None:
+    from capscope.errors import DataError, UsageError
+
+    store, ds, _ = generated
+    with Store(store, read_only=True) as st, pytest.raises(UsageError, match="not an empty folder"):
+        export_parquet(st, ds)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / META_FILE).write_text('{"format": "capscope-parquet", "version": 1}')
+    with pytest.raises(DataError, match="damaged dataset metadata"):
+        ParquetDataset(bad)
+    (bad / META_FILE).write_text("{not json")
+    with pytest.raises(DataError, match="unreadable dataset metadata"):
+        ParquetDataset(bad)
+
+
+# -- blocks = whole panel ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def whole_results(
+    generated: tuple[Path, Path, Panel],
+) -> tuple[pd.DataFrame, object, list[dict[str, object]]]:
+    """Events, breadth and patterns of the generated universe computed on its whole panel (today's way)."""
+    _, _, whole = generated
+    events = scan_panel(whole, as_of=AS_OF)
+    patterns = [r.to_dict() for r in find_patterns(whole, as_of=AS_OF)]
+    assert len(events) > 100 and patterns  # the data exercise the stages
+    return events, whole_breadth(whole, AS_OF), patterns
+
+
+@pytest.mark.parametrize(
+    ("kind", "block_size"), [("store", 5), ("parquet", 5), ("parquet", 100), ("panel", 7)]
+)
+def test_blocks_equal_whole_panel(
+    generated: tuple[Path, Path, Panel],
+    whole_results: tuple[pd.DataFrame, BreadthResult, list[dict[str, object]]],
+    kind: str,
+    block_size: int,
+) -> None:
+    store, ds, whole = generated
+    want_events, want_breadth, want_patterns = whole_results
+    source: BlockSource = {
+        "store": lambda: StoreSource(store),
+        "parquet": lambda: ParquetSource(ds),
+        "panel": lambda: PanelSource(whole, "panel"),
+    }[kind]()
+    events, _ = run.scan(run.universe(source, None, AS_OF), block_size=block_size)
+    pd.testing.assert_frame_equal(events, want_events, check_categorical=False)
+    got = run.breadth(run.universe(source, None, AS_OF), block_size=block_size)
+    assert got.n_symbols == want_breadth.n_symbols and got.warnings == want_breadth.warnings
+    for name, col in want_breadth.columns.items():
+        np.testing.assert_array_equal(got.columns[name], col, err_msg=name)
+    found = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, block_size=block_size)
+    assert [r.to_dict() for r in found] == want_patterns
+
+
+def test_blocks_are_bounded(generated: tuple[Path, Path, Panel]) -> None:
+    """Each block holds at most block_size symbols, every symbol is in exactly one block, a Parquet block reads
+    one bucket file, and per-symbol blocks start at their first bar."""
+    _, ds, _ = generated
+    source = ParquetSource(ds)
+    uni = run.universe(source)
+    blocks = plan_blocks(source, uni.symbols, uni.dates, None, block_size=3, firsts=uni.firsts)
+    assert all(len(b.symbols) <= 3 for b in blocks)
+    assert sorted(s for b in blocks for s in b.symbols) == sorted(uni.symbols)
+    for b in blocks:
+        assert len({source.dataset.info[s].bucket for s in b.symbols}) == 1
+        assert b.dates[0] == np.datetime64(min(uni.firsts[s] for s in b.symbols), "D")
+    panel = blocks[-1].panel()
+    assert panel.n_symbols == len(blocks[-1].symbols) and panel.n_bars == len(blocks[-1].dates)
+
+
+def test_breadth_blocks_need_the_universe_dates(generated: tuple[Path, Path, Panel]) -> None:
+    """Why blocks are read on the universe's dates: a block read on its own dates gives other counts."""
+    from capscope.analytics.breadth import breadth_counts
+
+    _, _, whole = generated
+    first, rest = list(whole.symbols[:1]), list(whole.symbols[1:])
+    source = PanelSource(whole, "panel")
+    rest_counts = breadth_counts(source.panel(rest, whole.dates, None))
+    aligned = breadth_counts(source.panel(first, whole.dates, None)) + rest_counts
+    np.testing.assert_array_equal(aligned, breadth_counts(whole))
+    own = whole.select(first).drop_empty_dates()  # the symbol's gaps and pre-listing rows vanish
+    assert own.n_bars < whole.n_bars
+    scattered = np.zeros_like(aligned)
+    scattered[np.searchsorted(whole.dates, own.dates)] = breadth_counts(own)
+    assert not np.array_equal(scattered + rest_counts, aligned)
+
+
+def test_dask_equals_local_on_generated(generated: tuple[Path, Path, Panel]) -> None:
+    from distributed import Client, LocalCluster
+
+    _, ds, whole = generated
+    source = ParquetSource(ds)
+    local_events, _ = run.scan(run.universe(source, None, AS_OF), block_size=4)
+    local_breadth = run.breadth(run.universe(source, None, AS_OF), block_size=4)
+    local_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, block_size=4)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
+        address = cluster.scheduler_address
+        kw = {"engine": "dask", "scheduler": address, "block_size": 4}
+        events, _ = run.scan(run.universe(source, None, AS_OF), **kw)  # type: ignore[arg-type]
+        got_breadth = run.breadth(run.universe(source, None, AS_OF), **kw)  # type: ignore[arg-type]
+        got_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, **kw)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(events, local_events)
+    for name, col in local_breadth.columns.items():
+        np.testing.assert_array_equal(got_breadth.columns[name], col, err_msg=name)
+    assert [r.to_dict() for r in got_patterns] == [r.to_dict() for r in local_patterns]
+
+
+# -- the commands ----------------------------------------------------------------------------------------------
+def test_cli_export_and_engines(
+    generated: tuple[Path, Path, Panel],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from distributed import LocalCluster
+
+    store, _, _ = generated
+    monkeypatch.setenv("CAPSCOPE_DATA", str(store.parent / "csv"))  # breadth's 'all' = the data dir's files
+    out = tmp_path / "ds"
+    code, stdout, err = run_main(
+        ["export", "parquet", "--out", str(out), "--store", str(store), "--symbols-per-file", "8"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    assert "23 symbols" in stdout and len(list(out.glob("bucket=*/part-0.parquet"))) == 3
+    code, _, err = run_main(
+        ["export", "parquet", "--out", str(out), "--store", str(store)], monkeypatch, capsys
+    )
+    assert code == 2 and "not an empty folder" in err
+
+    def json_of(args: list[str]) -> dict[str, object]:
+        code, stdout, err = run_main(args, monkeypatch, capsys)
+        assert code == 0, err
+        doc: dict[str, object] = json.loads(stdout)
+        doc.pop("source", None)
+        return doc
+
+    scan = ["scan", "--universe", "all", "--since", "all", "--as-of", str(AS_OF), "--format", "json"]
+    brd = ["breadth", "--universe", "all", "--as-of", str(AS_OF), "--format", "json", "--tail", "30"]
+    pat = ["patterns", "S001", "S004", "S010", "--all", "--as-of", str(AS_OF), "--format", "json"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+        for args in (scan, brd, pat):
+            from_store = json_of([*args, "--store", str(store)])
+            from_parquet = json_of([*args, "--data", str(out)])
+            on_dask = json_of([*args, "--data", str(out), *dask])
+            assert from_store == from_parquet == on_dask
+            assert from_store.get("events") or from_store.get("patterns") or from_store.get("latest")
+    code, _, err = run_main([*scan, "--store", str(store), "--engine", "dask"], monkeypatch, capsys)
+    assert code == 2 and "capscope export parquet" in err
+    code, _, err = run_main([*scan, "--store", str(store), "--engine", "spark"], monkeypatch, capsys)
+    assert code == 2 and "--engine 'spark'" in err
+    code, _, err = run_main(["scan", "S01", "--data", str(out)], monkeypatch, capsys)
+    assert code == 2 and "did you mean" in err
+
+
+# -- the sample universe ----------------------------------------------------------------------------------------
+@pytest.mark.sample
+def test_dask_equals_local_on_sample(sample_dir: Path, tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    with Store(tmp_path / "s.duckdb") as st:
+        st.ingest([sample_dir])
+        export_parquet(st, tmp_path / "ds")
+    source = ParquetSource(tmp_path / "ds")
+    as_of = date(2025, 6, 30)
+    since = date(2024, 1, 1)
+    # breadth of the whole sample; scan and patterns on every 3rd / 10th symbol keep the test short (per-symbol
+    # stages: the other symbols run the same code)
+    third, tenth = source.dataset.symbols()[::3], source.dataset.symbols()[::10]
+    local = (
+        run.scan(run.universe(source, third, as_of), since=since)[0],
+        run.breadth(run.universe(source, None, as_of)),
+        run.patterns(run.universe(source, tenth), as_of=as_of),
+    )
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
+        kw = {"engine": "dask", "scheduler": cluster.scheduler_address}
+        events = run.scan(run.universe(source, third, as_of), since=since, **kw)[0]  # type: ignore[arg-type]
+        got_breadth = run.breadth(run.universe(source, None, as_of), **kw)  # type: ignore[arg-type]
+        got_patterns = run.patterns(run.universe(source, tenth), as_of=as_of, **kw)  # type: ignore[arg-type]
+    assert len(events) > 500
+    pd.testing.assert_frame_equal(events, local[0])
+    for name, col in local[1].columns.items():
+        np.testing.assert_array_equal(got_breadth.columns[name], col, err_msg=name)
+    assert local[2] and [r.to_dict() for r in got_patterns] == [r.to_dict() for r in local[2]]
