@@ -22,6 +22,7 @@ from capscope.cli.tables import WideOption
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import polars as pl
 
     from capscope.data.panel import Panel
@@ -109,6 +110,30 @@ def load_bars(
     if as_of is not None:
         bars = bars.filter(pl.col("date") <= as_of)
     return bars, source.label
+
+
+def run_scan(
+    bars: pl.DataFrame,
+    kinds: list[str] | None,
+    since: date | None,
+    *,
+    show_progress: bool = False,
+    patterns: bool = False,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Scan a bar table in blocks of symbols (:func:`capscope.scale.run.scan`): events and pattern records."""
+    from capscope.data.panel import Panel
+    from capscope.scale import run as scale_run
+    from capscope.scale.blocks import PanelSource
+
+    source = PanelSource(Panel.from_bars(bars), "bar table")
+    return scale_run.scan(
+        scale_run.universe(source),
+        kinds=kinds,
+        since=since,
+        patterns=patterns,
+        block_size=BATCH_SIZE,
+        show_progress=show_progress,
+    )
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
