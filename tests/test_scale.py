@@ -204,7 +204,7 @@ def test_dask_equals_local_on_generated(generated: tuple[Path, Path, Panel]) -> 
     local_breadth = run.breadth(run.universe(source, None, AS_OF), block_size=4)
     local_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, block_size=4)
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
         Client(cluster),
     ):
         address = cluster.scheduler_address
@@ -252,7 +252,7 @@ def test_cli_export_and_engines(
     scan = ["scan", "--universe", "all", "--since", "all", "--as-of", str(AS_OF), "--format", "json"]
     brd = ["breadth", "--universe", "all", "--as-of", str(AS_OF), "--format", "json", "--tail", "30"]
     pat = ["patterns", "S001", "S004", "S010", "--all", "--as-of", str(AS_OF), "--format", "json"]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
         for args in (scan, brd, pat):
             from_store = json_of([*args, "--store", str(store)])
@@ -288,7 +288,7 @@ def test_dask_equals_local_on_sample(sample_dir: Path, tmp_path: Path) -> None:
         run.patterns(run.universe(source, tenth), as_of=as_of),
     )
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
         Client(cluster),
     ):
         kw = {"engine": "dask", "scheduler": cluster.scheduler_address}

@@ -115,12 +115,13 @@ def _run_dask(
         if scheduler is None:
             # the cluster's own INFO/WARNING chatter (ports, worker starts) is not the user's business
             logging.getLogger("distributed").setLevel(logging.ERROR)
+            # ":0": any free port for the scheduler's HTTP server (a fixed 8787 may be taken by another cluster)
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=LOCAL_WORKERS,
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                 )
             )
             client = stack.enter_context(Client(cluster))
