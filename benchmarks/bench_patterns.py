@@ -5,10 +5,18 @@ Usage::
     .venv/bin/python benchmarks/bench_patterns.py            # both parts
     .venv/bin/python benchmarks/bench_patterns.py --part fp  # only the random-walk rates
     .venv/bin/python benchmarks/bench_patterns.py --part sample
+    .venv/bin/python benchmarks/bench_patterns.py --part speed   # numba pass vs plain twin, per bar
 
 Part ``sample``: :func:`capscope.patterns.find_patterns` (chartist mode, all kinds, default scales) over every
 file in ``prices/`` and ``stocks/`` of the sample data, one symbol at a time (each series is detected once over
 all its bars; the as-of view is the last bar). Reports wall time, bars processed and records found.
+
+Part ``speed``: the chartist detector's cost per bar, the numba pass over the panel
+(:func:`capscope.patterns.chartist.detect_panel`, the default of ``find_patterns``) against its plain-Python
+twin (``find_patterns(..., reference=True)``: :func:`~capscope.patterns.chartist.detect_series` per symbol),
+side by side in one run, alternating round by round (minimum and median of ``--rounds``): on the sample stocks
+and indices, and on ``--gen-symbols`` generated GBM symbols x ``--gen-bars`` bars (the issue's 100 x 5,000
+market-scan case). Both produce the same records (checked here too, and in ``tests/test_patterns_panel.py``).
 
 Part ``fp``: geometric Brownian motion paths (no drift) with daily OHLC bars. Daily log-return volatility 1.2 %
 (~19 % a year, index-like) and 2.5 % (~40 % a year, small-cap-like); opens gap by ``N(0, 0.2 sigma)``, highs
@@ -137,9 +145,67 @@ def sample_universe(data_dir: Path) -> dict[str, float]:
     }
 
 
+def gbm_panel(n_symbols: int, n_bars: int, seed: int) -> object:
+    """A panel of independent GBM symbols (volatilities 1.2 % to 3.5 % a day), as :func:`gbm_ohlc` builds them."""
+    from capscope.data.panel import Panel
+
+    rng = np.random.default_rng(seed)
+    cols = [gbm_ohlc(n_bars, float(rng.uniform(0.012, 0.035)), rng) for _ in range(n_symbols)]
+    fields = {
+        k: np.ascontiguousarray(np.stack([c[k] for c in cols], axis=1)) for k in ("high", "low", "close")
+    }
+    return Panel(cols[0]["date"], tuple(f"G{j:04d}" for j in range(n_symbols)), fields)
+
+
+def speed(data_dir: Path, gen_symbols: int, gen_bars: int, rounds: int) -> dict[str, dict[str, float]]:
+    """Per-bar cost of the numba pass and of the plain twin, alternating round by round."""
+    import polars as pl
+
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_bars
+
+    panels = {}
+    for part in ("stocks", "prices"):
+        paths = sorted((data_dir / part).glob("*.csv"))
+        if paths:
+            panels[f"sample {part}"] = Panel.from_bars(
+                pl.concat([read_bars(p) for p in paths], how="vertical_relaxed")
+            )
+    panels[f"generated {gen_symbols} x {gen_bars}"] = gbm_panel(gen_symbols, gen_bars, 7)
+    out: dict[str, dict[str, float]] = {}
+    for label, panel in panels.items():
+        bars = int(np.sum(~np.isnan(panel.close)))  # type: ignore[attr-defined]
+        fast = find_patterns(panel)  # compile / load the numba cache outside the timing
+        slow = find_patterns(panel, reference=True)
+        same = [r.to_dict() for r in fast] == [r.to_dict() for r in slow]
+        times: dict[str, list[float]] = {"numba": [], "twin": []}
+        for _ in range(rounds):
+            for name, ref in (("numba", False), ("twin", True)):
+                t0 = time.perf_counter()
+                find_patterns(panel, reference=ref)
+                times[name].append(time.perf_counter() - t0)
+        row = {
+            "symbols": panel.n_symbols,  # type: ignore[attr-defined]
+            "bars": bars,
+            "records": len(fast),
+            "same_records": same,
+        }
+        for name, ts in times.items():
+            row[f"{name}_us_per_bar_min"] = round(1e6 * min(ts) / bars, 3)
+            row[f"{name}_us_per_bar_median"] = round(1e6 * float(np.median(ts)) / bars, 3)
+        row["speedup_min"] = round(min(times["twin"]) / min(times["numba"]), 2)
+        row["speedup_median"] = round(float(np.median(times["twin"]) / np.median(times["numba"])), 2)
+        out[label] = row
+        print(json.dumps({label: row}), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=["all", "fp", "sample"], default="all")
+    ap.add_argument("--part", choices=["all", "fp", "sample", "speed"], default="all")
+    ap.add_argument("--rounds", type=int, default=5, help="speed: alternating rounds")
+    ap.add_argument("--gen-symbols", type=int, default=100, help="speed: generated symbols")
+    ap.add_argument("--gen-bars", type=int, default=5000, help="speed: bars per generated symbol")
     ap.add_argument("--paths", type=int, default=100, help="GBM paths per volatility")
     ap.add_argument("--bars", type=int, default=2520, help="bars per GBM path")
     ap.add_argument("--seed", type=int, default=20260101)
@@ -154,6 +220,8 @@ def main() -> None:
     if args.part in ("all", "sample"):
         result["sample"] = sample_universe(args.data)
         print(json.dumps({"sample": result["sample"]}), flush=True)
+    if args.part in ("all", "speed"):
+        result["speed"] = speed(args.data, args.gen_symbols, args.gen_bars, args.rounds)
     if args.part in ("all", "fp"):
         t0 = time.perf_counter()
         fp = false_positive_rates(args.paths, args.bars, (0.012, 0.025), args.seed)

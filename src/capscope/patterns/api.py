@@ -89,6 +89,7 @@ def find_patterns(
     params: ChartistParams | None = None,
     min_quality: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    reference: bool = False,
 ) -> list[PatternRecord]:
     """Find chart patterns as of a date.
 
@@ -113,6 +114,10 @@ def find_patterns(
         formations have quality >= 0.7, see ``docs/patterns.md``).
     progress
         Called with each symbol once it is done (for progress bars).
+    reference
+        Chartist mode: run the plain-Python twin (:func:`~capscope.patterns.chartist.detect_series` symbol by
+        symbol) instead of the numba pass over the panel (:func:`~capscope.patterns.chartist.detect_panel`);
+        the records are the same (tested), the twin is several times slower.
 
     Returns
     -------
@@ -130,7 +135,7 @@ def find_patterns(
     if mode != MODE_CHARTIST:
         raise UsageError(f"mode must be 'chartist' or 'lmw', got {mode!r}")
     chosen = _check_kinds(kinds, CHARTIST_KINDS, mode)
-    from capscope.patterns.chartist import detect_series
+    from capscope.patterns.chartist import PANEL_BLOCK, detect_panel, detect_series
 
     as_of_pos = None
     if as_of is not None:
@@ -138,6 +143,25 @@ def find_patterns(
         if as_of_pos < 0:
             return []
     out: list[PatternRecord] = []
+    if not reference:
+        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object).tolist()
+        for j0 in range(0, panel.n_symbols, PANEL_BLOCK):
+            cols = slice(j0, min(panel.n_symbols, j0 + PANEL_BLOCK))
+            block = detect_panel(
+                panel.dates,
+                tuple(panel.symbols[cols]),
+                panel.high[:, cols],
+                panel.low[:, cols],
+                panel.close[:, cols],
+                kinds=chosen,
+                params=params,
+                date_objects=days,
+            )
+            for symbol, recs in zip(block.symbols, block.records(as_of_pos), strict=True):
+                out.extend(r for r in recs if r.quality >= min_quality)
+                if progress is not None:
+                    progress(symbol)
+        return out
     for j, symbol in enumerate(panel.symbols):
         found = detect_series(
             panel.dates,

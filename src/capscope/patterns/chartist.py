@@ -49,10 +49,11 @@ from capscope.patterns.records import (
     Line,
     PatternRecord,
     Point,
+    trusted_record,
 )
 from capscope.patterns.shapes import Candidate, ShapeParams, find_bottoms, find_two_sided
 
-__all__ = ["ChartistParams", "SeriesPatterns", "detect_series"]
+__all__ = ["ChartistParams", "PanelPatterns", "SeriesPatterns", "detect_panel", "detect_series"]
 
 _MIRROR = {
     "inverse_head_and_shoulders": "head_and_shoulders",
@@ -485,3 +486,235 @@ def detect_series(
                 f.states = _life_one_sided(f, cv, hv, lv, atr, p)
             formations.append(f)
     return SeriesPatterns(symbol, dv, valid, cv, formations, p)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the numba pass over a whole panel (the functions above are its plain-Python twin)
+
+_FAILURES = (None, "invalidation", "expired", "neckline")
+_STATUSES = (STATUS_FORMING, STATUS_CONFIRMED, STATUS_FAILED, STATUS_TARGET_REACHED)
+#: columns of a panel handed to the numba pass at once (progress is reported per block)
+PANEL_BLOCK = 64
+
+
+def _kernel_params(p: ChartistParams) -> np.ndarray:
+    from capscope.patterns import chartist_kernels as ck
+
+    fp = np.zeros(ck.N_PARAMS)
+    s = p.shapes
+    fp[ck.P_BREAKOUT_ATR], fp[ck.P_FAIL_ATR], fp[ck.P_EXPIRY], fp[ck.P_DEDUPE_TOL] = (
+        p.breakout_atr,
+        p.fail_atr,
+        p.expiry,
+        p.dedupe_tol,
+    )
+    fp[ck.P_MIN_BARS], fp[ck.P_PRIOR_TREND] = s.min_bars, s.prior_trend
+    fp[ck.P_HS_BALANCE], fp[ck.P_HS_SHOULDER_MIN], fp[ck.P_HS_HEAD_MARGIN] = (
+        s.hs_balance,
+        s.hs_shoulder_min,
+        s.hs_head_margin,
+    )
+    fp[ck.P_HS_SYMMETRY], fp[ck.P_HS_NECKLINE_SLOPE], fp[ck.P_EQUAL_TOL] = (
+        s.hs_symmetry,
+        s.hs_neckline_slope,
+        s.equal_tol,
+    )
+    fp[ck.P_FLAT_TOL], fp[ck.P_FIT_TOL], fp[ck.P_MIN_END_HEIGHT] = s.flat_tol, s.fit_tol, s.min_end_height
+    fp[ck.P_MIN_EXPIRY_BARS], fp[ck.P_ATR_WINDOW] = p.min_expiry_bars, p.atr_window
+    return fp
+
+
+@dataclass
+class PanelPatterns:
+    """All chartist formations of a block of symbols with their status histories (the numba pass).
+
+    The tables are those of :func:`capscope.patterns.chartist_kernels.detect_panel_kernel`; use
+    :meth:`records` to read the patterns as of a panel row.
+    """
+
+    symbols: tuple[str, ...]
+    dates: list[Any]  # datetime.date of each panel row
+    close: np.ndarray  # (n_bars, n_symbols) of this block
+    fi: np.ndarray
+    ff: np.ndarray
+    fptr: np.ndarray
+    valid: np.ndarray
+    vptr: np.ndarray
+    params: ChartistParams
+
+    def records(self, as_of_position: int | None = None) -> list[list[PatternRecord]]:
+        """Per symbol, the pattern records as of a panel row (default: the last), deduplicated and sorted as
+        :meth:`SeriesPatterns.records` sorts them."""
+        from capscope.patterns import chartist_kernels as ck
+
+        m = len(self.symbols)
+        row = len(self.dates) - 1 if as_of_position is None else int(as_of_position)
+        kept, slots = ck.select_as_of(
+            self.fi, self.ff, self.fptr, self.valid, self.vptr, row, float(self.params.dedupe_tol)
+        )
+        out: list[list[PatternRecord]] = [[] for _ in range(m)]
+        fi_rows = self.fi[kept].tolist()
+        ff_rows = self.ff[kept].tolist()
+        valid = self.valid.tolist()
+        vptr = self.vptr.tolist()
+        for fr, fl, slot in zip(fi_rows, ff_rows, slots.tolist(), strict=True):
+            j = fr[ck.I_COL]
+            out[j].append(self._record(ck, fr, fl, slot, valid, vptr[j]))
+        for recs in out:
+            recs.sort(key=lambda r: (r.date, r.kind, r.points[0].date))
+        return out
+
+    def _record(
+        self, ck: Any, fr: list[int], fl: list[float], slot: int, valid: list[int], v0: int
+    ) -> PatternRecord:
+        """The record of formation row ``fr``/``fl`` in state ``slot`` (``ck``: the kernel module, for its
+        column indices); values as :meth:`SeriesPatterns._record` makes them."""
+        dates = self.dates
+        j = fr[ck.I_COL]
+        code = fr[ck.I_KIND]
+        kind = ck.KIND_NAMES[code]
+        sign = fr[ck.I_SIGN]
+        npts = fr[ck.I_NPTS]
+        bars = fr[ck.I_BARS : ck.I_BARS + npts]
+        confs = fr[ck.I_CONF : ck.I_CONF + npts]
+        two_sided = code >= ck.K_ASC
+        roles = _two_sided_roles(fr[ck.I_PKIND : ck.I_PKIND + npts]) if two_sided else _ROLES[code]
+        points = tuple(
+            trusted_record(
+                Point,
+                role=role,
+                date=dates[valid[v0 + b]],
+                price=pr,
+                index=valid[v0 + b],
+                confirm_date=dates[valid[v0 + cf]],
+            )
+            for role, b, pr, cf in zip(roles, bars, fl[ck.F_PRICES : ck.F_PRICES + npts], confs, strict=True)
+        )
+        so = ck.I_ST + slot * ck.ST_I
+        st_bar, status, brk, direction, failure = fr[so : so + ck.ST_I]
+        fo = ck.F_ST + slot * ck.ST_F
+        level, target, invalidation = fl[fo : fo + ck.ST_F]
+        extra: dict[str, Any] = {"height": fl[ck.F_HEIGHT], "width_bars": fr[ck.I_WIDTH]}
+        if code in (ck.K_IHS, ck.K_HS):
+            extra["shoulder_balance"] = fl[ck.F_BALANCE]
+            extra["time_symmetry"] = fl[ck.F_SYMMETRY]
+        neckline: Line | None = None
+        if not two_sided:
+            neckline = self._line(fl[ck.F_NECK : ck.F_NECK + 4], sign, valid, v0)
+        else:
+            upper = self._line(fl[ck.F_UPPER : ck.F_UPPER + 4], 1, valid, v0)
+            lower = self._line(fl[ck.F_LOWER : ck.F_LOWER + 4], 1, valid, v0)
+            extra["upper"], extra["lower"] = upper, lower
+            if brk >= 0:
+                neckline = upper if direction > 0 else lower
+        breakout = None
+        if brk >= 0:
+            row = valid[v0 + brk]
+            breakout = trusted_record(Breakout, date=dates[row], price=float(self.close[row, j]), index=row)
+            extra["direction"] = "up" if direction > 0 else "down"
+            extra["neckline_at_breakout"] = level
+        if failure:
+            extra["failure"] = _FAILURES[failure]
+        record: PatternRecord = trusted_record(
+            PatternRecord,
+            symbol=self.symbols[j],
+            kind=kind,
+            status=_STATUSES[status],
+            points=points,
+            neckline=neckline,
+            breakout=breakout,
+            target=None if target != target else target,
+            invalidation=None if invalidation != invalidation else invalidation,
+            quality=fl[ck.F_QUALITY],
+            date=dates[valid[v0 + st_bar]],
+            mode=MODE_CHARTIST,
+            scale=self.params.scales[fr[ck.I_SCALE]],
+            extra=extra,
+        )
+        return record
+
+    def _line(self, line: list[float], sign: int, valid: list[int], v0: int) -> Line:
+        t0, p0, t1, p1 = line
+        r0, r1 = valid[v0 + int(t0)], valid[v0 + int(t1)]
+        out: Line = trusted_record(
+            Line,
+            date0=self.dates[r0],
+            price0=p0 * sign,
+            date1=self.dates[r1],
+            price1=p1 * sign,
+            index0=r0,
+            index1=r1,
+        )
+        return out
+
+
+def _bottom_roles() -> dict[int, tuple[str, ...]]:
+    ihs = ("prior_trend", "left_shoulder", "neckline_left", "head", "neckline_right", "right_shoulder")
+    double = ("prior_trend", "first_bottom", "peak", "second_bottom")
+    triple = ("prior_trend", "first_bottom", "first_peak", "second_bottom", "second_peak", "third_bottom")
+    out = {0: ihs, 1: double, 2: triple}
+    for code in range(3):
+        out[code + 3] = tuple(_role(r, -1) for r in out[code])
+    return out
+
+
+_ROLES = _bottom_roles()
+
+
+def _two_sided_roles(kinds: list[int]) -> tuple[str, ...]:
+    counts = {1: 0, -1: 0}
+    roles = []
+    for k in kinds:
+        counts[k] += 1
+        roles.append(f"{'upper' if k > 0 else 'lower'}_{counts[k]}")
+    return tuple(roles)
+
+
+def detect_panel(
+    dates: np.ndarray,
+    symbols: tuple[str, ...],
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    *,
+    kinds: Iterable[str] | None = None,
+    params: ChartistParams | None = None,
+    date_objects: list[Any] | None = None,
+) -> PanelPatterns:
+    """Detect chartist formations in every column of a time-major panel in one numba pass.
+
+    The same formations, status histories and records as :func:`detect_series` column by column (its
+    plain-Python twin; tested equal), at kernel speed.
+
+    Parameters
+    ----------
+    dates
+        ``datetime64[D]`` dates of the panel rows.
+    symbols
+        One symbol per column.
+    high, low, close
+        ``(n_bars, n_symbols)`` panels, NaN where a symbol has no bar.
+    kinds
+        Kinds to look for (default: all chartist kinds).
+    params
+        Thresholds (default :class:`ChartistParams`).
+    date_objects
+        ``datetime.date`` of each row when the caller has them already (several blocks of one panel).
+
+    Returns
+    -------
+    PanelPatterns
+        Call ``.records(as_of_position)`` for each symbol's records as of a panel row.
+    """
+    from capscope.patterns import chartist_kernels as ck
+
+    p = params or ChartistParams()
+    wanted_names = frozenset(CHARTIST_KINDS if kinds is None else kinds)
+    wanted = np.array([name in wanted_names for name in ck.KIND_NAMES], dtype=np.bool_)
+    h, lo, c = (np.ascontiguousarray(a, dtype=np.float64) for a in (high, low, close))
+    fi, ff, fptr, valid, vptr = ck.detect_panel_kernel(
+        h, lo, c, np.asarray(p.scales, dtype=np.float64), wanted, _kernel_params(p)
+    )
+    if date_objects is None:
+        date_objects = np.asarray(dates).astype("datetime64[D]").astype(object).tolist()
+    return PanelPatterns(tuple(symbols), date_objects, c, fi, ff, fptr, valid, vptr, p)
