@@ -190,10 +190,10 @@ def build_pair(
         side = "above" if rs.ratio[last] > rs.sma_fast[last] else "below"
         out.add(
             "rs_state",
-            f"On {end} the {num}/{den} relative-strength line is {side} its {p.rs_window}-day SMA.",
+            f"On {end} the {num}/{den} relative-strength line is {side} its {rs.sma_windows[0]}-day SMA.",
             side,
             "state",
-            {"pair": rs.pair, "window": p.rs_window, "date": end},
+            {"pair": rs.pair, "window": rs.sma_windows[0], "date": end},
             end_day,
         )
     lo = max(0, last - p.chart_bars + 1)
@@ -202,7 +202,7 @@ def build_pair(
         "dates": [iso(d) for d in rs.dates[lo:]],
         "value": [rnd(v, "ratio") for v in (100.0 * rs.ratio[lo:] / base).tolist()],
         "sma": [rnd(v, "ratio") for v in (100.0 * rs.sma_fast[lo:] / base).tolist()],
-        "window": p.rs_window,
+        "window": rs.sma_windows[0],
         "basis": f"{bn.basis.value.replace('_', ' ')} / {bd.basis.value.replace('_', ' ')}",
     }
     summary = {
