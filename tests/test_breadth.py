@@ -137,7 +137,17 @@ def test_result_serialization() -> None:
     assert d["latest"]["pct_above_short"] == 50.0
     assert d["series"]["dates"] == ["2024-01-04", "2024-01-05"] and d["series"]["ad_line"] == [-2.0, -2.0]
     assert list(r.frame().columns) == list(br.BREADTH_COLUMNS)
-    assert any("no bar" not in w for w in r.warnings) or r.warnings == []
+    # every symbol has a bar on the last day and both SMAs are defined there: no warning
+    assert r.warnings == []
+    assert d["warnings"] == []
+    # C has no bar on 2024-01-04: exactly one warning naming the count and the day
+    cut = br.breadth(HAND.truncate("2024-01-04"), **HAND_PARAMS)  # type: ignore[arg-type]
+    assert cut.warnings == ["1 of 3 symbols have no bar on 2024-01-04"]
+    # default windows (50/200) on a 5-bar panel: both SMAs undefined on the last day, each said once
+    assert br.breadth(HAND).warnings == [
+        "% above the 50-day SMA is undefined on 2024-01-05: no symbol has 50 bars",
+        "% above the 200-day SMA is undefined on 2024-01-05: no symbol has 200 bars",
+    ]
 
 
 # -- sample universe -----------------------------------------------------------------------------------------------

@@ -48,7 +48,11 @@ def test_json_layout_kinds_and_since(sample_dir: Path) -> None:
         run("RUT", "IWM", "--since", "2026-01-01", "--kinds", "ma_cross,macd", "--format", "json")
     )
     assert set(out) == {"as_of", "events", "patterns"}
-    assert out["as_of"] == "2026-08-21"
+    from capscope.data.readers import read_bars
+
+    # the as-of date defaults to the last bar of the symbols asked for (read here, not pinned to the sample)
+    last = max(read_bars(next(sample_dir.rglob(f"{s}.csv")))["date"].max() for s in ("RUT", "IWM"))
+    assert out["as_of"] == last.isoformat()
     assert all(p["symbol"] in {"RUT", "IWM"} and p["date"] >= "2026-01-01" for p in out["patterns"])
     events = out["events"]
     assert events and {e["symbol"] for e in events} == {"RUT", "IWM"}

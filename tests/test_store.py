@@ -415,12 +415,22 @@ def test_snapshot_hand_computed() -> None:
 
 # -- bulk fast path ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
-def test_bulk_path_never_accepts_bad_files(case: str) -> None:
+def test_bulk_path_never_accepts_bad_files(case: str, tmp_path: Path) -> None:
+    from capscope.data.readers import read_bars
     from capscope.store import bulk
+    from capscope.store.schema import VALUE_COLUMNS
 
     good = (HEADER + "\n" + "".join(r + "\n" for r in make_rows(5))).encode()
     bad = BAD_CASES[case][0].encode()
-    assert bulk.read_bulk([good]) is not None
+    # the good file alone goes through the fast path and gives exactly the careful reader's bars
+    parsed = bulk.read_bulk([good])
+    assert parsed is not None
+    (tmp_path / "GOOD.csv").write_bytes(good)
+    careful = read_bars(tmp_path / "GOOD.csv")
+    assert parsed["file_pos"].to_list() == [0] * 5
+    assert parsed["date"].to_list() == careful["date"].to_list()
+    for column in VALUE_COLUMNS:
+        assert parsed[column].to_list() == careful[column].to_list(), column
     assert not bulk.eligible(bad) or bulk.read_bulk([good, bad]) is None
 
 
