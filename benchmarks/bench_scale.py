@@ -1,0 +1,171 @@
+"""Peak memory and throughput of the market-wide commands as the universe grows (issue 17).
+
+For each size N it generates N symbols x ``--bars`` bars of random-walk OHLCV as a partitioned Parquet input
+(``bucket=NNNN/part-0.parquet``, a ``symbol`` column inside; written one bucket at a time), then runs each stage
+as its own ``capscope`` process and reads that process's peak RSS from ``os.wait4`` (the child's own rusage):
+
+* ``ingest`` of the Parquet files into a new store, and DuckDB's own read of the same files
+  (``CREATE TABLE AS SELECT * FROM read_parquet(...)`` into a new DuckDB file, the floor of any ingest);
+* ``export parquet`` of the store (the dataset the other stages read with ``--data``);
+* ``scan --universe all`` (all event kinds) from the store, from the dataset, and from the dataset with
+  ``--engine dask`` (LocalCluster of 2 worker processes: their peak is reported separately by Dask, the RSS here is
+  the client's);
+* ``breadth --universe all`` from the dataset;
+* ``patterns`` of the first ``--pattern-symbols`` symbols (the chartist detector costs ~8 us per bar today, so a
+  whole market would take minutes; per-bar cost is what is reported).
+
+Throughput is symbol-bars per second of wall time. Generated data are deleted at the end.
+
+Usage::
+
+    python benchmarks/bench_scale.py --sizes 500 2000 [--bars 5000] [--work /tmp/bench-scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PY = sys.executable
+
+
+def generate(
+    root: Path, n_symbols: int, n_bars: int, symbols_per_file: int = 256, seed: int = 1
+) -> list[int]:
+    """Write the Parquet input; returns the number of rows of each symbol."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2006-01-02", periods=n_bars).values.astype("datetime64[D]")
+    rows: list[int] = []
+    for b in range(math.ceil(n_symbols / symbols_per_file)):
+        syms = range(b * symbols_per_file, min(n_symbols, (b + 1) * symbols_per_file))
+        parts = []
+        for k in syms:
+            start = int(rng.integers(0, n_bars // 4)) if k % 4 == 0 else 0
+            n = n_bars - start
+            close = 20 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+            opn = close * np.exp(rng.normal(0, 0.004, n))
+            high = np.maximum(opn, close) * (1 + rng.random(n) * 0.01)
+            low = np.minimum(opn, close) * (1 - rng.random(n) * 0.01)
+            parts.append(
+                pa.table(
+                    {
+                        "symbol": pa.array([f"Z{k:05d}"] * n),
+                        "date": pa.array(dates[start:], type=pa.date32()),
+                        "open": opn,
+                        "high": high,
+                        "low": low,
+                        "close": close,
+                        "adj_close": close,
+                        "volume": rng.integers(1_000, 1_000_000, n).astype(np.float64),
+                    }
+                )
+            )
+            rows.append(n)
+        folder = root / f"bucket={b:04d}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.concat_tables(parts), folder / "part-0.parquet", compression="zstd")
+    return rows
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Run ``cmd``; returns (wall seconds, peak RSS in MB of that process, exit code)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        print(f"  ! {' '.join(cmd[:6])} ... exit {code}: {err.strip()[-400:]}", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, code
+
+
+def run_size(
+    work: Path, n_symbols: int, n_bars: int, pattern_symbols: int, dask: bool
+) -> list[tuple[str, ...]]:
+    """All stages at one size; returns table rows."""
+    env = dict(os.environ)
+    root = work / f"n{n_symbols}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    t0 = time.perf_counter()
+    per_symbol = generate(root / "input", n_symbols, n_bars)
+    rows = sum(per_symbol)
+    gen = time.perf_counter() - t0
+    store, ds = root / "bars.duckdb", root / "dataset"
+    cap = [PY, "-m", "capscope.cli.app"]
+    stages: list[tuple[str, list[str], int]] = [
+        ("ingest (Parquet -> store)", [*cap, "ingest", str(root / "input"), "--store", str(store)], rows),
+        (
+            "DuckDB read_parquet -> table",
+            [
+                PY,
+                "-c",
+                "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                "c.execute(f\"CREATE TABLE t AS SELECT * FROM read_parquet('{sys.argv[2]}/*/*.parquet')\")",
+                str(root / "duck.duckdb"),
+                str(root / "input"),
+            ],
+            rows,
+        ),
+        ("export parquet", [*cap, "export", "parquet", "--out", str(ds), "--store", str(store)], rows),
+        ("scan --universe all (store)", [*cap, "scan", "--universe", "all", "--store", str(store)], rows),
+        ("scan --universe all (dataset)", [*cap, "scan", "--universe", "all", "--data", str(ds)], rows),
+        ("breadth --universe all (dataset)", [*cap, "breadth", "--universe", "all", "--data", str(ds)], rows),
+    ]
+    if dask:
+        stages.append(
+            (
+                "scan --universe all --engine dask (2 workers)",
+                [*cap, "scan", "--universe", "all", "--data", str(ds), "--engine", "dask"],
+                rows,
+            )
+        )
+    psyms = [f"Z{k:05d}" for k in range(min(pattern_symbols, n_symbols))]
+    prow = sum(per_symbol[: len(psyms)])
+    stages.append(
+        (f"patterns ({len(psyms)} symbols, dataset)", [*cap, "patterns", *psyms, "--data", str(ds)], prow)
+    )
+    out = [(f"generate {n_symbols} x {n_bars}", f"{gen:.1f}", "", f"{rows:,}", "")]
+    for name, cmd, n in stages:
+        wall, peak, code = measure(cmd, env)
+        rate = f"{n / wall / 1e6:.2f} M" if code == 0 else "failed"
+        out.append((name, f"{wall:.1f}", f"{peak:,.0f}", f"{n:,}", rate))
+        print(f"  N={n_symbols}: {name}: {wall:.1f} s, {peak:,.0f} MB", file=sys.stderr, flush=True)
+    shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    """Run every size and print one Markdown table per size."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
+    parser.add_argument("--bars", type=int, default=5000)
+    parser.add_argument("--pattern-symbols", type=int, default=50)
+    parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/capscope-bench-scale"))
+    args = parser.parse_args()
+    for n in args.sizes:
+        rows = run_size(args.work, n, args.bars, args.pattern_symbols, not args.no_dask)
+        print(f"\n### {n} symbols x {args.bars} bars\n")
+        print("| stage | wall (s) | peak RSS (MB) | symbol-bars | symbol-bars/s |")
+        print("|---|---:|---:|---:|---:|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    shutil.rmtree(args.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
