@@ -1,9 +1,10 @@
 """Where a market-wide command reads its blocks: a Parquet dataset (``--data DIR``), the store, or files.
 
-Used by ``scan``, ``patterns`` and ``breadth`` (:mod:`capscope.scale`). The policy is the one of
-:mod:`capscope.cli.loading`: the store when ``--data`` is not given, the store file exists and it holds every
-requested symbol; otherwise the bar files of the data directory (read as today, then cut into blocks). A ``--data``
-folder holding a capscope Parquet dataset (``_capscope.json``) is read block by block from its bucket files.
+Used by ``scan``, ``patterns`` and ``breadth`` (:mod:`capscope.scale`). A ``--data`` folder holding a capscope
+Parquet dataset (``_capscope.json``) is read block by block from its bucket files; otherwise the source is
+:func:`capscope.cli.source.resolve_source`'s: its store, read block by block, when it holds every requested
+symbol; anything else (the data files, or a named store that lacks symbols, whose error the command's usual
+loader raises) goes through the command's own loading and is then cut into blocks.
 """
 
 from __future__ import annotations
