@@ -160,8 +160,12 @@ def test_runs_repeat_exactly_and_the_seed_matters() -> None:
     c = study_panel(panel, ["golden_cross"], StudyParams(horizons=(21,), draws=199, seed=6)).to_dict()
     assert a == b
     assert a["results"][0]["ci_low"] != c["results"][0]["ci_low"]
-    assert a["params"]["seed"] == 5 and a["params"]["draws"] == 199
-    assert a["params"]["block_length"]["21"] >= 63  # at least 3 x the horizon
+    assert a["params"]["seed"] == 5 and a["params"]["draws"] == 199 and a["params"]["inference"] == "placebo"
+    boot = StudyParams(horizons=(21,), draws=199, seed=5, inference="bootstrap")
+    x = study_panel(panel, ["golden_cross"], boot).to_dict()
+    assert x == study_panel(panel, ["golden_cross"], boot).to_dict()
+    assert x["params"]["block_length"]["21"] >= 63  # at least 3 x the horizon
+    assert x["results"][0]["ci_low"] != a["results"][0]["ci_low"]
 
 
 def test_json_has_the_issue_layout() -> None:

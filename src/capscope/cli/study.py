@@ -27,7 +27,8 @@ FORMATS = ("table", "json")
 BLOCK_SIZE = 128
 
 STUDY_HELP = """Event study: forward returns after each signal vs a baseline, with intervals that resample
-dates (stationary block bootstrap), BH q-values, a KS test and run-level SPA / StepM tests.
+dates (placebo dates keeping clustering; or a stationary block bootstrap), BH q-values, a KS test and
+run-level SPA / StepM tests. Method: docs/study.md.
 
 KIND is an event kind (golden_cross, macd_bullish_cross, breakout_above, ...), a chart pattern kind
 (inverse_head_and_shoulders, double_bottom, ...; studied on the breakout), a group (ma_cross, macd, rsi, ...),
@@ -183,8 +184,12 @@ def _print(result: StudyResult, title: str) -> None:
     console.print(
         f"Returns from the {'close' if p['entry'] == 'close' else 'next open'} of the knowable date; baseline: "
         f"{'every bar of the same symbols' if p['baseline'] == 'all' else 'bars in the regime where the signal can fire'}; "
-        f"stationary bootstrap over {p['dates']} dates, {p['draws']} draws, seed {p['seed']}, mean block "
-        + ", ".join(f"{v:.0f} (h={h})" for h, v in p["block_length"].items())
+        + (
+            f"{p['draws']} placebo dates (shared shifts), seed {p['seed']}"
+            if p["inference"] == "placebo"
+            else f"stationary bootstrap over {p['dates']} dates, {p['draws']} draws, seed {p['seed']}, mean block "
+            + ", ".join(f"{v:.0f} (h={h})" for h, v in p["block_length"].items())
+        )
         + ". q = Benjamini-Hochberg over all cells.",
         highlight=False,
         style="dim",
@@ -220,7 +225,11 @@ def study(
             "--baseline", help="all (every bar of the same symbols) or regime (bars where it can fire)."
         ),
     ] = "all",
-    draws: Annotated[int, typer.Option("--draws", help="Bootstrap resamples.")] = 1000,
+    inference: Annotated[
+        str,
+        typer.Option("--inference", help="placebo (placebo dates, default) or bootstrap (stationary block)."),
+    ] = "placebo",
+    draws: Annotated[int, typer.Option("--draws", help="Placebo draws or bootstrap resamples.")] = 1000,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the resampling (a run repeats exactly).")
     ] = 20260101,
@@ -252,6 +261,7 @@ def study(
         since=None if since_day is None else np.datetime64(since_day, "D"),
         draws=draws,
         seed=seed,
+        inference=inference,
         block_length=block_length,
     )
     names = _split(symbols)

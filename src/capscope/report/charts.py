@@ -223,6 +223,53 @@ def breadth_figure(brief: dict[str, Any]) -> Figure | None:
     return {"data": data, "layout": layout}
 
 
+def study_figure(brief: dict[str, Any]) -> Figure | None:
+    """Average cumulative excess return after each studied signal, session by session, with its 95 % band."""
+    st = brief.get("series", {}).get("study_paths")
+    if not st or not st.get("paths"):
+        return None
+    palette = [_COLORS["fast"], _COLORS["slow"], _COLORS["pattern"], _COLORS["target"], _COLORS["breakout"]]
+    data: list[dict[str, Any]] = []
+    for i, (key, path) in enumerate(sorted(st["paths"].items())):
+        color = palette[i % len(palette)]
+        x = path["horizon"]
+        band = {"color": color, "width": 0}
+        data.append(
+            _line(
+                f"study_{key}_high",
+                f"{path['label']} 95 % high",
+                x,
+                path["ci_high"],
+                color,
+                line=band,
+                showlegend=False,
+                legendgroup=key,
+            )
+        )
+        data.append(
+            _line(
+                f"study_{key}_low",
+                f"{path['label']} 95 % band",
+                x,
+                path["ci_low"],
+                color,
+                line=band,
+                fill="tonexty",
+                opacity=0.2,
+                legendgroup=key,
+            )
+        )
+        data.append(_line(f"study_{key}", path["label"], x, path["excess"], color, legendgroup=key))
+    layout = _layout(
+        f"{st['symbol']}: average cumulative excess return after each signal (vs every window of that length)",
+        height=340,
+        yaxis_title="excess return %",
+        xaxis={"title": {"text": "sessions after the event"}},
+        hovermode="x",
+    )
+    return {"data": data, "layout": layout}
+
+
 #: Chart id -> (title, builder), in page order.
 CHARTS = {
     "price": price_figure,
@@ -230,6 +277,7 @@ CHARTS = {
     "relative_strength": relative_strength_figure,
     "growth_value": growth_value_figure,
     "breadth": breadth_figure,
+    "study": study_figure,
 }
 
 

@@ -26,6 +26,7 @@ SECTION_CHARTS = {
     "small_vs_large": ["relative_strength"],
     "growth_value": ["growth_value"],
     "breadth": ["breadth"],
+    "studies": ["study"],
 }
 
 
