@@ -572,80 +572,97 @@ class PanelPatterns:
         dates = self.dates
         j = fr[ck.I_COL]
         code = fr[ck.I_KIND]
-        kind = ck.KIND_NAMES[code]
         sign = fr[ck.I_SIGN]
         npts = fr[ck.I_NPTS]
-        bars = fr[ck.I_BARS : ck.I_BARS + npts]
-        confs = fr[ck.I_CONF : ck.I_CONF + npts]
         two_sided = code >= ck.K_ASC
-        roles = _two_sided_roles(fr[ck.I_PKIND : ck.I_PKIND + npts]) if two_sided else _ROLES[code]
-        points = tuple(
-            trusted_record(
-                Point,
-                role=role,
-                date=dates[valid[v0 + b]],
-                price=pr,
-                index=valid[v0 + b],
-                confirm_date=dates[valid[v0 + cf]],
+        roles = _TWO_SIDED_ROLES[fr[ck.I_PKIND]] if two_sided else _ROLES[code]
+        b0, c0, p0 = ck.I_BARS, ck.I_CONF, ck.F_PRICES
+        points = []
+        for q in range(npts):
+            row = valid[v0 + fr[b0 + q]]
+            points.append(
+                trusted_record(
+                    Point,
+                    {
+                        "role": roles[q],
+                        "date": dates[row],
+                        "price": fl[p0 + q],
+                        "index": row,
+                        "confirm_date": dates[valid[v0 + fr[c0 + q]]],
+                    },
+                )
             )
-            for role, b, pr, cf in zip(roles, bars, fl[ck.F_PRICES : ck.F_PRICES + npts], confs, strict=True)
-        )
         so = ck.I_ST + slot * ck.ST_I
         st_bar, status, brk, direction, failure = fr[so : so + ck.ST_I]
         fo = ck.F_ST + slot * ck.ST_F
         level, target, invalidation = fl[fo : fo + ck.ST_F]
         extra: dict[str, Any] = {"height": fl[ck.F_HEIGHT], "width_bars": fr[ck.I_WIDTH]}
-        if code in (ck.K_IHS, ck.K_HS):
+        if code == ck.K_IHS or code == ck.K_HS:
             extra["shoulder_balance"] = fl[ck.F_BALANCE]
             extra["time_symmetry"] = fl[ck.F_SYMMETRY]
         neckline: Line | None = None
         if not two_sided:
-            neckline = self._line(fl[ck.F_NECK : ck.F_NECK + 4], sign, valid, v0)
+            neckline = self._line(fl, ck.F_NECK, sign, valid, v0)
         else:
-            upper = self._line(fl[ck.F_UPPER : ck.F_UPPER + 4], 1, valid, v0)
-            lower = self._line(fl[ck.F_LOWER : ck.F_LOWER + 4], 1, valid, v0)
+            upper = self._line(fl, ck.F_UPPER, 1, valid, v0)
+            lower = self._line(fl, ck.F_LOWER, 1, valid, v0)
             extra["upper"], extra["lower"] = upper, lower
             if brk >= 0:
                 neckline = upper if direction > 0 else lower
         breakout = None
         if brk >= 0:
             row = valid[v0 + brk]
-            breakout = trusted_record(Breakout, date=dates[row], price=float(self.close[row, j]), index=row)
+            breakout = trusted_record(
+                Breakout, {"date": dates[row], "price": float(self.close[row, j]), "index": row}
+            )
             extra["direction"] = "up" if direction > 0 else "down"
             extra["neckline_at_breakout"] = level
         if failure:
             extra["failure"] = _FAILURES[failure]
         record: PatternRecord = trusted_record(
             PatternRecord,
-            symbol=self.symbols[j],
-            kind=kind,
-            status=_STATUSES[status],
-            points=points,
-            neckline=neckline,
-            breakout=breakout,
-            target=None if target != target else target,
-            invalidation=None if invalidation != invalidation else invalidation,
-            quality=fl[ck.F_QUALITY],
-            date=dates[valid[v0 + st_bar]],
-            mode=MODE_CHARTIST,
-            scale=self.params.scales[fr[ck.I_SCALE]],
-            extra=extra,
+            {
+                "symbol": self.symbols[j],
+                "kind": ck.KIND_NAMES[code],
+                "status": _STATUSES[status],
+                "points": tuple(points),
+                "neckline": neckline,
+                "breakout": breakout,
+                "target": None if target != target else target,
+                "invalidation": None if invalidation != invalidation else invalidation,
+                "quality": fl[ck.F_QUALITY],
+                "date": dates[valid[v0 + st_bar]],
+                "mode": MODE_CHARTIST,
+                "scale": self.params.scales[fr[ck.I_SCALE]],
+                "extra": extra,
+            },
         )
         return record
 
-    def _line(self, line: list[float], sign: int, valid: list[int], v0: int) -> Line:
-        t0, p0, t1, p1 = line
+    def _line(self, fl: list[float], at: int, sign: int, valid: list[int], v0: int) -> Line:
+        t0, p0, t1, p1 = fl[at : at + 4]
         r0, r1 = valid[v0 + int(t0)], valid[v0 + int(t1)]
         out: Line = trusted_record(
             Line,
-            date0=self.dates[r0],
-            price0=p0 * sign,
-            date1=self.dates[r1],
-            price1=p1 * sign,
-            index0=r0,
-            index1=r1,
+            {
+                "date0": self.dates[r0],
+                "price0": p0 * sign,
+                "date1": self.dates[r1],
+                "price1": p1 * sign,
+                "index0": r0,
+                "index1": r1,
+            },
         )
         return out
+
+
+def _two_sided_roles(kinds: list[int]) -> tuple[str, ...]:
+    counts = {1: 0, -1: 0}
+    roles = []
+    for k in kinds:
+        counts[k] += 1
+        roles.append(f"{'upper' if k > 0 else 'lower'}_{counts[k]}")
+    return tuple(roles)
 
 
 def _bottom_roles() -> dict[int, tuple[str, ...]]:
@@ -659,15 +676,8 @@ def _bottom_roles() -> dict[int, tuple[str, ...]]:
 
 
 _ROLES = _bottom_roles()
-
-
-def _two_sided_roles(kinds: list[int]) -> tuple[str, ...]:
-    counts = {1: 0, -1: 0}
-    roles = []
-    for k in kinds:
-        counts[k] += 1
-        roles.append(f"{'upper' if k > 0 else 'lower'}_{counts[k]}")
-    return tuple(roles)
+#: roles of a two-sided formation's five alternating pivots, by the kind of the first (+1 high, -1 low)
+_TWO_SIDED_ROLES = {k: _two_sided_roles([k, -k, k, -k, k]) for k in (1, -1)}
 
 
 def detect_panel(

@@ -343,12 +343,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def trusted_record(cls: type[Any], **values: Any) -> Any:
+def trusted_record(cls: type[Any], values: dict[str, Any]) -> Any:
     """An instance of the frozen record class ``cls`` (:class:`Point`, :class:`Line`, :class:`Breakout`,
-    :class:`PatternRecord`) from field values that are already what ``__post_init__`` would make of them
-    (``datetime.date`` dates, Python ``float`` prices, a tuple of points, a valid status and quality), without
-    running it: the chartist panel pass builds thousands of records per second from values it has normalised
-    once. Every field must be given."""
+    :class:`PatternRecord`) whose fields are ``values``, which are already what ``__post_init__`` would make of
+    them (``datetime.date`` dates, Python ``float`` prices, a tuple of points, a valid status and quality):
+    ``__post_init__`` does not run. For the chartist panel pass, which builds thousands of records per second
+    from values it has normalised once. Every field must be given; ``values`` becomes the instance's
+    ``__dict__``."""
     obj = object.__new__(cls)
-    obj.__dict__.update(values)
+    object.__setattr__(obj, "__dict__", values)
     return obj
