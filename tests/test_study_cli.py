@@ -100,7 +100,8 @@ def test_table_fits_80_columns(
         (["golden_cross", "-s", "AAA", "--baseline", "market"], "all, regime"),
         (["golden_cross", "-s", "AAA", "--format", "csv"], "table, json"),
         (["golden_cross", "-s", "AAA", "--draws", "10"], "at least 99"),
-        (["golden_cross", "-s", "AAA", "--since", "2030-01-01"], "after the last bar"),
+        (["golden_cross", "-s", "AAA", "--since", "2030-01-01"], "the window would be empty"),
+        (["golden_cross", "-s", "AAA", "--inference", "bootstrapp"], "did you mean 'bootstrap'"),
         ([], "no signal"),
     ],
 )
@@ -115,3 +116,17 @@ def test_usage_errors(
     assert code == 2, err
     assert message in err
     assert "Traceback" not in err and out == ""
+
+
+def test_as_of_after_the_data_is_answered_with_one_warning(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(
+        ["golden_cross", "-s", "AAA", "--draws", "99", "--as-of", "2030-01-01", "--format", "json"],
+        data_dir,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0
+    assert err.count("after the last bar") == 1
+    assert json.loads(out)["as_of"] == str(np.busday_offset("2019-01-02", 899, roll="forward"))

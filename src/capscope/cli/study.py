@@ -45,13 +45,6 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
-def _parse_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r}: not a date (expected YYYY-MM-DD)") from None
-
-
 def _parse_horizons(text: str) -> tuple[int, ...]:
     out = []
     for part in text.split(","):
@@ -241,17 +234,21 @@ def study(
     store: StoreOption = None,
 ) -> None:
     """Event study (see the help text above)."""
-    from capscope.analytics.study import StudyParams, parse_signals
+    from capscope.analytics.study import BASELINES, ENTRIES, INFERENCES, StudyParams, parse_signals
+    from capscope.cli.choices import check_choice
+    from capscope.cli.dates import bars_extent, check_since, parse_date, print_warning, resolve_as_of
     from capscope.cli.scan import _read_universe_file, load_bars
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    check_choice("--format", fmt, FORMATS)
+    check_choice("--entry", entry, ENTRIES)
+    check_choice("--baseline", baseline, BASELINES)
+    check_choice("--inference", inference, INFERENCES)
     sigs = parse_signals(_split(signals) if signals else [])
     hs = _parse_horizons(horizons)
-    since_day = _parse_day(since, "--since") if since else None
-    as_of_day = _parse_day(as_of, "--as-of") if as_of else None
+    since_day = parse_date(since, "--since")
+    as_of_day = parse_date(as_of, "--as-of")
     if since_day and as_of_day and since_day > as_of_day:
-        raise UsageError(f"--since {since_day} is after --as-of {as_of_day}")
+        raise UsageError(f"--since {since_day} is after --as-of {as_of_day}: the window would be empty")
     import numpy as np
 
     params = StudyParams(
@@ -287,11 +284,11 @@ def study(
             if as_of_day
             else f"no bars for the requested symbols ({source})"
         )
-    last_day: date = bars["date"].max()  # type: ignore[assignment]
     first_day: date = bars["date"].min()  # type: ignore[assignment]
-    if since_day and since_day > last_day:
-        raise UsageError(f"--since {since_day} is after the last bar ({last_day})")
-    report_day = min(as_of_day, last_day) if as_of_day else last_day
+    asof = resolve_as_of(as_of_day, bars_extent(bars)[1])
+    check_since(since_day, asof)
+    report_day = asof.used
+    print_warning(asof)
     result = run_study(bars, sigs, params, as_of=report_day, progress=fmt == "table")
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
