@@ -4,8 +4,9 @@ For each signal of the main symbol that fired in the last ``event_bars`` session
 qualified by the zero line, as traders read them), the study of all its earlier events: number of events,
 mean forward return against the mean of every window of the same length, the excess with its 95 % interval
 (placebo dates, so overlapping windows are not counted as independent), the Benjamini-Hochberg q-value over
-the section's cells and a plain verdict. The HTML chart shows the average cumulative excess return in the
-sessions after the event with its band (:func:`capscope.analytics.study.excess_path`).
+the section's cells and a plain verdict (one sentence per signal at the first horizon; the table has every
+horizon). The HTML chart shows the average cumulative excess return in the sessions after the event with its
+band (:func:`capscope.analytics.study.excess_path`) for the signals that fired last.
 """
 
 from __future__ import annotations
@@ -21,20 +22,25 @@ SECTION = "studies"
 #: Placebo draws and seed of the brief's studies (recorded in brief.json ``studies``; a brief repeats exactly).
 DRAWS = 1000
 SEED = 20260101
+#: The chart shows the excess-return paths of at most this many signals: the ones that fired last.
+CHART_SIGNALS = 4
 
 
-def _signals(events: Any, recent_from: np.datetime64) -> list[str]:
-    """``KIND[:FILTER]`` of the signals that fired on or after ``recent_from`` (MACD qualified by zero)."""
-    recent = events[events["date"].to_numpy().astype("datetime64[D]") >= recent_from]
-    out = []
-    for kind, above in zip(recent["kind"].astype(str), recent["above_zero"], strict=True):
+def _signals(events: Any, recent_from: np.datetime64) -> list[tuple[str, np.datetime64]]:
+    """``(KIND[:FILTER], last date)`` of the signals that fired on or after ``recent_from`` (MACD qualified by
+    the zero line), sorted by name."""
+    days = events["date"].to_numpy().astype("datetime64[D]")
+    keep = days >= recent_from
+    last: dict[str, np.datetime64] = {}
+    for kind, above, day in zip(
+        events["kind"].astype(str)[keep], events["above_zero"][keep], days[keep], strict=True
+    ):
         if kind in ("macd_bullish_cross", "macd_bearish_cross"):
             label = f"{kind}:above_zero={'true' if bool(above) else 'false'}"
         else:
             label = kind
-        if label not in out:
-            out.append(label)
-    return sorted(out)
+        last[label] = max(last.get(label, day), day)
+    return sorted(last.items())
 
 
 def _words(label: str) -> str:
@@ -55,7 +61,12 @@ def build(ctx: SectionContext) -> SectionResult:
     p, s = ctx.params, ctx.main
     recent_from = s.dates[max(0, s.last - p.event_bars + 1)]
     events = ctx.events
-    signals = _signals(events, recent_from) if len(events) else []
+    fired = _signals(events, recent_from) if len(events) else []
+    signals = [label for label, _ in fired]
+    # the chart: the signals that fired last (then by name)
+    charted = [label for label, _ in sorted(fired, key=lambda x: (-x[1].astype("int64"), x[0]))][
+        :CHART_SIGNALS
+    ]
     studies: list[dict[str, Any]] = []
     rows = []
     paths: dict[str, Any] = {}
@@ -107,6 +118,8 @@ def build(ctx: SectionContext) -> SectionResult:
                     q,
                 ]
             )
+            if r.horizon != p.horizons[0]:
+                continue  # one sentence per signal (first horizon); the table holds every horizon
             out.add(
                 f"{r.signal.replace(':', '.').replace('=', '_')}.{r.horizon}",
                 f"After the {r.n_events} earlier {_words(r.signal)} events of {s.symbol} (since {r.first_event}), "
@@ -137,7 +150,7 @@ def build(ctx: SectionContext) -> SectionResult:
                 ctx.as_of,
             )
         longest = max(p.horizons)
-        for sig in signals:
+        for sig in charted:
             path = excess_path(
                 panel, sig, longest, StudyParams(draws=DRAWS, seed=SEED, ks=False), events=events
             )
