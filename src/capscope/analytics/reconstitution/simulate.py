@@ -23,7 +23,8 @@ Rules (sources as gathered in ``shared/research/reconstitution.md``; "assumption
   bands are not confirmed by the sources): the R3000 is exactly the top 3,000 companies.
 * **Styles**: :mod:`capscope.analytics.reconstitution.style`, per index over the new members. **December**
   (LSEG, 16 Feb 2026): style changes only for additions and size-driven moves (migrations); every other member
-  keeps its ``current_style``. In June the style band decides.
+  keeps its ``current_style`` (without one, it gets the probability its position gives). In June the style
+  band decides.
 * **Weights**: float-adjusted cap (total cap x float fraction) over the index's float-adjusted cap. Weights before
   are those of the current members at rank-day prices (an assumption: the simulator has no other prices).
 * **Passive trade**: shares = sum over indexes of (weight after - weight before) x assets indexed to that index /
