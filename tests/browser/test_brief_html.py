@@ -89,6 +89,7 @@ def test_sample_brief_in_browser(
             "chart-relative_strength",
             "chart-growth_value",
             "chart-breadth",
+            "chart-study",
         }
         for chart in charts.values():
             assert chart["rendered"] >= 1, chart["id"]  # plotly drew an SVG
@@ -112,6 +113,8 @@ def test_sample_brief_in_browser(
         assert "rs" in uids["chart-relative_strength"]
         assert "gv_ratio" in uids["chart-growth_value"]
         assert {"breadth_pct_above_short", "breadth_pct_above_long"} <= set(uids["chart-breadth"])
+        for key in brief["series"]["study_paths"]["paths"]:  # each signal's excess path and its band
+            assert {f"study_{key}", f"study_{key}_low", f"study_{key}_high"} <= set(uids["chart-study"])
         # every fact's sentence is on the page
         for fact in brief["facts"]:
             assert fact["text"] in seen["text"], fact["id"]
