@@ -4,7 +4,8 @@ Each example runs ``capscope ARGS`` in-process (:func:`capscope.cli.app.run`) ag
 data directory: options get valid values mixed with odd ones (empty strings, impossible dates such as 2025-02-30,
 negative and huge counts, missing files, ``/dev/null``, directories, unknown and misspelled symbols). The exit code
 must be one a user can act on (0, 1 for ``verify --strict``, 2 usage, 3 data, 4 store, 5 download) — never 70
-(an unexpected error) — and no traceback may be printed. 550 examples in all.
+(an unexpected error) — and no traceback may be printed. 725 examples in all (550 on the commands of
+issue 15's first parts, 175 on study, recon, export, sources, watch and download).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _TEXT.write_text("AAA\nBBB\n")
 _BAD_UNIVERSE = _ROOT / "bad-universe.txt"
 _BAD_UNIVERSE.write_text("# nothing but a comment\n")
 _MISSING = _ROOT / "missing" / "nothing.csv"
+#: A recon universe table (written on first use: generating it takes seconds).
+_UNIVERSE = _ROOT / "recon-universe.csv"
 
 ODD = (
     "",
@@ -141,13 +144,96 @@ COMMANDS: dict[str, tuple[tuple[tuple[str, ...], ...], dict[str, tuple[str, ...]
         ((str(_DATA / "prices" / "AAA.csv"), str(_DATA / "stocks"), str(_TEXT), str(_MISSING), "/dev/null"),),
         {"--repair": None, "--data": DATAS},
     ),
+    # -- commands added after issue 15's first parts (study, recon, export, sources, watch, download) --
+    "study": (
+        (
+            (
+                "golden_cross",
+                "macd_bullish_cross:above_zero=true",
+                "rsi_oversold",
+                "golden_cros",
+                "ma_cross:ma=x",
+            ),
+        ),
+        {
+            "--symbols": SYMBOLS,
+            "--universe": ("all", str(_TEXT), str(_BAD_UNIVERSE)),
+            "--horizons": ("5,21", "1", "0", "5,,21", "x"),
+            "--since": DATES,
+            "--as-of": DATES,
+            "--entry": ("close", "next_open", "tomorrow"),
+            "--baseline": ("all", "regime", "none"),
+            "--seed": ("1", "7"),
+            "--block-length": ("3", "0", "-2"),
+            "--format": ("table", "json", "csv"),
+            "--data": DATAS,
+            "--store": STORES,
+        },
+    ),
+    "recon calendar": (
+        (("2026", "2025", "2027", "1990", "3000", "abc"),),
+        {"--calendar": (str(_TEXT), str(_MISSING), str(_DIR)), "--format": ("table", "json", "txt")},
+    ),
+    "recon run": (
+        ((str(_UNIVERSE), str(_TEXT), str(_MISSING), str(_DIR)),),
+        {
+            "--rank-date": (*DATES, "2024-04-30"),
+            "--indexed-assets": ("1e9", "0", "-5", "nan"),
+            "--indexed-assets-r1000": ("1e10", "-1"),
+            "--reconstitution": ("june", "december", "july"),
+            "--no-banding": None,
+            "--adv-window": ("20", "0", "-3"),
+            "--rows": ("5", "0"),
+            "--store": STORES,
+            "--format": ("table", "json"),
+            "--wide": None,
+        },
+    ),
+    "export parquet": ((), {"--store": STORES, "--symbols-per-file": ("1", "3", "0", "-2")}),
+    "sources": (
+        (SYMBOLS,),
+        {
+            "--tolerance": ("0.001", "0", "-1", "nan"),
+            "--min-overlap": ("20", "0", "-1"),
+            "--basis": ("AAA=raw", "AAA=weird"),
+            "--format": ("table", "json", "xml"),
+            "--data": DATAS,
+        },
+    ),
+    "watch": (
+        (),
+        {
+            "--data": DATAS,
+            "--universe": (str(_TEXT), str(_BAD_UNIVERSE), str(_MISSING)),
+            "--alerts": (str(_ROOT / "alerts.jsonl"), str(_DIR), "/dev/null"),
+            "--exec": ("true", "false", "exit 3"),
+        },
+    ),
+    "download": (
+        (("AAA", "^RUT", "BBB", "AAA,BBB"),),
+        {"--universe": (str(_TEXT), str(_BAD_UNIVERSE)), "--since": DATES},
+    ),
 }
 
 #: Arguments every example of a command starts with (later options override them): rotation's defaults name
 #: symbols the generated store does not hold.
-BASE = {"rotation": ["--pairs", "AAA:BBB", "--rrg", ""]}
+BASE = {
+    "rotation": ["--pairs", "AAA:BBB", "--rrg", ""],
+    "study": ["--draws", "99", "--symbols", "AAA,BBB"],
+    "watch": ["--once", "--interval", "0"],
+    # no network: the chart endpoint is a closed loopback port, one attempt, no delay
+    "download": ["--attempts", "1", "--delay", "0", "--timeout", "2"],
+}
 
-#: Examples per command (550 in all with the brief's).
+#: Commands that write: each example gets its own output (appended last, so it overrides a drawn value).
+WRITES = {
+    "ingest": lambda tmp: ["--store", str(tmp / "fuzz.duckdb")],
+    "export parquet": lambda tmp: ["--out", str(tmp / "parquet")],
+    "watch": lambda tmp: ["--store", str(shutil.copy(_STORE, tmp / "watch.duckdb"))],
+    "download": lambda tmp: ["--data", str(tmp / "downloads")],
+}
+
+#: Examples per command (725 in all with the brief's).
 EXAMPLES = {
     "show": 60,
     "overview": 60,
@@ -159,6 +245,13 @@ EXAMPLES = {
     "verify": 50,
     "doctor": 40,
     "ingest": 40,
+    "study": 30,
+    "recon calendar": 25,
+    "recon run": 20,
+    "export parquet": 20,
+    "sources": 25,
+    "watch": 20,
+    "download": 15,
 }
 
 
@@ -170,7 +263,7 @@ def _value(pool: tuple[str, ...]) -> st.SearchStrategy[str]:
 @st.composite
 def argv(draw: st.DrawFn, command: str) -> list[str]:
     positionals, options = COMMANDS[command]
-    args = [command, *BASE.get(command, [])]
+    args = [*command.split(), *BASE.get(command, [])]
     for pool in positionals:
         args.append(draw(_value(pool)))
     chosen = draw(st.lists(st.sampled_from(sorted(options)), max_size=4, unique=True))
@@ -188,6 +281,11 @@ def _generated_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands without --data/--store read the generated store (named by CAPSCOPE_STORE), never the sample."""
     monkeypatch.setenv("CAPSCOPE_DATA", str(_DATA))
     monkeypatch.setenv("CAPSCOPE_STORE", str(_STORE))
+    monkeypatch.setenv("CAPSCOPE_CHART_URL", "http://127.0.0.1:9/{symbol}?p1={period1}&p2={period2}")
+    if not _UNIVERSE.exists():
+        from capscope.analytics.reconstitution.synthetic import synthetic_universe
+
+        synthetic_universe(3000, seed=0).write_csv(_UNIVERSE)
 
 
 def _check(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,12 +307,11 @@ def _fuzz(command: str):  # type: ignore[no-untyped-def]
     )
     @given(args=argv(command))
     def test(args: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-        if command == "ingest":  # ingest writes: each example into a store of its own
-            target = Path(tempfile.mkdtemp(dir=tmp_path)) / "fuzz.duckdb"
-            args = [*args, "--store", str(target)]
+        if command in WRITES:  # each example writes into an output of its own
+            args = [*args, *WRITES[command](Path(tempfile.mkdtemp(dir=tmp_path)))]
         _check(args, capsys)
 
-    test.__name__ = f"test_fuzz_{command}"
+    test.__name__ = f"test_fuzz_{command.replace(' ', '_')}"
     return test
 
 
@@ -228,6 +325,13 @@ test_fuzz_breadth = _fuzz("breadth")
 test_fuzz_verify = _fuzz("verify")
 test_fuzz_doctor = _fuzz("doctor")
 test_fuzz_ingest = _fuzz("ingest")
+test_fuzz_study = _fuzz("study")
+test_fuzz_recon_calendar = _fuzz("recon calendar")
+test_fuzz_recon_run = _fuzz("recon run")
+test_fuzz_export_parquet = _fuzz("export parquet")
+test_fuzz_sources = _fuzz("sources")
+test_fuzz_watch = _fuzz("watch")
+test_fuzz_download = _fuzz("download")
 
 
 @settings(

@@ -93,6 +93,37 @@ def test_every_command_at_width(
         _assert_readable(text, width, False, expected[name])
 
 
+@pytest.fixture(scope="module")
+def recon_universe(universe: tuple[Path, Path, Path]) -> Path:
+    from capscope.analytics.reconstitution.synthetic import synthetic_universe
+
+    path = universe[0] / "recon-universe.csv"
+    synthetic_universe(3000, seed=0).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_newer_commands_at_width(
+    width: int,
+    universe: tuple[Path, Path, Path],
+    recon_universe: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """study, recon calendar/run, sources and export (added after the helpers) at the same widths."""
+    root, data, store = universe
+    commands = {
+        "study": ["study", "golden_cross", "-s", "AAA,BBB", "--draws", "99", "--store", str(store)],
+        "recon calendar": ["recon", "calendar", "2026"],
+        "recon run": ["recon", "run", str(recon_universe), "--rank-date", "2025-04-30", "--store", str(store)],
+        "sources": ["sources", "AAA", "--data", str(data)],
+        "export": ["export", "parquet", "--store", str(store), "--out", str(root / f"parquet-{width}")],
+    }
+    for args in commands.values():
+        text = _run(args, width, monkeypatch, capsys)
+        _assert_readable(text, width, False, [])
+
+
 @pytest.mark.parametrize("width", (60, 100))
 def test_wide_shows_every_column(
     width: int,
