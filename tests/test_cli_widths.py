@@ -115,7 +115,15 @@ def test_newer_commands_at_width(
     commands = {
         "study": ["study", "golden_cross", "-s", "AAA,BBB", "--draws", "99", "--store", str(store)],
         "recon calendar": ["recon", "calendar", "2026"],
-        "recon run": ["recon", "run", str(recon_universe), "--rank-date", "2025-04-30", "--store", str(store)],
+        "recon run": [
+            "recon",
+            "run",
+            str(recon_universe),
+            "--rank-date",
+            "2025-04-30",
+            "--store",
+            str(store),
+        ],
         "sources": ["sources", "AAA", "--data", str(data)],
         "export": ["export", "parquet", "--store", str(store), "--out", str(root / f"parquet-{width}")],
     }

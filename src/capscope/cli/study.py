@@ -109,31 +109,36 @@ def _q(x: float | None) -> str:
 
 def _print(result: StudyResult, title: str) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
-    table.add_column("signal", overflow="fold", ratio=1)
-    table.add_column("h", justify="right")
-    table.add_column("events", justify="right")
-    table.add_column("indep", justify="right")
-    table.add_column("mean%", justify="right")
-    table.add_column("base%", justify="right")
-    table.add_column("excess% [95% CI]", justify="right", no_wrap=True)
-    table.add_column("q", justify="right")
+    from capscope.cli.tables import Col, render_table
+
+    cols = [
+        Col("signal", "text"),
+        Col("h", "number"),
+        Col("events", "number", priority=2),
+        Col("indep", "number", priority=3),
+        Col("mean%", "number", priority=1),
+        Col("base%", "number", priority=1),
+        Col("excess% [95% CI]", "number"),
+        Col("q", "number"),
+    ]
+    rows = []
     for r in result.results:
         excess = "-" if r.excess is None else f"{_pct(r.excess)} [{_pct(r.ci_low)},{_pct(r.ci_high)}]"
         style = "" if r.verdict.startswith("no ") else ("green" if r.verdict.startswith("above") else "red")
-        table.add_row(
-            escape(r.signal),
-            str(r.horizon),
-            str(r.n_events),
-            str(r.n_independent),
-            _pct(r.mean),
-            _pct(r.baseline_mean),
-            f"[{style}]{excess}[/]" if style else excess,
-            _q(r.q_value),
+        rows.append(
+            [
+                escape(r.signal),
+                str(r.horizon),
+                str(r.n_events),
+                str(r.n_independent),
+                _pct(r.mean),
+                _pct(r.baseline_mean),
+                f"[{style}]{excess}[/]" if style else excess,
+                _q(r.q_value),
+            ]
         )
-    console.print(table)
+    render_table(cols, rows, title=title, header_style="bold")
     rt = result.run_tests
     if rt.get("spa"):
         console.print(
@@ -150,29 +155,32 @@ def _print(result: StudyResult, title: str) -> None:
             highlight=False,
         )
     if result.outcomes:
-        out = Table(
-            title="Breakout outcomes (Bulkowski's definitions, thepatternsite.com glossary)",
-            title_justify="left",
-            header_style="bold",
-            box=None,
-            pad_edge=False,
-        )
-        for col in ("pattern", "n", "fail%", "move%", "throwb%", "target%", "busted%", "MFE%", "MAE%"):
-            out.add_column(col, justify="left" if col == "pattern" else "right", overflow="fold")
+        heads = ("pattern", "n", "fail%", "move%", "throwb%", "target%", "busted%", "MFE%", "MAE%")
+        out_cols = [Col("pattern", "text")] + [
+            Col(h, "number", priority=0 if h in ("n", "fail%", "move%") else 1) for h in heads[1:]
+        ]
+        out_rows = []
         for o in result.outcomes:
             label = f"{o['kind']}:{o['filter']}" if o["filter"] else o["kind"]
-            out.add_row(
-                escape(label),
-                str(o["n_breakouts"]),
-                _pct(o["failure_rate"], False),
-                _pct(o["average_move"], False),
-                _pct(o["throwback_rate"], False),
-                _pct(o["target_rate"], False),
-                _pct(o["busted_rate"], False),
-                _pct(o["mfe_median"], False),
-                _pct(o["mae_median"]),
+            out_rows.append(
+                [
+                    escape(label),
+                    str(o["n_breakouts"]),
+                    _pct(o["failure_rate"], False),
+                    _pct(o["average_move"], False),
+                    _pct(o["throwback_rate"], False),
+                    _pct(o["target_rate"], False),
+                    _pct(o["busted_rate"], False),
+                    _pct(o["mfe_median"], False),
+                    _pct(o["mae_median"]),
+                ]
             )
-        console.print(out)
+        render_table(
+            out_cols,
+            out_rows,
+            title="Breakout outcomes (Bulkowski's definitions, thepatternsite.com glossary)",
+            header_style="bold",
+        )
     p = result.params
     console.print(
         f"Returns from the {'close' if p['entry'] == 'close' else 'next open'} of the knowable date; baseline: "
