@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from capscope.analytics import reconstitution as rc
-from capscope.analytics.event_study import forward_returns_after
 from capscope.analytics.rounding import fmt, rnd
+from capscope.analytics.study import forward_returns
 from capscope.report import jsonio
 from capscope.report.markdown import render_markdown
 
@@ -88,21 +88,15 @@ def test_around_splits_past_and_upcoming() -> None:
 # -- event study -----------------------------------------------------------------------------------------------
 def test_forward_returns_hand_computed() -> None:
     close = np.array([100.0, 110.0, 121.0, 100.0, 90.0, 99.0])
-    res = forward_returns_after(close, np.array([0, 2, 4]), 2)
-    # event 0: 121/100-1 = 0.21; event 2: 90/121-1; event 4 has no bar 2 ahead -> dropped (no look-ahead)
-    assert res.n == 2
-    np.testing.assert_allclose(res.returns, [0.21, 90 / 121 - 1])
-    assert res.hit_rate == 0.5
-    every = close[2:] / close[:-2] - 1
-    assert res.baseline_mean == pytest.approx(every.mean())
-    assert res.first == 0
+    fwd = forward_returns(close, 2)
+    # bar 0: 121/100-1 = 0.21; bar 2: 90/121-1; bar 4 has no bar 2 ahead -> undefined (no look-ahead)
+    np.testing.assert_allclose(fwd[[0, 2]], [0.21, 90 / 121 - 1])
+    assert np.isnan(fwd[4:]).all()
 
 
-def test_forward_returns_none_complete() -> None:
-    res = forward_returns_after(np.array([1.0, 2.0]), np.array([1]), 5)
-    assert res.n == 0 and res.first is None
+def test_forward_returns_rejects_a_non_positive_horizon() -> None:
     with pytest.raises(ValueError, match="positive"):
-        forward_returns_after(np.array([1.0, 2.0]), np.array([0]), 0)
+        forward_returns(np.array([1.0, 2.0]), 0)
 
 
 # -- markdown and charts from a hand-made brief --------------------------------------------------------------
