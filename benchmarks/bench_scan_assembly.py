@@ -2,9 +2,9 @@
 scatter kernels of :mod:`capscope.events.assembly` vs the same work with ``np.argsort(kind="stable")`` and plain
 numpy (issue 17 item 5: the kernels stay only if the whole scan is at least 1.5x faster with them).
 
-The "plain" variant is ``capscope.events.records._assemble_reference`` (numpy twins of the key packing, inverse
-permutation, decoding and field scatters) with the radix ``stable_sort`` replaced by ``np.argsort(kind="stable")``
-and the insertion-sort ``tie_order`` by ``np.lexsort`` (its reference twin). Both variants run alternately on the
+The "plain" variant is ``capscope.events.records.assemble`` since issue 17 (numpy key packing, inverse permutation,
+decoding and field scatters, ``np.argsort(kind="stable")`` and ``np.lexsort`` for ties); the kernel variant is
+``_assemble_reference`` (``_assemble(..., kernels=True)``: radix sort, insertion tie order, numba scatters). Both variants run alternately on the
 same panels (paired), the frames are checked bit-identical, and the median wall time of each is reported.
 
 Usage::
@@ -26,23 +26,16 @@ import pandas as pd
 
 
 @contextlib.contextmanager
-def plain_assembly() -> Iterator[None]:
-    """Swap the assembly kernels for numpy inside the block."""
-    from capscope.events import assembly, records
+def kernel_assembly() -> Iterator[None]:
+    """Use the numba assembly kernels (``_assemble(..., kernels=True)``) inside the block."""
+    from capscope.events import records
 
-    saved = (records.assemble, assembly.stable_sort, assembly.tie_order)
-
-    def numpy_sort(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(np.asarray(key, dtype=np.int64), kind="stable")
-        return order, key[order]
-
-    records.assemble = records._assemble_reference  # type: ignore[assignment]
-    assembly.stable_sort = numpy_sort  # type: ignore[assignment]
-    assembly.tie_order = assembly.tie_order_reference  # type: ignore[assignment]
+    saved = records.assemble
+    records.assemble = records._assemble_reference  # type: ignore[assignment]  # the kernel twin
     try:
         yield
     finally:
-        records.assemble, assembly.stable_sort, assembly.tie_order = saved  # type: ignore[assignment]
+        records.assemble = saved  # type: ignore[assignment]
 
 
 def generated_panel(n_symbols: int, n_bars: int, seed: int = 7) -> Any:
@@ -86,19 +79,19 @@ def measure(panel: Any, rounds: int) -> dict[str, float]:
     """Median wall times of scan_panel with kernels and with plain numpy assembly (alternating)."""
     from capscope.events.scan import scan_panel
 
-    kern = scan_panel(panel)
-    with plain_assembly():
-        plain = scan_panel(panel)
+    plain = scan_panel(panel)
+    with kernel_assembly():
+        kern = scan_panel(panel)
     pd.testing.assert_frame_equal(kern, plain)  # bit-identical frames (also guarded by tests)
     times: dict[str, list[float]] = {"kernels": [], "plain": []}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        scan_panel(panel)
-        times["kernels"].append(time.perf_counter() - t0)
-        with plain_assembly():
+        with kernel_assembly():
             t0 = time.perf_counter()
             scan_panel(panel)
-            times["plain"].append(time.perf_counter() - t0)
+            times["kernels"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        scan_panel(panel)
+        times["plain"].append(time.perf_counter() - t0)
     out = {k: statistics.median(v) for k, v in times.items()}
     out["events"] = float(len(kern))
     return out

@@ -478,20 +478,23 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     """Build one sorted event frame from raw parts.
 
     ``price`` is the close at each event's cell. Rows are ordered as :func:`sort_events` orders them: one stable
-    radix sort on a packed (date, symbol, kind) key, then the parameters (missing first) only for rows tied on it.
-    Each kind-field column is prefilled with its missing marker, then written straight into its sorted positions
-    from the parts that have it; text columns are categoricals whose codes are written directly (symbol and kind
-    codes come from the sort key). The keys, the sort, the positions, the base columns and the field scatters are numba kernels
-    (:mod:`capscope.events.assembly`); :func:`_assemble_reference` builds the same frame, bit for bit, with
-    their numpy twins.
+    sort (``np.argsort(kind="stable")``) on a packed (date, symbol, kind) key, then the parameters (missing
+    first, ``np.lexsort``) only for rows tied on it. Each kind-field column is prefilled with its missing marker,
+    then written straight into its sorted positions from the parts that have it; text columns are categoricals
+    whose codes are written directly (symbol and kind codes come from the sort key).
+
+    This is the plain numpy path. The numba kernels of :mod:`capscope.events.assembly` (radix sort, insertion
+    tie order, scatters; ``_assemble(..., kernels=True)``, bit-identical) made the end-to-end ``scan_panel`` only
+    1.20x faster on the sample stocks (``benchmarks/bench_scan_assembly.py``, RESULTS.md "scan assembly"), under
+    the 1.5x that DESIGN.md's "complexity must pay" rule asks, so the simpler code is the one used.
     """
-    return _assemble(panel, parts, kernels=True)
+    return _assemble(panel, parts, kernels=False)
 
 
 def _assemble_reference(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
-    """Plain twin of :func:`assemble`: each column prefilled with its missing marker, then every part's field
-    scattered into its rows' sorted positions, and the base columns decoded with numpy."""
-    return _assemble(panel, parts, kernels=False)
+    """The numba-kernel twin of :func:`assemble` (:mod:`capscope.events.assembly`), kept for the tests that hold
+    the two bit-identical and for ``benchmarks/bench_scan_assembly.py``; not used by the scan."""
+    return _assemble(panel, parts, kernels=True)
 
 
 def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd.DataFrame:
@@ -505,6 +508,7 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
         pack_keys_reference,
         stable_sort,
         tie_order,
+        tie_order_reference,
     )
 
     parts = [p for p in parts if len(p)]
@@ -523,14 +527,18 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
     pack = pack_keys if kernels else pack_keys_reference
     for p, slot, a, b in zip(parts, slots, bounds[:-1], bounds[1:], strict=True):
         pack(p.row, p.col, p.kind, symbol_rank, slot, n_sym, n_slots, key[a:b])
-    order, ks = stable_sort(key)
+    if kernels:
+        order, ks = stable_sort(key)
+    else:
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
     # rows tied on the key (same date, symbol, kind and parameter slot): order them by the sort parameters,
     # missing first (stable), before any column is written
     same = ks[1:] == ks[:-1]
     if same.any():
         tied = np.nonzero(np.r_[False, same] | np.r_[same, False])[0]
         src = order[tied]
-        sub = tie_order(ks[tied], _tie_keys(parts, bounds, src))
+        sub = (tie_order if kernels else tie_order_reference)(ks[tied], _tie_keys(parts, bounds, src))
         order[tied] = src[sub]
 
     pos = (inverse_permutation if kernels else inverse_permutation_reference)(order)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from capscope.data.panel import Panel
     from capscope.patterns.records import PatternRecord
 
+#: DuckDB memory limit of the read-only connection that reads blocks from the store.
+STORE_MEMORY_LIMIT = "512MB"
 #: Default symbols per block: ~6 fields x 5,000 bars x 256 symbols x 8 bytes = 61 MB of panel per block.
 BLOCK_SIZE = 256
 
@@ -106,6 +108,9 @@ class StoreSource:
             from capscope.store import Store
 
             self._store = Store(self.path, read_only=True)
+            # DuckDB caches the pages it reads up to its memory limit (80 % of RAM by default), so a block-by-
+            # block read of a large store would grow to the store's size; one block's query needs far less
+            self._store.con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
         return self._store.con
 
     def close(self) -> None:
