@@ -66,6 +66,9 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
 def _commands(store: Path, data: Path, root: Path) -> dict[str, list[str]]:
     cmds = reading_commands(store, data, root)
     cmds["ingest"] = ["ingest", str(data / "prices" / "AAA.csv"), "--store", str(store)]
+    cmds["study"] = ["study", "golden_cross", "-s", "AAA", "--draws", "99", "--store", str(store)]
+    cmds["export"] = ["export", "parquet", "--store", str(store), "--out", str(root / "export-out")]
+    cmds["watch"] = ["watch", "--once", "--interval", "0", "--data", str(data), "--store", str(store)]
     return cmds
 
 
@@ -198,7 +201,7 @@ def test_read_only_directory(
         code, out, err = _run(args, capsys)
         if name == "doctor":
             assert code == 0
-        elif name == "ingest":
+        elif name in ("ingest", "watch"):  # writers would create the store: a permission problem
             _check(
                 code, out, err, "permission problem", f"cannot create files in the directory {read_only_dir}"
             )
@@ -250,4 +253,40 @@ def test_missing_table_and_wrong_schema_version(tmp_path: Path, capsys: pytest.C
         for args in (["symbols", "--store", str(store)], ["ingest", str(tmp_path), "--store", str(store)]):
             code, out, err = _run(args, capsys)
             _check(code, out, err, DAMAGED, phrase, REBUILD)
+        assert _fingerprint(store) == before
+
+
+def test_an_old_schema_store_is_not_migrated_when_damaged(
+    universe: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Opening a version-1 store for writing migrates it (a write): a damaged one is refused first, unchanged."""
+    import duckdb
+
+    from capscope.store.schema import WATCH_DDL
+
+    _, data, good = universe
+    store = tmp_path / "v1.duckdb"
+    shutil.copy(good, store)
+    con = duckdb.connect(str(store))
+    for statement in WATCH_DDL:
+        table = statement.split("EXISTS", 1)[1].split("(", 1)[0].strip()
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.execute("CHECKPOINT")
+    # a block the bars table uses (DuckDB: 3 x 4 KB of headers, then blocks of block_size bytes)
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    block = con.execute(
+        "SELECT max(block_id) FROM pragma_storage_info('bars') WHERE column_name = 'close'"
+    ).fetchall()[0][0]
+    con.close()
+    with store.open("r+b") as f:
+        f.seek(3 * 4096 + block * block_size + 64)
+        f.write(b"\xff" * 4096)
+    before = _fingerprint(store)
+    for args in (
+        ["watch", "--once", "--interval", "0", "--data", str(data), "--store", str(store)],
+        ["ingest", str(data / "prices" / "AAA.csv"), "--store", str(store)],
+    ):
+        code, out, err = _run(args, capsys)
+        _check(code, out, err, DAMAGED, REBUILD)
         assert _fingerprint(store) == before

@@ -48,7 +48,8 @@ def parquet(
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = export_parquet(st, out, symbols_per_bucket=per_file, progress=tick)
+        with st.guard():  # a damaged block met while exporting is exit 4, not a traceback
+            report = export_parquet(st, out, symbols_per_bucket=per_file, progress=tick)
     console.print(
         f"exported {report.symbols:,} symbols, {report.rows:,} bars to {report.path} "
         f"({report.files} files, {report.bytes / 1e6:,.1f} MB, {report.seconds:.1f} s)",

@@ -99,6 +99,10 @@ class Store:
         except ValueError:
             version = None
         if version is not None and version < SCHEMA_VERSION and not self.read_only:
+            # a migration writes: never into a damaged store (the file stays as it was)
+            problems = self.check_integrity()
+            if problems:
+                raise damaged(self.path, "; ".join(problems[:5]))
             version = self._migrate(version)
         if version != SCHEMA_VERSION and not (self.read_only and version in MIGRATIONS):
             raise damaged(
