@@ -4,8 +4,8 @@ Each example runs ``capscope ARGS`` in-process (:func:`capscope.cli.app.run`) ag
 data directory: options get valid values mixed with odd ones (empty strings, impossible dates such as 2025-02-30,
 negative and huge counts, missing files, ``/dev/null``, directories, unknown and misspelled symbols). The exit code
 must be one a user can act on (0, 1 for ``verify --strict``, 2 usage, 3 data, 4 store, 5 download) — never 70
-(an unexpected error) — and no traceback may be printed. 725 examples in all (550 on the commands of
-issue 15's first parts, 175 on study, recon, export, sources, watch and download).
+(an unexpected error) — and no traceback may be printed. 705 examples in all (550 on the commands of
+issue 15's first parts, 155 on study, recon, export, sources, watch and download).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ WRITES = {
     "download": lambda tmp: ["--data", str(tmp / "downloads")],
 }
 
-#: Examples per command (725 in all with the brief's).
+#: Examples per command (705 in all with the brief's).
 EXAMPLES = {
     "show": 60,
     "overview": 60,
