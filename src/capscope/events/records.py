@@ -483,34 +483,10 @@ def assemble(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
     then written straight into its sorted positions from the parts that have it; text columns are categoricals
     whose codes are written directly (symbol and kind codes come from the sort key).
 
-    This is the plain numpy path. The numba kernels of :mod:`capscope.events.assembly` (radix sort, insertion
-    tie order, scatters; ``_assemble(..., kernels=True)``, bit-identical) made the end-to-end ``scan_panel`` only
-    1.20x faster on the sample stocks (``benchmarks/bench_scan_assembly.py``, RESULTS.md "scan assembly"), under
-    the 1.5x that DESIGN.md's "complexity must pay" rule asks, so the simpler code is the one used.
+    Plain numpy throughout: hand-written numba kernels for the sort, tie order and scatters (issue 17) made the
+    end-to-end ``scan_panel`` only 1.20x faster on the sample stocks (benchmarks/RESULTS.md "Scan assembly
+    kernels vs numpy"), under the 1.5x that DESIGN.md's "complexity must pay" rule asks, so they were deleted.
     """
-    return _assemble(panel, parts, kernels=False)
-
-
-def _assemble_reference(panel: Panel, parts: Iterable[EventParts]) -> pd.DataFrame:
-    """The numba-kernel twin of :func:`assemble` (:mod:`capscope.events.assembly`), kept for the tests that hold
-    the two bit-identical and for ``benchmarks/bench_scan_assembly.py``; not used by the scan."""
-    return _assemble(panel, parts, kernels=True)
-
-
-def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd.DataFrame:
-    from capscope.events.assembly import (
-        carve,
-        decode_keys,
-        decode_keys_reference,
-        inverse_permutation,
-        inverse_permutation_reference,
-        pack_keys,
-        pack_keys_reference,
-        stable_sort,
-        tie_order,
-        tie_order_reference,
-    )
-
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_events(panel.symbols)
@@ -524,24 +500,22 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
     slots, slot_kind = _tie_slots(parts)
     n_slots = len(slot_kind)
     key = np.empty(total, dtype=np.int64)
-    pack = pack_keys if kernels else pack_keys_reference
     for p, slot, a, b in zip(parts, slots, bounds[:-1], bounds[1:], strict=True):
-        pack(p.row, p.col, p.kind, symbol_rank, slot, n_sym, n_slots, key[a:b])
-    if kernels:
-        order, ks = stable_sort(key)
-    else:
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
+        # key = (date row, symbol name rank, kind slot), packed into one int64
+        key[a:b] = (np.asarray(p.row, dtype=np.int64) * n_sym + symbol_rank[p.col]) * n_slots + slot[p.kind]
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
     # rows tied on the key (same date, symbol, kind and parameter slot): order them by the sort parameters,
     # missing first (stable), before any column is written
     same = ks[1:] == ks[:-1]
     if same.any():
         tied = np.nonzero(np.r_[False, same] | np.r_[same, False])[0]
         src = order[tied]
-        sub = (tie_order if kernels else tie_order_reference)(ks[tied], _tie_keys(parts, bounds, src))
+        sub = np.lexsort([*_tie_keys(parts, bounds, src).T[::-1], ks[tied]])
         order[tied] = src[sub]
 
-    pos = (inverse_permutation if kernels else inverse_permutation_reference)(order)
+    pos = np.empty(total, dtype=np.int64)  # each row's sorted position
+    pos[order] = np.arange(total)
     where = [pos[a:b] for a, b in itertools.pairwise(bounds)]
 
     # every column in sorted order: plain arrays (values + missing mask for nullable ones) until the very end; the
@@ -564,7 +538,7 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
             specs += [(total, np.int64 if dtype == "Int64" else bool), (total, bool)]
         else:
             specs.append((total, dtype))
-    block = iter(carve(specs))
+    block = iter(_carve(specs))
     date_out, price_out, symbol_codes, kind_codes_out = next(block), next(block), next(block), next(block)
     values: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
@@ -575,18 +549,13 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
                 missing[name] = next(block)
 
     # date row, symbol and kind of each sorted row are in its key (ties share the key, so their order is moot)
-    decode = decode_keys if kernels else decode_keys_reference
-    decode(
-        ks,
-        n_sym,
-        n_slots,
-        panel.dates.astype("datetime64[ns]").view(np.int64),
-        panel.close,
-        by_name,
-        _KIND_RANK[slot_kind],  # kind categories are the kinds in name order
-        (date_out.view(np.int64), price_out, symbol_codes, kind_codes_out),
-    )
-    _scatter_fields(parts, where, values, missing, kernels=kernels)
+    t, rest = np.divmod(ks, n_sym * n_slots)
+    rank, slot_of = np.divmod(rest, n_slots)
+    date_out.view(np.int64)[:] = panel.dates.astype("datetime64[ns]").view(np.int64)[t]
+    price_out[:] = panel.close[t, by_name[rank]]
+    symbol_codes[:] = rank
+    kind_codes_out[:] = _KIND_RANK[slot_kind][slot_of]  # kind categories are the kinds in name order
+    _scatter_fields(parts, where, values, missing)
 
     data: dict[str, Any] = {
         # the symbol categories are the panel's symbols in name order: a row's name rank is its code
@@ -609,6 +578,24 @@ def _assemble(panel: Panel, parts: Iterable[EventParts], *, kernels: bool) -> pd
     return pd.DataFrame(data, copy=False)
 
 
+def _carve(specs: list[tuple[int, Any]]) -> list[np.ndarray]:
+    """Uninitialised arrays of the given ``(length, dtype)``, all views of one allocation (64-byte aligned).
+
+    A frame's columns written into one large block take a few page faults instead of one per 4 KB page: numpy
+    asks the kernel for transparent huge pages for blocks of 4 MB and more (where the system allows it), and the
+    column arrays do not each go through the allocator. The block lives as long as any of its views.
+    """
+    starts, total = [], 0
+    for n, dtype in specs:
+        total = -(-total // 64) * 64
+        starts.append(total)
+        total += int(n) * np.dtype(dtype).itemsize
+    block = np.empty(max(total, 1), dtype=np.uint8)
+    return [
+        block[s : s + int(n) * np.dtype(d).itemsize].view(d) for s, (n, d) in zip(starts, specs, strict=True)
+    ]
+
+
 @functools.lru_cache(maxsize=16)
 def _symbol_dtype(symbols: tuple[str, ...]) -> pd.CategoricalDtype:
     """:func:`text_dtype` of ``symbol``, kept for the panels seen last (building it costs ~1 ms for 700 symbols,
@@ -621,13 +608,9 @@ def _scatter_fields(
     where: list[np.ndarray],
     values: dict[str, np.ndarray],
     missing: dict[str, np.ndarray],
-    *,
-    kernels: bool,
 ) -> None:
     """The kind fields: each column prefilled with its missing marker, then every part's field scattered into its
-    rows' sorted positions (``where``), by numba kernels or (``kernels=False``) numpy's fancy setitem."""
-    from capscope.events.assembly import scatter, scatter_present
-
+    rows' sorted positions (``where``) by numpy's fancy setitem."""
     for name, dtype in EVENT_DTYPES.items():
         if name in _BASE_COLUMNS:
             continue
@@ -649,18 +632,6 @@ def _scatter_fields(
             if dtype == "category":
                 codes = np.asarray(_as_text_codes(name, v), dtype=np.float64)
                 v = np.where(np.isnan(codes), -1, codes)
-            if kernels:
-                if name not in missing:
-                    scatter(w, _as_values(v, out.dtype), out.view(np.int64) if out.dtype.kind == "M" else out)
-                    continue
-                arr = np.asarray(v)
-                if arr.dtype.kind != "f":
-                    scatter(w, _as_values(arr, out.dtype), out)
-                    scatter(w, np.zeros(1, dtype=bool), gone)  # present
-                    continue
-                if arr.dtype == np.float64 and arr.ndim == 1 and len(arr) == len(w):
-                    scatter_present(w, arr, out, gone)  # NaN = missing, in the same pass
-                    continue
             if name not in missing:
                 out[w] = v
                 continue
@@ -675,13 +646,6 @@ def _scatter_fields(
                     w, arr = w[good], arr[good]
             out[w] = arr
             gone[w] = False
-
-
-def _as_values(value: Any, dtype: np.dtype) -> np.ndarray:
-    """``value`` (array or scalar) as a 1-D array of ``dtype`` (dates as ``int64``), cast as a numpy setitem of it
-    into a column of ``dtype`` would cast it."""
-    arr = np.asarray(value, dtype=dtype).reshape(-1)
-    return arr.view(np.int64) if dtype.kind == "M" else arr
 
 
 def _code_dtype(n_categories: int) -> type:
