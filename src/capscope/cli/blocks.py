@@ -78,10 +78,15 @@ def block_source(
         with Store(source.path, read_only=True) as st:
             stored = {sym: src for sym, _, _, _, src in st.symbol_rows()}
         if symbols is None:
-            wanted = sorted(
-                s
-                for s, src in stored.items()
-                if subdir is None or (src and Path(str(src)).parent.name == subdir)
+            from capscope.data.alternates import primary_symbols
+
+            # each symbol once: alternate sources (SYMBOL__source) are not symbols of their own
+            wanted = primary_symbols(
+                sorted(
+                    s
+                    for s, src in stored.items()
+                    if subdir is None or (src and Path(str(src)).parent.name == subdir)
+                )
             )
         else:
             wanted = list(symbols)
