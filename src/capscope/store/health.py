@@ -94,8 +94,8 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def open_error(path: Path, exc: BaseException) -> StoreError:
-    """The error for a DuckDB failure while opening ``path``."""
+def _duckdb_error(path: Path, exc: BaseException, action: str) -> StoreError:
+    """The error for a DuckDB failure while ``action``-ing ``path`` (open or read), classified by its message."""
     kind, reason = _classify(str(exc)), _first_line(exc)
     if kind == "permission":
         return _permission(path, reason)
@@ -105,18 +105,14 @@ def open_error(path: Path, exc: BaseException) -> StoreError:
         )
     if kind == "damage":
         return damaged(path, reason)
-    return StoreError(f"cannot open the store at {path}: {reason}")
+    return StoreError(f"cannot {action} the store at {path}: {reason}")
+
+
+def open_error(path: Path, exc: BaseException) -> StoreError:
+    """The error for a DuckDB failure while opening ``path``."""
+    return _duckdb_error(path, exc, "open")
 
 
 def read_error(path: Path, exc: BaseException) -> StoreError:
     """The error for a DuckDB failure while reading an open store (damage unless it says otherwise)."""
-    kind, reason = _classify(str(exc)), _first_line(exc)
-    if kind == "permission":
-        return _permission(path, reason)
-    if kind == "lock":
-        return StoreError(
-            f"the store at {path} is in use by another process ({reason}); wait for it to finish"
-        )
-    if kind == "damage":
-        return damaged(path, reason)
-    return StoreError(f"cannot read the store at {path}: {reason}")
+    return _duckdb_error(path, exc, "read")

@@ -28,6 +28,7 @@ import polars as pl
 from scipy.optimize import brentq
 
 from capscope.analytics.reconstitution.simulate import ReconParams, simulate
+from capscope.data.universe import COLUMNS
 
 #: 2024 figures (LSEG press release "begins 36th annual reconstitution").
 BREAKPOINT_2024 = 4.6e9
@@ -188,19 +189,4 @@ def synthetic_universe(
             "adv": shares * float_fraction * turnover,
         }
     ).with_columns(pl.col(c).fill_nan(None) for c in ("growth_forecast", "current_style"))
-    order = [
-        "symbol",
-        "price",
-        "shares_total",
-        "float_fraction",
-        "voting_fraction",
-        "country",
-        "security_type",
-        "book_to_price",
-        "sales_growth_5y",
-        "growth_forecast",
-        "current_index",
-        "current_style",
-        "adv",
-    ]
-    return table.select(order)
+    return table.select(COLUMNS)  # the universe-table layout of capscope.data.universe
