@@ -181,6 +181,15 @@ def _after_breakout(
     return -1, -1
 
 
+@nb.njit(cache=True, inline="always")
+def _known_bar(fi: np.ndarray, r: int, npts: int) -> int:
+    """Bar on which formation ``r`` became knowable: the last confirmation bar of its ``npts`` points."""
+    known = fi[r, I_CONF]
+    for q in range(1, npts):
+        known = max(known, fi[r, I_CONF + q])
+    return known
+
+
 @nb.njit(cache=True)
 def _life_one_sided(
     fi: np.ndarray,
@@ -195,9 +204,7 @@ def _life_one_sided(
     """Status history of bottom (sign +1) or top (-1) formation ``r``: ``chartist._life_one_sided``."""
     s = fi[r, I_SIGN]
     npts = fi[r, I_NPTS]
-    known = fi[r, I_CONF]
-    for q in range(1, npts):
-        known = max(known, fi[r, I_CONF + q])
+    known = _known_bar(fi, r, npts)
     t_first, t_last = fi[r, I_BARS + 1], fi[r, I_BARS + npts - 1]
     n0, p0, n1, p1 = ff[r, F_NECK], ff[r, F_NECK + 1], ff[r, F_NECK + 2], ff[r, F_NECK + 3]
     height = ff[r, F_HEIGHT]
@@ -245,9 +252,7 @@ def _life_two_sided(
 ) -> None:
     """Status history of two-sided formation ``r``: ``chartist._life_two_sided``."""
     npts = fi[r, I_NPTS]
-    known = fi[r, I_CONF]
-    for q in range(1, npts):
-        known = max(known, fi[r, I_CONF + q])
+    known = _known_bar(fi, r, npts)
     t_first, t_last = fi[r, I_BARS], fi[r, I_BARS + npts - 1]
     u0, up0, u1, up1 = ff[r, F_UPPER], ff[r, F_UPPER + 1], ff[r, F_UPPER + 2], ff[r, F_UPPER + 3]
     l0, lp0, l1, lp1 = ff[r, F_LOWER], ff[r, F_LOWER + 1], ff[r, F_LOWER + 2], ff[r, F_LOWER + 3]
