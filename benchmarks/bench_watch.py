@@ -12,8 +12,12 @@ takes every stored bar as history (states built from the whole history; timed an
 Each new day is one more Parquet file of ``--symbols`` rows dropped into the data directory, then one watch cycle
 as the long-running ``capscope watch`` runs it: the changed file ingested (one store transaction), the saved states
 read and advanced by that bar, the events of the bar (crosses from the states; levels and breakouts on the
-1,260-bar trailing window kept in memory), the states, alerts and outbox written in one transaction, and the alerts
+1,260-bar trailing window cut from the history kept in memory; chart-pattern status changes from one numba pass
+over each group's whole history), the states, alerts and outbox written in one transaction, and the alerts
 appended to an alerts file (fsync) and marked delivered. Timed per phase; wall and CPU (all threads).
+``--no-patterns`` runs the cycle without the pattern pass (as before pattern alerts existed). After each day the
+pattern part alone (the pass over every group's history and the records of the day's changes) is timed again
+outside the cycle, so one run gives the cycle with patterns and what the patterns cost in it.
 
 Compared with what the watch saves: one batch ``scan_panel`` of the same 1,260-bar window for every symbol, in
 memory (indicators and every event kind recomputed), which is what re-running ``capscope scan`` each day costs
@@ -70,11 +74,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--bars", type=int, default=1300)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-patterns", dest="patterns", action="store_false", help="cycle without patterns")
     args = parser.parse_args(argv)
 
     from capscope.events.scan import scan_panel
     from capscope.store import Store
     from capscope.watch import runner as _runner
+    from capscope.watch.engine import LEVEL_WINDOW
+    from capscope.watch.patterns import GroupPatterns, tail
     from capscope.watch.pickup import DirectoryPickup
     from capscope.watch.runner import FileSink, MemoryWindow, StateCache, deliver, register_sinks
 
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "symbols": args.symbols,
         "history_bars": args.bars,
+        "patterns": args.patterns,
         "days": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,12 +106,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         store = Store(root / "watch.duckdb")
         pickup = DirectoryPickup(data)
         sink = FileSink(root / "alerts.jsonl")
-        window = MemoryWindow(store)
+        history = MemoryWindow(store, None)
+        window = None if args.patterns else MemoryWindow(store)
         states = StateCache()
         register_sinks(store, [sink])
         pickup.ingest(store)
         t1 = time.perf_counter()
-        first = process(store, window=window, states=states)
+        first = process(store, window=window, states=states, history=history, patterns=args.patterns)
         t2 = time.perf_counter()
         out["startup"] = {
             "ingest_history_s": t1 - t0,
@@ -122,12 +131,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             c0, w0 = time.process_time(), time.perf_counter()
             pickup.ingest(store)
             w1 = time.perf_counter()
-            report = process(store, window=window, states=states)
+            report = process(store, window=window, states=states, history=history, patterns=args.patterns)
             w2 = time.perf_counter()
             delivered = deliver(store, sink)
             w3 = time.perf_counter()
             cpu = time.process_time() - c0
             assert report.new_bars == args.symbols and delivered == len(report.alerts)
+            n_patterns = sum(1 for a in report.alerts if '"status"' in a.payload)
             rec = {
                 "day": str(days[row]),
                 "ingest_s": w1 - w0,
@@ -136,15 +146,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "total_s": w3 - w0,
                 "cpu_s": cpu,
                 "alerts": len(report.alerts),
+                "pattern_alerts": n_patterns,
             }
+            if args.patterns:  # the pattern part alone, again, outside the cycle
+                c1, p0 = time.process_time(), time.perf_counter()
+                found = 0
+                for j0 in range(0, args.symbols, 512):
+                    key = tuple(symbols[j0 : j0 + 512])
+                    group = GroupPatterns.detect(history.cached(key))
+                    found += len(group.alerts(days[row], range(len(key))))
+                rec["patterns_alone_s"] = time.perf_counter() - p0
+                rec["patterns_alone_cpu_s"] = time.process_time() - c1
+                assert found == n_patterns
             out["days"].append(rec)
+            alone = (
+                f"; pattern pass alone {rec['patterns_alone_s'] * 1000:.0f} ms "
+                f"(CPU {rec['patterns_alone_cpu_s'] * 1000:.0f} ms)"
+                if args.patterns
+                else ""
+            )
             print(
                 f"{rec['day']}: total {rec['total_s'] * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms) = ingest "
                 f"{rec['ingest_s'] * 1000:.0f} + states/events/outbox {rec['process_s'] * 1000:.0f} + delivery "
-                f"{rec['deliver_s'] * 1000:.0f} ms; {rec['alerts']} alerts",
+                f"{rec['deliver_s'] * 1000:.0f} ms; {rec['alerts']} alerts ({n_patterns} patterns){alone}",
                 flush=True,
             )
-        panel = window.cached(tuple(symbols[:512]))
+        panel = (window or history).cached(tuple(symbols[:512]))
+        if panel is not None and panel.n_bars > LEVEL_WINDOW:
+            panel = tail(panel, panel.dates[-1], LEVEL_WINDOW)
         if panel is not None:
             c0, w0 = time.process_time(), time.perf_counter()
             scan_panel(panel)

@@ -19,9 +19,9 @@ WATCH_HELP = """Watch for new bars and alert every new signal exactly once.
 
 Each cycle ingests the bar files of the data directory that changed (rows appended) or, with --download,
 downloads the universe's new bars; advances the saved indicator states by the new bars only; and emits every
-new event (crosses, MACD with above_zero, RSI, levels, breakouts) once: on the terminal, as one JSON object
-per line to --alerts, and to --exec COMMAND (the alert as JSON on stdin). Bars already in the store when a
-symbol is first watched are history: they set the states and alert nothing.
+new event (crosses, MACD with above_zero, RSI, levels, breakouts, chart-pattern status changes) once: on the
+terminal, as one JSON object per line to --alerts, and to --exec COMMAND (the alert as JSON on stdin). Bars
+already in the store when a symbol is first watched are history: they set the states and alert nothing.
 
 Example:
 
@@ -36,15 +36,39 @@ class _ErrHandler(logging.Handler):
         err_console.print(f"[yellow]warning:[/] {escape(record.getMessage())}", highlight=False)
 
 
+def describe_pattern(rec: dict[str, Any]) -> str:
+    """One-line description of a pattern alert: the new status, the neckline (its level at the breakout once
+    there is one), the measured target and the invalidation price."""
+    from capscope.cli.tables import fmt_price
+
+    extra = rec.get("extra") or {}
+    parts = [str(rec["status"]).replace("_", " ")]
+    level = extra.get("neckline_at_breakout")
+    if level is None and rec.get("neckline"):
+        level = rec["neckline"]["price1"]
+    if level is not None:
+        parts.append(f"neckline {fmt_price(level)}")
+    if rec.get("breakout"):
+        parts.append(f"breakout {rec['breakout']['date']}")
+    if rec.get("target") is not None:
+        parts.append(f"target {fmt_price(rec['target'])}")
+    if rec.get("invalidation") is not None:
+        parts.append(f"invalidation {fmt_price(rec['invalidation'])}")
+    if extra.get("failure"):
+        parts.append(f"failure: {extra['failure']}")
+    return ", ".join(parts)
+
+
 def _print_alert(rec: dict[str, Any]) -> None:
     from rich.markup import escape
 
     from capscope.cli.scan import describe
 
     fields = {k: v for k, v in rec.items() if k not in ("alert_id", "detected_at")}
+    text = describe_pattern(fields) if "status" in fields else describe(fields)
     console.print(
         f"[bold]{rec['date']}[/] {escape(str(rec['symbol']))} [cyan]{rec['kind']}[/] "
-        f"close {float(rec['price']):,.2f}  {escape(describe(fields))}",
+        f"close {float(rec['price']):,.2f}  {escape(text)}",
         highlight=False,
     )
 
@@ -137,11 +161,11 @@ def watch(
         sinks.append(ExecSink(exec_command))
     try:
         with Store(store) as st:
-            window, states = MemoryWindow(st), StateCache()
+            history, states = MemoryWindow(st, None), StateCache()
             warned = False
             while True:
                 with st.guard():
-                    report = run_cycle(st, sinks, pickup, symbols=symbols, window=window, states=states)
+                    report = run_cycle(st, sinks, pickup, symbols=symbols, history=history, states=states)
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
                 if symbols is not None and not warned:
                     _warn_missing(symbols, [r[0] for r in st.symbol_rows()])

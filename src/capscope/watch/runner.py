@@ -37,6 +37,7 @@ import numpy as np
 
 from capscope.store._duck import arrow, run
 from capscope.watch.engine import LEVEL_WINDOW, GroupState, alert_id, records
+from capscope.watch.patterns import GroupPatterns, tail
 
 if TYPE_CHECKING:
     from capscope.store import Store
@@ -114,11 +115,12 @@ class WindowSource(Protocol):
     def __call__(self, symbols: Sequence[str], day: np.datetime64) -> Any: ...
 
 
-def store_window(store: Store, window: int = LEVEL_WINDOW) -> WindowSource:
-    """A :class:`WindowSource` reading the group's last ``window`` bar dates up to the day from the store."""
+def store_window(store: Store, window: int | None = LEVEL_WINDOW) -> WindowSource:
+    """A :class:`WindowSource` reading the group's last ``window`` bar dates up to the day from the store
+    (``None``: its whole history)."""
 
     def load(symbols: Sequence[str], day: np.datetime64) -> Any:
-        start = _window_start(store, symbols, day, window)
+        start = None if window is None else _window_start(store, symbols, day, window)
         return store.panel(list(symbols), start=start, end=day, fields=("high", "low", "close"))
 
     return load
@@ -128,10 +130,11 @@ class MemoryWindow:
     """A :class:`WindowSource` for the long-running watch: each group's window stays in memory and only the rows
     after its last day are read from the store (a day at or before it -- a late bar -- reloads the window).
 
-    It gives the same panels as :func:`store_window`: the last ``window`` bar dates of the group's symbols.
+    It gives the same panels as :func:`store_window`: the last ``window`` bar dates of the group's symbols
+    (``window=None``: the whole history, which the pattern pass needs; see :mod:`capscope.watch.patterns`).
     """
 
-    def __init__(self, store: Store, window: int = LEVEL_WINDOW) -> None:
+    def __init__(self, store: Store, window: int | None = LEVEL_WINDOW) -> None:
         self.store = store
         self.window = window
         self._load = store_window(store, window)
@@ -151,7 +154,7 @@ class MemoryWindow:
         else:
             fields = ("high", "low", "close")
             add = self.store.panel(list(symbols), start=old.dates[-1] + 1, end=day, fields=fields)
-            keep = max(0, old.n_bars + add.n_bars - self.window)
+            keep = 0 if self.window is None else max(0, old.n_bars + add.n_bars - self.window)
             panel = Panel(
                 np.concatenate([old.dates, add.dates])[keep:],
                 key,
@@ -168,6 +171,8 @@ def process(
     now: Callable[[], datetime] | None = None,
     symbols: Iterable[str] | None = None,
     states: StateCache | None = None,
+    history: WindowSource | None = None,
+    patterns: bool = True,
 ) -> CycleReport:
     """Fold every new bar of the store into the saved states and write the alerts they give, in one transaction.
 
@@ -176,13 +181,20 @@ def process(
     store
         A writable store.
     window
-        Source of the trailing window panels (default: read from the store, :func:`store_window`).
+        Source of the trailing window panels of the levels and breakouts (default: cut from the history when
+        ``patterns`` is on, else read from the store, :func:`store_window`).
     now
         Clock for ``detected_at`` (default: UTC now).
     symbols
         Watch only these symbols (default: every stored symbol); symbols already watched stay watched.
     states
         The long-running watch's copy of the committed states (read from the store when empty or absent).
+    history
+        Source of each group's whole history up to a day (default: read from the store,
+        ``store_window(store, None)``; the long-running watch keeps it with ``MemoryWindow(store, None)``).
+    patterns
+        Also alert chart-pattern status changes (:mod:`capscope.watch.patterns`: one numba pass over each
+        group's history per cycle). A day's signal alerts come first, then its pattern alerts by symbol.
 
     Returns
     -------
@@ -194,7 +206,8 @@ def process(
     from capscope.events.records import concat_events
 
     con = store.con
-    window = window or store_window(store)
+    read_history = history or store_window(store, None)
+    read_window = window or store_window(store)
     stamp = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
     report = CycleReport()
     cached = states.take() if states is not None else None
@@ -238,11 +251,20 @@ def process(
             seq = int(run(con, "SELECT coalesce(max(seq), 0) FROM watch_alerts")[0][0])
             found: set[str] = set()
             detected = stamp.isoformat().replace("+00:00", "Z")
+            passes: dict[int, GroupPatterns] = {}
+            if patterns:  # one pass over each group's whole history serves every new day of the cycle
+                last = {k: day for day in sorted(cells) for k in cells[day]}
+                for k, day in sorted(last.items()):
+                    passes[k] = GroupPatterns.detect(read_history(groups[k][1].symbols, day))
             for day in sorted(cells):
                 frames = []
+                pattern_alerts: list[dict[str, Any]] = []
                 for k, cols in sorted(cells[day].items()):
                     g = groups[k][1]
-                    panel = window(g.symbols, day)
+                    if window is None and k in passes:
+                        panel = tail(passes[k].panel, day, LEVEL_WINDOW)
+                    else:
+                        panel = read_window(g.symbols, day)
                     if (
                         not panel.n_bars or panel.dates[-1] != day
                     ):  # pragma: no cover - store and query disagree
@@ -252,10 +274,13 @@ def process(
                     from capscope.events.records import assemble
 
                     frames.append(assemble(panel, g.advance(panel, new)))
+                    if k in passes:
+                        pattern_alerts += passes[k].alerts(day, cols)
                     changed.add(k)
                     report.new_bars += len(cols)
                 report.days.append(str(day))
-                for rec in records(concat_events(frames)):
+                pattern_alerts.sort(key=lambda a: str(a["symbol"]))
+                for rec in records(concat_events(frames)) + pattern_alerts:
                     aid = alert_id(rec)
                     if aid in found:
                         continue
@@ -532,6 +557,8 @@ def run_cycle(
     symbols: Iterable[str] | None = None,
     window: WindowSource | None = None,
     states: StateCache | None = None,
+    history: WindowSource | None = None,
+    patterns: bool = True,
 ) -> CycleReport:
     """One watch cycle: register the sinks, pick up new bars, :func:`process` them, deliver every pending alert.
 
@@ -540,7 +567,7 @@ def run_cycle(
     register_sinks(store, sinks)
     if pickup is not None:
         pickup.ingest(store)
-    report = process(store, symbols=symbols, window=window, states=states)
+    report = process(store, symbols=symbols, window=window, states=states, history=history, patterns=patterns)
     for sink in sinks:
         deliver(store, sink)
     return report

@@ -1,0 +1,198 @@
+"""Chart-pattern status changes of new bars: the pattern alerts of ``capscope watch``.
+
+What is alerted on a day ``D`` for a symbol: every record of the batch detector as of ``D``
+(:func:`capscope.patterns.api.find_patterns` with ``as_of=D``, chartist mode, default parameters) whose ``date`` --
+the bar on which the record's current status became knowable -- is ``D``: a formation that became known on ``D``
+(status ``forming``, or directly ``confirmed``/``failed`` when its breakout or failure came before its last pivot
+was confirmed), or a known formation whose status changed on ``D`` (``confirmed`` breakout, ``failed``,
+``target_reached``). The batch detector is causal (a record as of ``D`` uses bars up to ``D`` only, tested in
+``tests/test_patterns_lookahead.py``), so this uses no later bar.
+
+Why records dated ``D`` and not "the records as of ``D`` that differ from those as of ``D-1``": the two differ only
+through the multi-scale dedupe of the detector. A formation found on ``D`` can outrank (higher quality) a
+formation kept until ``D-1`` and hide it, and the one it hid may in turn let an older finding reappear with its
+old status and date. Those are not status changes and are not alerted; every record dated ``D`` is new on ``D``
+(as of ``D-1`` no record can carry the date ``D``). ``tests/test_watch_patterns.py`` checks both statements
+against per-day batch runs. A batch run as of the *last* day is not enough: it shows each formation's final
+status only (a formation that was confirmed and then reached its target shows only the target).
+
+Exactness and cost: the life-cycle of a confirmed formation has no end date (its target or a failure can come
+any time later) and the Wilder ATR and the zig-zag pivots have unbounded memory, so no trailing window is exact
+by construction. The watch therefore runs the detector's numba pass over each group's whole stored history, once
+per cycle (one pass serves every new day of the cycle, read as of each day), and builds records only for the
+formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow
+(about 0.1 ms per record), the compiled pass is about 0.1-0.2 us per bar. ``benchmarks/bench_watch.py`` measures
+it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from capscope.data.panel import Panel
+    from capscope.patterns.chartist import ChartistParams, PanelPatterns
+    from capscope.patterns.records import PatternRecord
+
+#: Fields of a pattern alert after ``symbol, date, kind, price`` (``PatternRecord.to_dict()`` order).
+PATTERN_FIELDS: Final[tuple[str, ...]] = (
+    "status",
+    "mode",
+    "scale",
+    "quality",
+    "points",
+    "neckline",
+    "breakout",
+    "target",
+    "invalidation",
+    "extra",
+)
+
+
+def changed_records(found: PanelPatterns, row: int, columns: np.ndarray | None = None) -> list[PatternRecord]:
+    """The records of ``found`` as of panel ``row`` whose status became knowable on that row.
+
+    Equal to ``[r for recs in found.records(row) for r in recs if r.date == date of row]`` (restricted to
+    ``columns``), without building the records of the other formations.
+
+    Parameters
+    ----------
+    found
+        One block of the chartist numba pass (:func:`capscope.patterns.chartist.detect_panel`).
+    row
+        Panel row of the day.
+    columns
+        Columns of the block to report (default: all).
+
+    Returns
+    -------
+    list of PatternRecord
+        Column by column, each column's records in the detector's order.
+
+    Notes
+    -----
+    The formations kept as of ``row`` (state at the row, then the multi-scale dedupe) come from
+    :func:`capscope.patterns.chartist_kernels.select_as_of`. Those whose current state is dated ``row`` are put in
+    a sub-table (in their detection order) whose ``records(row)`` builds them: the dedupe of a subset of kept
+    formations keeps all of them, since a formation is dropped only for an earlier-ranked *kept* one close to it,
+    and every earlier-ranked formation of the subset was kept in the full table without dropping it.
+    """
+    from capscope.patterns import chartist_kernels as ck
+
+    kept, slots = ck.select_as_of(
+        found.fi, found.ff, found.fptr, found.valid, found.vptr, int(row), float(found.params.dedupe_tol)
+    )
+    if not len(kept):
+        return []
+    cols = found.fi[kept, ck.I_COL]
+    bars = found.fi[kept, ck.I_ST + slots * ck.ST_I]
+    take = found.valid[found.vptr[cols] + bars] == row
+    if columns is not None:
+        wanted = np.zeros(len(found.symbols), dtype=bool)
+        wanted[np.asarray(columns, dtype=np.int64)] = True
+        take &= wanted[cols]
+    rows = np.sort(kept[take])
+    if not len(rows):
+        return []
+    fi = np.ascontiguousarray(found.fi[rows])
+    fptr = np.searchsorted(fi[:, ck.I_COL], np.arange(len(found.symbols) + 1), side="left").astype(np.int64)
+    sub = dataclasses.replace(found, fi=fi, ff=np.ascontiguousarray(found.ff[rows]), fptr=fptr)
+    return [r for recs in sub.records(int(row)) for r in recs]
+
+
+def pattern_alert(record: PatternRecord, price: float) -> dict[str, Any]:
+    """The alert record of a pattern status change: ``symbol, date, kind, price`` (the close on ``date``), then
+    :data:`PATTERN_FIELDS` as ``PatternRecord.to_dict()`` gives them (``capscope patterns --format json``)."""
+    data = record.to_dict()
+    out: dict[str, Any] = {
+        "symbol": data["symbol"],
+        "date": data["date"],
+        "kind": data["kind"],
+        "price": float(price),
+    }
+    out.update((k, data[k]) for k in PATTERN_FIELDS)
+    return out
+
+
+@dataclass
+class GroupPatterns:
+    """The chartist pass over one group's whole history, read as of each new day.
+
+    Attributes
+    ----------
+    panel
+        The group's high/low/close over its whole stored history (up to the cycle's last new day).
+    blocks
+        The numba pass per block of :data:`capscope.patterns.chartist.PANEL_BLOCK` columns.
+    """
+
+    panel: Panel
+    blocks: list[PanelPatterns]
+
+    @classmethod
+    def detect(cls, panel: Panel, params: ChartistParams | None = None) -> GroupPatterns:
+        """Run the chartist numba pass (all chartist kinds) over ``panel``, block by block as ``find_patterns``."""
+        from capscope.patterns.chartist import PANEL_BLOCK, detect_panel
+
+        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object).tolist()
+        blocks = []
+        for j0 in range(0, panel.n_symbols, PANEL_BLOCK):
+            cols = slice(j0, min(panel.n_symbols, j0 + PANEL_BLOCK))
+            blocks.append(
+                detect_panel(
+                    panel.dates,
+                    tuple(panel.symbols[cols]),
+                    panel.high[:, cols],
+                    panel.low[:, cols],
+                    panel.close[:, cols],
+                    params=params,
+                    date_objects=days,
+                )
+            )
+        return cls(panel, blocks)
+
+    def alerts(self, day: np.datetime64, columns: Sequence[int]) -> list[dict[str, Any]]:
+        """Pattern alerts of ``day`` for the panel ``columns`` (the symbols with a new bar that day).
+
+        Sorted by symbol; a symbol's alerts in the detector's order (kind, then first point).
+        """
+        row = int(np.searchsorted(self.panel.dates, day))
+        if row >= self.panel.n_bars or self.panel.dates[row] != day:
+            raise ValueError(f"{day} is not a row of the group's history")
+        from capscope.patterns.chartist import PANEL_BLOCK
+
+        wanted = np.asarray(sorted(columns), dtype=np.int64)
+        out: list[dict[str, Any]] = []
+        close = self.panel.close[row]
+        for b, found in enumerate(self.blocks):
+            j0 = b * PANEL_BLOCK
+            local = wanted[(wanted >= j0) & (wanted < j0 + len(found.symbols))] - j0
+            if not len(local):
+                continue
+            for rec in changed_records(found, row, local):
+                j = j0 + found.symbols.index(rec.symbol)
+                out.append(pattern_alert(rec, float(close[j])))
+        out.sort(key=lambda a: str(a["symbol"]))
+        return out
+
+
+def tail(panel: Panel, day: np.datetime64, window: int) -> Panel:
+    """The last ``window`` rows of ``panel`` up to ``day`` (a row of it): the trailing window the levels and
+    breakouts are evaluated on, cut from the history instead of read again (same rows as
+    :func:`capscope.watch.runner.store_window`, whose rows are the same union of the symbols' bar dates)."""
+    from capscope.data.panel import Panel
+
+    row = int(np.searchsorted(panel.dates, day))
+    if row >= panel.n_bars or panel.dates[row] != day:
+        raise ValueError(f"{day} is not a row of the group's history")
+    start = max(0, row + 1 - window)
+    rows = slice(start, row + 1)
+    names = ("high", "low", "close")
+    return Panel(
+        panel.dates[rows], tuple(panel.symbols), {f: np.ascontiguousarray(panel[f][rows]) for f in names}
+    )

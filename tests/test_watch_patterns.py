@@ -1,0 +1,145 @@
+"""Pattern status changes in ``capscope watch``: day for day equal to per-day batch ``find_patterns`` runs.
+
+A generated universe (random walks with a late listing and a halt) is cut at a date; then one bar per file is
+appended per step and ``capscope watch --once`` runs after each step (in-process, a new store connection each
+time). For every step's day ``D`` the pattern alerts must equal the records of a batch
+``find_patterns(panel, as_of=D)`` whose status date is ``D`` -- same records, same order, none missing, none
+doubled. The test also checks the claims :mod:`capscope.watch.patterns` makes about the alternatives: every such
+record is absent from the batch as of ``D-1`` (so it is a change seen between ``D-1`` and ``D``), and a single batch
+run as of the last day cannot replace the per-day runs (it has lost intermediate statuses).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+N_SYMBOLS = 12
+HISTORY = 420
+STEPS = 45
+
+
+def _universe(seed: int = 17) -> tuple[list[str], dict[str, list[str]]]:
+    """Weekday dates and, per symbol, its CSV rows (one per bar); one symbol listed late, one halted 4 days."""
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2022-01-03")
+    days = np.arange(start, start + 2 * (HISTORY + STEPS))
+    days = [str(d) for d in days[np.is_busday(days)][: HISTORY + STEPS]]
+    rows: dict[str, list[str]] = {}
+    for j in range(N_SYMBOLS):
+        close = 25.0 * np.exp(np.cumsum(rng.normal(0.0, 0.022, len(days))))
+        wig = np.abs(rng.normal(0.0, 0.012, (2, len(days)))) * close
+        keep = np.ones(len(days), dtype=bool)
+        if j == 1:
+            keep[: HISTORY // 2] = False  # listed half-way through the history
+        if j == 2:
+            keep[HISTORY + 10 : HISTORY + 14] = False  # halted during the replay
+        rows[f"P{j:02d}"] = [
+            f"{d},{c:.4f},{c + u:.4f},{c - lo:.4f},{c:.4f},,1000\n"
+            for d, c, u, lo, k in zip(days, close, wig[0], wig[1], keep, strict=True)
+            if k
+        ]
+    return days, rows
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.write_text("date,open,high,low,close,adj_close,volume\n" + "".join(lines), encoding="utf-8")
+
+
+def test_pattern_alerts_equal_per_day_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_many
+    from capscope.patterns.api import find_patterns
+    from capscope.watch.patterns import pattern_alert
+    from tests.cli_helpers import run_main
+
+    days, rows = _universe()
+    replay = days[HISTORY:]
+    data = tmp_path / "data" / "stocks"
+    data.mkdir(parents=True)
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] < replay[0]])
+    alerts = tmp_path / "alerts.jsonl"
+    args = ["watch", "--once", "--data", str(tmp_path / "data"), "--store", str(tmp_path / "w.duckdb")]
+    args += ["--alerts", str(alerts)]
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and f"{N_SYMBOLS} symbols taken as history" in err, err
+    assert out == "" and (not alerts.exists() or alerts.read_text() == "")  # history alerts nothing
+    for day in replay:
+        for sym, lines in rows.items():
+            _write(data / f"{sym}.csv", [x for x in lines if x[:10] <= day])
+        code, _, err = run_main(args, monkeypatch, capsys)
+        assert code == 0, err
+
+    got = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines()]
+    assert len({a["alert_id"] for a in got}) == len(got)
+    got_patterns = [
+        {k: v for k, v in a.items() if k not in ("alert_id", "detected_at")} for a in got if "status" in a
+    ]
+
+    panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
+    expected: list[dict[str, object]] = []
+    previous = {json.dumps(r.to_dict()) for r in find_patterns(panel, as_of=days[HISTORY - 1])}
+    for day in replay:
+        batch = find_patterns(panel, as_of=day)
+        row = panel.index_of(day)
+        now = [
+            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
+            for r in batch
+            if r.date.isoformat() == day
+        ]
+        expected += sorted(now, key=lambda a: str(a["symbol"]))
+        current = [json.dumps(r.to_dict()) for r in batch]
+        new_today = [c for c in current if c not in previous]
+        # every record dated D is a change between D-1 and D; other differences are older records the dedupe
+        # shows again (not status changes)
+        dated_today = {json.dumps(r.to_dict()) for r in batch if r.date.isoformat() == day}
+        assert dated_today <= set(new_today)
+        assert all(json.loads(c)["date"] < day for c in set(new_today) - dated_today)
+        previous = set(current)
+
+    # the replay exercises the feature: many changes, several statuses, a halted symbol skipped while halted
+    assert len(expected) >= 20, len(expected)
+    assert len({a["status"] for a in expected}) >= 3
+    assert got_patterns == json.loads(json.dumps(expected))
+    halted = {a["date"] for a in got_patterns if a["symbol"] == "P02"}
+    assert not halted & set(replay[10:14])
+
+    # a batch run as of the last day only shows each formation's final status: it misses changes
+    final = {json.dumps(r.to_dict()) for r in find_patterns(panel)}
+    missed = [a for a in expected if json.dumps({k: v for k, v in a.items() if k != "price"}) not in final]
+    assert missed, "expected some intermediate statuses that a final-date batch no longer shows"
+
+
+def test_changed_records_equal_filtered_records() -> None:
+    """``changed_records`` builds exactly the records dated on the row, on a ragged generated panel, for every
+    row of its last 150 and for a subset of columns."""
+    from capscope.data.panel import Panel
+    from capscope.patterns.chartist import detect_panel
+    from capscope.watch.patterns import changed_records
+
+    rng = np.random.default_rng(3)
+    n, m = 500, 16
+    close = 40.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (n, m)), axis=0))
+    wig = np.abs(rng.normal(0.0, 0.01, (n, m))) * close
+    high, low = close + wig, close - wig
+    for a in (high, low, close):
+        a[:120, 4] = np.nan  # late listing
+        a[300:310, 7] = np.nan  # halt
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + n)
+    panel = Panel(days, tuple(f"Q{j}" for j in range(m)), {"high": high, "low": low, "close": close})
+    found = detect_panel(panel.dates, tuple(panel.symbols), high, low, close)
+    subset = np.array([0, 4, 7, 11])
+    total = 0
+    for row in range(n - 150, n):
+        want = [r for recs in found.records(row) for r in recs if r.date == days[row].astype(object)]
+        assert [r.to_dict() for r in changed_records(found, row)] == [r.to_dict() for r in want]
+        part = [r.to_dict() for r in want if panel.column(r.symbol) in subset]
+        assert [r.to_dict() for r in changed_records(found, row, subset)] == part
+        total += len(want)
+    assert total >= 30
