@@ -143,3 +143,61 @@ def test_changed_records_equal_filtered_records() -> None:
         assert [r.to_dict() for r in changed_records(found, row, subset)] == part
         total += len(want)
     assert total >= 30
+
+
+def test_catch_up_and_no_patterns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Many new days in one cycle (one detector pass read as of each day) give the per-day batch's changes;
+    ``--no-patterns`` gives the same signal alerts and no pattern alert."""
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_many
+    from capscope.patterns.api import find_patterns
+    from capscope.watch.patterns import pattern_alert
+    from tests.cli_helpers import run_main
+
+    days, rows = _universe(seed=29)
+    new_days = days[HISTORY - 25 : HISTORY]
+    data = tmp_path / "data" / "stocks"
+    data.mkdir(parents=True)
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] < new_days[0]])
+    runs = {}
+    for flag in ("--patterns", "--no-patterns"):
+        alerts = tmp_path / f"alerts{flag}.jsonl"
+        args = [
+            "watch",
+            "--once",
+            "--data",
+            str(tmp_path / "data"),
+            "--store",
+            str(tmp_path / f"w{flag}.duckdb"),
+        ]
+        args += ["--alerts", str(alerts), flag]
+        assert run_main(args, monkeypatch, capsys)[0] == 0  # history
+        runs[flag] = args
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] <= new_days[-1]])
+    got = {}
+    for flag, args in runs.items():
+        code, _, err = run_main(args, monkeypatch, capsys)
+        assert code == 0 and f"({new_days[0]}..{new_days[-1]})" in err, err
+        lines = (tmp_path / f"alerts{flag}.jsonl").read_text(encoding="utf-8").splitlines()
+        got[flag] = [
+            {k: v for k, v in json.loads(x).items() if k not in ("alert_id", "detected_at")} for x in lines
+        ]
+
+    panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
+    expected = []
+    for day in new_days:
+        row = panel.index_of(day)
+        now = [
+            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
+            for r in find_patterns(panel, as_of=day)
+            if r.date.isoformat() == day
+        ]
+        expected += sorted(now, key=lambda a: str(a["symbol"]))
+    assert len(expected) >= 10
+    assert [a for a in got["--patterns"] if "status" in a] == json.loads(json.dumps(expected))
+    assert [a for a in got["--patterns"] if "status" not in a] == got["--no-patterns"]
+    assert got["--no-patterns"] and not any("status" in a for a in got["--no-patterns"])

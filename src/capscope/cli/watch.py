@@ -119,6 +119,14 @@ def watch(
         str | None,
         typer.Option("--exec", help="Shell command run per alert with the alert's JSON on stdin (retried)."),
     ] = None,
+    patterns: Annotated[
+        bool,
+        typer.Option(
+            "--patterns/--no-patterns",
+            help="Alert chart-pattern status changes (default; one detector pass over each symbol's history "
+            "per cycle). Days watched with --no-patterns never get pattern alerts later.",
+        ),
+    ] = True,
     store: StoreOption = None,
 ) -> None:
     """Watch for new bars and alert every new signal exactly once."""
@@ -165,7 +173,9 @@ def watch(
             warned = False
             while True:
                 with st.guard():
-                    report = run_cycle(st, sinks, pickup, symbols=symbols, history=history, states=states)
+                    report = run_cycle(
+                        st, sinks, pickup, symbols=symbols, history=history, states=states, patterns=patterns
+                    )
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
                 if symbols is not None and not warned:
                     _warn_missing(symbols, [r[0] for r in st.symbol_rows()])

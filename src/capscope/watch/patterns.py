@@ -78,9 +78,11 @@ def changed_records(found: PanelPatterns, row: int, columns: np.ndarray | None =
     -----
     The formations kept as of ``row`` (state at the row, then the multi-scale dedupe) come from
     :func:`capscope.patterns.chartist_kernels.select_as_of`. Those whose current state is dated ``row`` are put in
-    a sub-table (in their detection order) whose ``records(row)`` builds them: the dedupe of a subset of kept
-    formations keeps all of them, since a formation is dropped only for an earlier-ranked *kept* one close to it,
-    and every earlier-ranked formation of the subset was kept in the full table without dropping it.
+    a sub-table (in their detection order, with only their columns) whose ``records(row)`` builds them: the dedupe
+    of a subset of kept formations keeps all of them, since a formation is dropped only for an earlier-ranked
+    *kept* one close to it, and every earlier-ranked formation of the subset was kept in the full table without
+    dropping it. Record fields hold dates and prices, not column numbers, so renumbering the columns changes
+    nothing in them (tested).
     """
     from capscope.patterns import chartist_kernels as ck
 
@@ -99,9 +101,24 @@ def changed_records(found: PanelPatterns, row: int, columns: np.ndarray | None =
     rows = np.sort(kept[take])
     if not len(rows):
         return []
-    fi = np.ascontiguousarray(found.fi[rows])
-    fptr = np.searchsorted(fi[:, ck.I_COL], np.arange(len(found.symbols) + 1), side="left").astype(np.int64)
-    sub = dataclasses.replace(found, fi=fi, ff=np.ascontiguousarray(found.ff[rows]), fptr=fptr)
+    # the sub-table holds only the columns with a change (its valid-bar lists are converted to Python lists
+    # whole, so a column without a change would only cost time); columns renumbered in order
+    fi = found.fi[rows].copy()
+    used = np.unique(fi[:, ck.I_COL])
+    fi[:, ck.I_COL] = np.searchsorted(used, fi[:, ck.I_COL])
+    segments = [found.valid[found.vptr[j] : found.vptr[j + 1]] for j in used]
+    vptr = np.zeros(len(used) + 1, dtype=found.vptr.dtype)
+    vptr[1:] = np.cumsum([len(seg) for seg in segments])
+    sub = dataclasses.replace(
+        found,
+        symbols=tuple(found.symbols[j] for j in used),
+        close=np.ascontiguousarray(found.close[:, used]),
+        fi=fi,
+        ff=np.ascontiguousarray(found.ff[rows]),
+        fptr=np.searchsorted(fi[:, ck.I_COL], np.arange(len(used) + 1)).astype(found.fptr.dtype),
+        valid=np.concatenate(segments).astype(found.valid.dtype),
+        vptr=vptr,
+    )
     return [r for recs in sub.records(int(row)) for r in recs]
 
 
@@ -168,15 +185,13 @@ class GroupPatterns:
 
         wanted = np.asarray(sorted(columns), dtype=np.int64)
         out: list[dict[str, Any]] = []
-        close = self.panel.close[row]
+        close = dict(zip(self.panel.symbols, self.panel.close[row].tolist(), strict=True))
         for b, found in enumerate(self.blocks):
             j0 = b * PANEL_BLOCK
             local = wanted[(wanted >= j0) & (wanted < j0 + len(found.symbols))] - j0
             if not len(local):
                 continue
-            for rec in changed_records(found, row, local):
-                j = j0 + found.symbols.index(rec.symbol)
-                out.append(pattern_alert(rec, float(close[j])))
+            out += [pattern_alert(rec, close[rec.symbol]) for rec in changed_records(found, row, local)]
         out.sort(key=lambda a: str(a["symbol"]))
         return out
 
