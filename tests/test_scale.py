@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ import pytest
 
 from capscope.analytics.breadth import BreadthResult
 from capscope.analytics.breadth import breadth as whole_breadth
+from capscope.analytics.study import StudyParams, parse_signals, study_panel
 from capscope.data.panel import Panel
 from capscope.events.scan import scan_panel
 from capscope.patterns.api import find_patterns
@@ -21,7 +24,20 @@ from capscope.scale.dataset import META_FILE, ParquetDataset, bucket_of, export_
 from capscope.store import Store
 from tests.cli_helpers import run_main
 
+if TYPE_CHECKING:
+    from distributed import LocalCluster
+
 AS_OF = date(2024, 6, 28)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    """One Dask LocalCluster (2 workers, one thread each) shared by the module's tests: threads of this process
+    (``processes=False``), so no worker process start-up and no pickling of blocks between processes."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as running:
+        yield running
 
 
 def _write_generated(folder: Path, n_symbols: int, n_bars: int, seed: int) -> None:
@@ -195,38 +211,104 @@ def test_breadth_blocks_need_the_universe_dates(generated: tuple[Path, Path, Pan
     assert not np.array_equal(scattered + rest_counts, aligned)
 
 
-def test_dask_equals_local_on_generated(generated: tuple[Path, Path, Panel]) -> None:
-    from distributed import Client, LocalCluster
-
+def test_dask_equals_local_on_generated(generated: tuple[Path, Path, Panel], cluster: LocalCluster) -> None:
     _, ds, whole = generated
     source = ParquetSource(ds)
     local_events, _ = run.scan(run.universe(source, None, AS_OF), block_size=4)
     local_breadth = run.breadth(run.universe(source, None, AS_OF), block_size=4)
     local_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, block_size=4)
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
-        Client(cluster),
-    ):
-        address = cluster.scheduler_address
-        kw = {"engine": "dask", "scheduler": address, "block_size": 4}
-        events, _ = run.scan(run.universe(source, None, AS_OF), **kw)  # type: ignore[arg-type]
-        got_breadth = run.breadth(run.universe(source, None, AS_OF), **kw)  # type: ignore[arg-type]
-        got_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, **kw)  # type: ignore[arg-type]
+    kw: dict[str, Any] = {"engine": "dask", "scheduler": cluster.scheduler_address, "block_size": 4}
+    events, _ = run.scan(run.universe(source, None, AS_OF), **kw)
+    got_breadth = run.breadth(run.universe(source, None, AS_OF), **kw)
+    got_patterns = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, **kw)
     pd.testing.assert_frame_equal(events, local_events)
     for name, col in local_breadth.columns.items():
         np.testing.assert_array_equal(got_breadth.columns[name], col, err_msg=name)
     assert [r.to_dict() for r in got_patterns] == [r.to_dict() for r in local_patterns]
 
 
+# -- the event study over blocks ----------------------------------------------------------------------------------
+#: Event kinds (one with a filter, one read against its regime) and a chart pattern studied on its breakout.
+STUDY_SIGNALS = ("golden_cross", "macd_bullish_cross:above_zero=true", "rsi_oversold", "double_bottom")
+
+
+def _study_params(inference: str, baseline: str = "all") -> StudyParams:
+    return StudyParams(horizons=(5, 21), draws=199, inference=inference, baseline=baseline)
+
+
+def _assert_close(got: Any, want: Any, draws: int, path: str = "") -> None:
+    """Equal JSON documents, floats up to summation order (relative 1e-9).
+
+    A placebo p-value counts the placebos at least as extreme as the observed excess; a placebo whose shifts are
+    all zero equals it up to rounding, so that one count may differ between two summation orders: p-values and
+    q-values may differ by that one placebo (2 / (draws + 1), times the cells for BH's q).
+    """
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), path
+        for key in want:
+            _assert_close(got[key], want[key], draws, f"{path}/{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _assert_close(g, w, draws, f"{path}[{i}]")
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert isinstance(got, float), path
+        if path.endswith(("p_value", "q_value")):
+            assert got == pytest.approx(want, abs=2.0 * 16 / (draws + 1)), path
+        else:
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), path
+    else:
+        assert got == want, path
+
+
+@pytest.mark.parametrize(("inference", "baseline"), [("placebo", "all"), ("bootstrap", "regime")])
+def test_study_blocks_equal_whole_panel(
+    generated: tuple[Path, Path, Panel], inference: str, baseline: str
+) -> None:
+    """Blocks of any size give the whole panel's study; every source (one plan for all) gives identical JSON."""
+    store, ds, whole = generated
+    signals = parse_signals(list(STUDY_SIGNALS))
+    params = _study_params(inference, baseline)
+    want = study_panel(whole, signals, params, as_of=AS_OF).to_dict()
+    assert all(want["results"][k]["n_events"] > 0 for k in (0, 2, 4, 6))  # every signal is exercised
+    got = {
+        kind: run.study(run.universe(source, None, AS_OF), signals, params, block_size=5).to_dict()
+        for kind, source in (
+            ("store", StoreSource(store)),
+            ("parquet", ParquetSource(ds)),
+            ("panel", PanelSource(whole, "panel")),
+        )
+    }
+    assert got["store"] == got["parquet"] == got["panel"]
+    _assert_close(got["parquet"], want, params.draws)
+    bigger = run.study(run.universe(ParquetSource(ds), None, AS_OF), signals, params, block_size=100)
+    _assert_close(bigger.to_dict(), want, params.draws)
+
+
+def test_study_dask_equals_local(generated: tuple[Path, Path, Panel], cluster: LocalCluster) -> None:
+    """The same blocks on Dask: identical JSON (placebo and bootstrap inference, q-values, SPA / StepM)."""
+    _, ds, _ = generated
+    source = ParquetSource(ds)
+    signals = parse_signals(list(STUDY_SIGNALS))
+    for inference in ("placebo", "bootstrap"):
+        params = _study_params(inference)
+        uni = run.universe(source, None, AS_OF)
+        local = run.study(uni, signals, params, block_size=5).to_dict()
+        on_dask = run.study(
+            uni, signals, params, engine="dask", scheduler=cluster.scheduler_address, block_size=5
+        ).to_dict()
+        assert on_dask == local
+        assert local["run_tests"].get("spa") and any(r["q_value"] is not None for r in local["results"])
+
+
 # -- the commands ----------------------------------------------------------------------------------------------
 def test_cli_export_and_engines(
     generated: tuple[Path, Path, Panel],
+    cluster: LocalCluster,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from distributed import LocalCluster
-
     store, _, _ = generated
     monkeypatch.setenv("CAPSCOPE_DATA", str(store.parent / "csv"))  # breadth's 'all' = the data dir's files
     out = tmp_path / "ds"
@@ -252,31 +334,47 @@ def test_cli_export_and_engines(
     scan = ["scan", "--universe", "all", "--since", "all", "--as-of", str(AS_OF), "--format", "json"]
     brd = ["breadth", "--universe", "all", "--as-of", str(AS_OF), "--format", "json", "--tail", "30"]
     pat = ["patterns", "S001", "S004", "S010", "--all", "--as-of", str(AS_OF), "--format", "json"]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
-        dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
-        for args in (scan, brd, pat):
-            from_store = json_of([*args, "--store", str(store)])
-            from_parquet = json_of([*args, "--data", str(out)])
-            on_dask = json_of([*args, "--data", str(out), *dask])
-            assert from_store == from_parquet == on_dask
-            assert from_store.get("events") or from_store.get("patterns") or from_store.get("latest")
-    code, _, err = run_main([*scan, "--store", str(store), "--engine", "dask"], monkeypatch, capsys)
-    assert code == 2 and "capscope export parquet" in err
-    code, _, err = run_main([*scan, "--store", str(store), "--engine", "spark"], monkeypatch, capsys)
-    assert code == 2 and "--engine 'spark'" in err
+    study = ["study", *STUDY_SIGNALS, "--universe", "all", "--as-of", str(AS_OF), "--horizons", "5,21"]
+    study += ["--draws", "199", "--format", "json"]
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+    for args in (scan, brd, pat, study):
+        from_store = json_of([*args, "--store", str(store)])
+        from_parquet = json_of([*args, "--data", str(out)])
+        on_dask = json_of([*args, "--data", str(out), *dask])
+        assert from_store == from_parquet == on_dask
+        assert (
+            from_store.get("events")
+            or from_store.get("patterns")
+            or from_store.get("latest")
+            or from_store.get("run_tests")
+        )
+    for args in (scan, study):
+        code, _, err = run_main([*args, "--store", str(store), "--engine", "dask"], monkeypatch, capsys)
+        assert code == 2 and "capscope export parquet" in err
+        code, _, err = run_main([*args, "--store", str(store), "--engine", "spark"], monkeypatch, capsys)
+        assert code == 2 and "--engine 'spark'" in err
+        code, _, err = run_main([*args, "--data", str(out), "--scheduler", "tcp://x:1"], monkeypatch, capsys)
+        assert code == 2 and "--scheduler needs --engine dask" in err
     code, _, err = run_main(["scan", "S01", "--data", str(out)], monkeypatch, capsys)
+    assert code == 2 and "did you mean" in err
+    code, _, err = run_main(["study", "golden_cross", "-s", "S01", "--data", str(out)], monkeypatch, capsys)
     assert code == 2 and "did you mean" in err
 
 
 # -- the sample universe ----------------------------------------------------------------------------------------
-@pytest.mark.sample
-def test_dask_equals_local_on_sample(sample_dir: Path, tmp_path: Path) -> None:
-    from distributed import Client, LocalCluster
-
-    with Store(tmp_path / "s.duckdb") as st:
+@pytest.fixture(scope="module")
+def sample_dataset(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample data in a store and its Parquet export (shared by the sample tests of this module)."""
+    root = tmp_path_factory.mktemp("sample")
+    with Store(root / "s.duckdb") as st:
         st.ingest([sample_dir])
-        export_parquet(st, tmp_path / "ds")
-    source = ParquetSource(tmp_path / "ds")
+        export_parquet(st, root / "ds")
+    return root / "s.duckdb", root / "ds"
+
+
+@pytest.mark.sample
+def test_dask_equals_local_on_sample(sample_dataset: tuple[Path, Path], cluster: LocalCluster) -> None:
+    source = ParquetSource(sample_dataset[1])
     as_of = date(2025, 6, 30)
     since = date(2024, 1, 1)
     # breadth of the whole sample; scan and patterns on every 3rd / 10th symbol keep the test short (per-symbol
@@ -287,16 +385,38 @@ def test_dask_equals_local_on_sample(sample_dir: Path, tmp_path: Path) -> None:
         run.breadth(run.universe(source, None, as_of)),
         run.patterns(run.universe(source, tenth), as_of=as_of),
     )
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
-        Client(cluster),
-    ):
-        kw = {"engine": "dask", "scheduler": cluster.scheduler_address}
-        events = run.scan(run.universe(source, third, as_of), since=since, **kw)[0]  # type: ignore[arg-type]
-        got_breadth = run.breadth(run.universe(source, None, as_of), **kw)  # type: ignore[arg-type]
-        got_patterns = run.patterns(run.universe(source, tenth), as_of=as_of, **kw)  # type: ignore[arg-type]
+    kw: dict[str, Any] = {"engine": "dask", "scheduler": cluster.scheduler_address}
+    events = run.scan(run.universe(source, third, as_of), since=since, **kw)[0]
+    got_breadth = run.breadth(run.universe(source, None, as_of), **kw)
+    got_patterns = run.patterns(run.universe(source, tenth), as_of=as_of, **kw)
     assert len(events) > 500
     pd.testing.assert_frame_equal(events, local[0])
     for name, col in local[1].columns.items():
         np.testing.assert_array_equal(got_breadth.columns[name], col, err_msg=name)
     assert local[2] and [r.to_dict() for r in got_patterns] == [r.to_dict() for r in local[2]]
+
+
+@pytest.mark.sample
+def test_study_dask_equals_local_on_sample(sample_dataset: tuple[Path, Path], cluster: LocalCluster) -> None:
+    """The study of every 3rd sample symbol (event kinds, a filter, a chart pattern; placebo inference): the
+    store and the dataset locally and the dataset on Dask give identical JSON."""
+    store, ds = sample_dataset
+    source = ParquetSource(ds)
+    symbols = source.dataset.symbols()[::3]
+    signals = parse_signals(
+        ["golden_cross", "macd_bullish_cross:above_zero=true", "inverse_head_and_shoulders"]
+    )
+    params = StudyParams(horizons=(5, 21, 63), draws=199)
+    as_of = date(2025, 6, 30)
+    local = run.study(run.universe(source, symbols, as_of), signals, params).to_dict()
+    from_store = run.study(run.universe(StoreSource(store), symbols, as_of), signals, params).to_dict()
+    on_dask = run.study(
+        run.universe(source, symbols, as_of),
+        signals,
+        params,
+        engine="dask",
+        scheduler=cluster.scheduler_address,
+    ).to_dict()
+    assert min(r["n_events"] for r in local["results"]) > 20 and local["run_tests"].get("spa")
+    assert on_dask == local
+    assert from_store == local

@@ -290,3 +290,67 @@ def test_an_old_schema_store_is_not_migrated_when_damaged(
         code, out, err = _run(args, capsys)
         _check(code, out, err, DAMAGED, REBUILD)
         assert _fingerprint(store) == before
+
+
+def _damage_price_block(root: Path) -> Path:
+    """A store damaged only inside the bars' price data: it opens and lists its symbols, and the damage is met
+    only when a command reads prices (the block-by-block readers of ``capscope.scale``).
+
+    The damaged block is found, not assumed: one that DuckDB's ``pragma_storage_info`` lists only for price
+    columns of ``bars`` (40,000 bars fill several blocks), overwritten past its checksum.
+    """
+    import duckdb
+
+    from capscope.store import Store
+
+    from .test_store import make_rows, write_csv
+
+    for k in range(20):
+        write_csv(root / "data" / f"D{k:02d}.csv", make_rows(2000, seed=k))
+    store = root / "prices.duckdb"
+    with Store(store) as st:
+        st.ingest([root / "data"])
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        users: dict[int, set[tuple[str, str]]] = {}
+        for (table,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall():
+            for column, block in con.sql(
+                f"SELECT column_name, block_id FROM pragma_storage_info('{table}') WHERE block_id >= 0"
+            ).fetchall():
+                users.setdefault(int(block), set()).add((str(table), str(column)))
+        block_size = int(con.sql("SELECT block_size FROM pragma_database_size()").fetchall()[0][0])
+    finally:
+        con.close()
+    prices = {("bars", c) for c in ("open", "high", "low", "close", "adj_close", "volume")}
+    blocks = sorted(b for b, cols in users.items() if cols <= prices)
+    assert blocks, users  # a store this size has price-only blocks; if not, the test must say so
+    # DuckDB's file: three 4 KiB headers, then blocks (each starting with its 8-byte checksum)
+    with store.open("r+b") as f:
+        f.seek(3 * 4096 + blocks[0] * block_size + 4096)
+        f.write(bytes(range(256)) * 16)
+    with Store(store, read_only=True) as st:  # the damage is not met when opening or listing symbols
+        assert len(st.symbol_rows()) == 20
+    return store
+
+
+def test_damaged_prices_exit_4_with_every_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The commands that read blocks (scan, patterns, breadth, study) give the one store message, exit 4, with
+    the local engine (damage met reading a block) and with --engine dask (a store is not a Dask source, but a
+    damaged store is reported as damaged before the advice to export it)."""
+    store = _damage_price_block(tmp_path)
+    before = _fingerprint(store)
+    commands = {
+        "scan": ["scan", "--universe", "all", "--since", "all"],
+        "patterns": ["patterns", "D00", "D07"],
+        "breadth": ["breadth", "--universe", "all"],
+        "study": ["study", "golden_cross", "--universe", "all", "--draws", "99"],
+    }
+    messages = set()
+    for name, args in commands.items():
+        for engine in ("local", "dask"):
+            code, out, err = _run([*args, "--store", str(store), "--engine", engine], capsys)
+            _check(code, out, err, DAMAGED, REBUILD, str(store))
+            assert out == "" and err.startswith("error: the store at"), (name, engine, err)
+            messages.add(" ".join(err.split()))
+            assert _fingerprint(store) == before, f"{name} --engine {engine} changed the damaged store"
+    assert len(messages) == 1, messages  # the same message whichever command and engine met the damage

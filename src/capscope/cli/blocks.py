@@ -68,7 +68,12 @@ def block_source(
                 f"the universe '{subdir}' reads the {subdir}/ folder of a data directory; with a Parquet "
                 "dataset use --universe all or --universe FILE"
             )
-        return dataset, sorted(dataset.first_dates()) if symbols is None else list(symbols)
+        if symbols is not None:
+            return dataset, list(symbols)
+        from capscope.data.alternates import primary_symbols
+
+        # each symbol once, as from the store: alternate sources (SYMBOL__source) are not symbols of their own
+        return dataset, primary_symbols(sorted(dataset.first_dates()))
     from capscope.cli.source import resolve_source
 
     source = resolve_source(data, store)

@@ -1,8 +1,10 @@
 """``capscope study``: did a signal beat its baseline? Event studies with intervals that respect overlap.
 
-The command loads bars and prints; every number comes from :mod:`capscope.analytics.study`. Large universes
-are studied in blocks of symbols with similar histories (:func:`capscope.analytics.study.study_block` per
-block, then :func:`capscope.analytics.study.combine`), so memory depends on the block size.
+The command resolves its bars and prints; every number comes from :mod:`capscope.analytics.study`. The universe
+is studied in blocks of symbols with similar histories (:func:`capscope.scale.run.study`:
+:func:`capscope.analytics.study.study_block` per block, then :func:`capscope.analytics.study.combine`), read
+one at a time from the store, a Parquet dataset or the data files, so memory depends on the block size; with
+``--engine dask`` the blocks run as Dask tasks over a Parquet dataset, with the same result.
 """
 
 from __future__ import annotations
@@ -10,21 +12,19 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from capscope.cli.blocks import EngineOption, SchedulerOption
 from capscope.cli.common import AsOfOption, DataOption, StoreOption, console, err_console
 from capscope.errors import UsageError
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from capscope.analytics.study import StudyResult
+    from capscope.data.panel import Panel
 
 FORMATS = ("table", "json")
-#: Symbols per block (bounds memory; results do not depend on it beyond floating-point summation order).
-BLOCK_SIZE = 128
 
 STUDY_HELP = """Event study: forward returns after each signal vs a baseline, with intervals that resample
 dates (placebo dates keeping clustering; or a stationary block bootstrap), BH q-values, a KS test and
@@ -63,36 +63,6 @@ def _parse_horizons(text: str) -> tuple[int, ...]:
     if not out:
         raise UsageError("--horizons: give at least one horizon, e.g. 5,21,63")
     return tuple(out)
-
-
-def _batches(bars: pl.DataFrame, size: int) -> list[list[str]]:
-    import polars as pl
-
-    firsts = bars.group_by("symbol").agg(pl.col("date").min().alias("first")).sort(["first", "symbol"])
-    syms = firsts["symbol"].to_list()
-    return [syms[i : i + size] for i in range(0, len(syms), size)]
-
-
-def run_study(
-    bars: pl.DataFrame, signals: list[Any], params: Any, *, as_of: date, progress: bool
-) -> StudyResult:
-    """Study a bar table (already cut at the as-of date) block by block and combine the blocks."""
-    import polars as pl
-
-    from capscope.analytics.study import combine, study_block
-    from capscope.data.panel import Panel
-
-    batches = _batches(bars, BLOCK_SIZE)
-    parts = []
-    from rich.progress import Progress
-
-    with Progress(console=err_console, transient=True, disable=not progress) as bar:
-        task = bar.add_task("studying", total=len(batches))
-        for batch in batches:
-            panel = Panel.from_bars(bars.filter(pl.col("symbol").is_in(batch)))
-            parts.append(study_block(panel, signals, params))
-            bar.advance(task)
-    return combine(parts, as_of=as_of)
 
 
 def _pct(x: float | None, sign: bool = True) -> str:
@@ -240,17 +210,21 @@ def study(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     data: DataOption = None,
     store: StoreOption = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Event study (see the help text above)."""
     from capscope.analytics.study import BASELINES, ENTRIES, INFERENCES, StudyParams, parse_signals
     from capscope.cli.choices import check_choice
-    from capscope.cli.dates import bars_extent, check_since, parse_date, print_warning, resolve_as_of
+    from capscope.cli.dates import check_since, parse_date, print_warning, resolve_as_of
     from capscope.cli.scan import _read_universe_file, load_bars
+    from capscope.scale.engine import check_engine
 
     check_choice("--format", fmt, FORMATS)
     check_choice("--entry", entry, ENTRIES)
     check_choice("--baseline", baseline, BASELINES)
     check_choice("--inference", inference, INFERENCES)
+    check_engine(engine, scheduler)
     sigs = parse_signals(_split(signals) if signals else [])
     hs = _parse_horizons(horizons)
     since_day = parse_date(since, "--since")
@@ -285,23 +259,45 @@ def study(
         wanted = names
     if wanted is not None and len(set(wanted)) != len(wanted):
         raise UsageError(f"symbols listed more than once: {', '.join(wanted)}")
-    bars, source = load_bars(wanted, data=data, store=store, as_of=as_of_day)
-    if bars.height == 0:
+    from capscope.cli.blocks import block_source
+    from capscope.scale import run as scale_run
+
+    def load_files() -> tuple[Panel, str]:
+        from capscope.data.panel import Panel
+
+        bars, where = load_bars(wanted, data=data, store=store, as_of=None)
+        return Panel.from_bars(bars), where
+
+    src, chosen = block_source(wanted, data=data, store=store, load=load_files)
+    source = src.description
+    uni = scale_run.universe(src, chosen, as_of_day)
+    if len(uni.dates) == 0:
         raise UsageError(
             f"no bars on or before {as_of_day} for the requested symbols ({source})"
             if as_of_day
             else f"no bars for the requested symbols ({source})"
         )
-    first_day: date = bars["date"].min()  # type: ignore[assignment]
-    asof = resolve_as_of(as_of_day, bars_extent(bars)[1])
+    # each symbol's last bar on or before the as-of date (the universe's last date bounds them all)
+    latest: date = uni.dates[-1].astype(object)
+    lasts = src.extent()[1]
+    asof = resolve_as_of(as_of_day, {s: min(lasts[s], latest) for s in uni.symbols})
     check_since(since_day, asof)
     report_day = asof.used
     print_warning(asof)
-    result = run_study(bars, sigs, params, as_of=report_day, progress=fmt == "table")
+    result = scale_run.study(
+        uni,
+        sigs,
+        params,
+        as_of=report_day,
+        engine=engine,
+        scheduler=scheduler,
+        show_progress=fmt == "table",
+    )
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
         return
-    n_sym = bars["symbol"].n_unique()
+    n_sym = len(uni.symbols)
+    first_day = min(uni.firsts[s] for s in uni.symbols)
     title = (
         f"capscope study: {len(sigs)} signal{'s' if len(sigs) != 1 else ''}, {n_sym} symbol"
         f"{'s' if n_sym != 1 else ''}, {since_day or first_day}..{report_day} ({source})"

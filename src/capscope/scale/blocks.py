@@ -11,14 +11,15 @@ previous date. Reading every block on the universe's dates makes each column exa
 the whole panel, so per-symbol results (events, patterns) are identical and per-date counts (breadth) are
 additive over blocks (:func:`capscope.analytics.breadth.breadth_counts`).
 
-The stage functions (:func:`scan_block`, :func:`patterns_block`, :func:`breadth_block`) are plain functions of a
-block and keyword parameters, so the same call runs in this process (local engine) or as a Dask task
-(:mod:`capscope.scale.engine`); their partial results are combined by :mod:`capscope.scale.run`.
+The stage functions (:func:`scan_block`, :func:`patterns_block`, :func:`breadth_block`, :func:`study_block`) are
+plain functions of a block and keyword parameters, so the same call runs in this process (local engine) or as a
+Dask task (:mod:`capscope.scale.engine`); their partial results are combined by :mod:`capscope.scale.run`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,8 @@ from capscope.data.schema import PRICE_FIELDS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from capscope.analytics.study import StudyParams, StudyPartial
+    from capscope.analytics.study_signals import Signal
     from capscope.data.panel import Panel
     from capscope.patterns.records import PatternRecord
 
@@ -103,15 +106,39 @@ class StoreSource:
         self._store: Any = None
         self._extent: tuple[dict[str, date], dict[str, date]] | None = None
 
-    def _con(self) -> Any:
+    def _open(self) -> Any:
         if self._store is None:
             from capscope.store import Store
 
-            self._store = Store(self.path, read_only=True)
-            # DuckDB caches the pages it reads up to its memory limit (80 % of RAM by default), so a block-by-
-            # block read of a large store would grow to the store's size; one block's query needs far less
-            self._store.con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
-        return self._store.con
+            self._store = Store(self.path, read_only=True)  # opening maps DuckDB errors to StoreError itself
+            with self._store.guard():
+                # DuckDB caches the pages it reads up to its memory limit (80 % of RAM by default), so a block-
+                # by-block read of a large store would grow to the store's size; one block's query needs less
+                self._store.con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
+        return self._store
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """The open connection, with DuckDB errors met while reading (a damaged block: checksum mismatch,
+        short read) turned into the store's one-line :class:`~capscope.errors.StoreError` (exit 4), as every
+        other reader of the store does (:meth:`capscope.store.Store.guard`)."""
+        store = self._open()
+        with store.guard():
+            yield store.con
+
+    def verify(self) -> None:
+        """Read every table once (DuckDB checks each block's checksum) and compare row counts with the ingest log.
+
+        Raises
+        ------
+        StoreError
+            The store is damaged or unreadable (the message says so and how to rebuild it).
+        """
+        from capscope.store.health import damaged
+
+        problems = self._open().check_integrity()
+        if problems:
+            raise damaged(self.path, "; ".join(problems[:5]))
 
     def close(self) -> None:
         """Close the connection (it is opened again when needed)."""
@@ -128,11 +155,12 @@ class StoreSource:
         if self._extent is None:
             from capscope.store._duck import run
 
-            rows = run(
-                self._con(),
-                "SELECT s.symbol, min(b.date), max(b.date) FROM bars b JOIN symbols s USING (symbol_id) "
-                "GROUP BY ALL",
-            )
+            with self._reading() as con:
+                rows = run(
+                    con,
+                    "SELECT s.symbol, min(b.date), max(b.date) FROM bars b JOIN symbols s USING (symbol_id) "
+                    "GROUP BY ALL",
+                )
             self._extent = ({str(s): f for s, f, _ in rows}, {str(s): la for s, _, la in rows})
         return self._extent
 
@@ -141,27 +169,29 @@ class StoreSource:
         from capscope.store._duck import arrow
         from capscope.store.query import symbol_ids
 
-        con = self._con()
-        ids = [i for i, _ in symbol_ids(con, list(symbols))]
-        if not ids:
-            return np.array([], dtype="datetime64[D]")
-        con.register("block_ids", _ids_table(ids))
-        try:
-            sql = "SELECT DISTINCT date FROM bars WHERE symbol_id IN (SELECT id FROM block_ids)"
-            params: list[Any] = []
-            if end is not None:
-                sql += " AND date <= ?"
-                params.append(end)
-            table = arrow(con, sql + " ORDER BY date", params or None)
-        finally:
-            con.unregister("block_ids")
+        with self._reading() as con:
+            ids = [i for i, _ in symbol_ids(con, list(symbols))]
+            if not ids:
+                return np.array([], dtype="datetime64[D]")
+            con.register("block_ids", _ids_table(ids))
+            try:
+                sql = "SELECT DISTINCT date FROM bars WHERE symbol_id IN (SELECT id FROM block_ids)"
+                params: list[Any] = []
+                if end is not None:
+                    sql += " AND date <= ?"
+                    params.append(end)
+                table = arrow(con, sql + " ORDER BY date", params or None)
+            finally:
+                con.unregister("block_ids")
         return table.column("date").to_numpy().astype("datetime64[D]")
 
     def panel(self, symbols: Sequence[str], dates: np.ndarray, end: date | None) -> Panel:
         """The block's panel from one store query, on ``dates``."""
         from capscope.store.query import panel
 
-        return align(panel(self._con(), list(symbols), None, end, PRICE_FIELDS), dates)
+        with self._reading() as con:
+            block = panel(con, list(symbols), None, end, PRICE_FIELDS)
+        return align(block, dates)
 
     def groups(self, symbols: Sequence[str]) -> list[list[str]]:
         """One group (the store reads any set of symbols with one query)."""
@@ -314,6 +344,7 @@ def plan_blocks(
     *,
     block_size: int = BLOCK_SIZE,
     firsts: dict[str, date] | None = None,
+    grouped: bool = True,
 ) -> list[Block]:
     """Split ``symbols`` into blocks of at most ``block_size`` (within the source's groups).
 
@@ -321,6 +352,11 @@ def plan_blocks(
     a block (sorted by first date within a group) and a block's dates start at its earliest first bar: the rows
     cut off are rows on which none of its symbols has a bar yet, which no per-symbol result can depend on.
     Per-date counts (breadth) keep the universe's full date index (no ``firsts``).
+
+    ``grouped=False`` ignores the source's groups (e.g. Parquet buckets): the plan then depends only on the
+    symbols, ``firsts`` and ``block_size``, the same for every source and engine. Stages whose partial results
+    are floating-point sums (the event study) use it, so that every source and engine adds the same numbers in
+    the same order and gives bit-identical results.
 
     Raises
     ------
@@ -330,7 +366,7 @@ def plan_blocks(
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
     out: list[Block] = []
-    for group in source.groups(symbols):
+    for group in source.groups(symbols) if grouped else [list(symbols)]:
         if firsts is not None:
             group = sorted(group, key=lambda s: (firsts[s], s))
         for k in range(0, len(group), block_size):
@@ -380,3 +416,14 @@ def breadth_block(block: Block, *, windows: tuple[int, int, int], use_high_low: 
     from capscope.analytics.breadth import breadth_counts
 
     return breadth_counts(block.panel(), windows=windows, use_high_low=use_high_low)
+
+
+def study_block(block: Block, *, signals: Sequence[Signal], params: StudyParams) -> StudyPartial:
+    """Partial event study (:func:`capscope.analytics.study.study_block`) of one block.
+
+    The placebo shifts come from ``params.seed`` alone (one shared draw per placebo) and the bootstrap is drawn
+    when the partials are combined, so no random number depends on the block or on the order tasks run in.
+    """
+    from capscope.analytics.study import study_block as partial_study
+
+    return partial_study(block.panel(), signals, params)

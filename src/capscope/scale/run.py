@@ -5,6 +5,8 @@
 * **patterns**: per-block records sorted by symbol (within a symbol, the detector's order: by status date).
 * **breadth**: per-block counts summed, then the derived series (percentages, A/D line, McClellan oscillator
   and summation index) computed once from the sums (:func:`capscope.analytics.breadth.breadth_from_counts`).
+* **study**: per-block partial event studies (:func:`capscope.analytics.study.study_block`) merged by
+  :func:`capscope.analytics.study.combine`, which also draws the bootstrap and runs the run-level tests.
 
 Results equal those of the whole-panel functions on the whole universe for any block size and either engine
 (``tests/test_scale.py``).
@@ -23,10 +25,12 @@ from capscope.errors import UsageError
 from capscope.scale.blocks import (
     BLOCK_SIZE,
     BlockSource,
+    StoreSource,
     breadth_block,
     patterns_block,
     plan_blocks,
     scan_block,
+    study_block,
 )
 from capscope.scale.engine import check_engine, run_blocks
 
@@ -34,12 +38,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from capscope.analytics.breadth import BreadthResult
+    from capscope.analytics.study import StudyParams, StudyResult
+    from capscope.analytics.study_signals import Signal
     from capscope.patterns.records import PatternRecord
 
 
 def _check_source(source: BlockSource, engine: str, scheduler: str | None) -> None:
     check_engine(engine, scheduler)
     if engine == "dask" and not source.distributable:
+        if isinstance(source, StoreSource):
+            # a damaged store is a store error whatever the engine: the local engine would meet the damage while
+            # reading its blocks, so read the store once here (only on this failing path) before the usage error
+            source.verify()
         raise UsageError(
             f"--engine dask reads a Parquet dataset, not the {source.description}: write one with "
             "`capscope export parquet --out DIR` and pass --data DIR"
@@ -243,3 +253,86 @@ def breadth(
         use_high_low=use_high_low,
         ratio_adjusted=ratio_adjusted,
     )
+
+
+#: Symbols per block of an event study (its per-block arrays: a forward return per bar and horizon).
+STUDY_BLOCK_SIZE = 128
+
+
+def study(
+    uni: Universe,
+    signals: Sequence[Signal],
+    params: StudyParams,
+    *,
+    as_of: date | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    block_size: int = STUDY_BLOCK_SIZE,
+    show_progress: bool = False,
+    processes: bool = True,
+) -> StudyResult:
+    """Event study of a universe up to its end (:mod:`capscope.analytics.study`), block by block.
+
+    The blocks are the universe's symbols sorted by (first bar date, symbol), ``block_size`` at a time, whatever
+    the source (:func:`capscope.scale.blocks.plan_blocks` with ``grouped=False``), and the partial results are
+    combined in block order. The per-date sums the study adds up are floating-point numbers, so the same plan
+    for every source and engine is what makes their results bit-identical (a different ``block_size`` changes
+    only the summation order: results within ~1e-12). No random number depends on the plan: the placebo shifts
+    come from ``params.seed`` alone and the bootstrap is drawn after combining.
+
+    Parameters
+    ----------
+    uni
+        The universe (:func:`universe`; its ``end`` is the as-of date).
+    signals
+        The signals (:func:`capscope.analytics.study.parse_signals`).
+    params
+        Study parameters.
+    as_of
+        Date the study is reported as of (default: the universe's end, or its last date when that is ``None``).
+    engine, scheduler
+        :func:`capscope.scale.engine.run_blocks`.
+    block_size
+        Symbols per block.
+    show_progress
+        Progress bar on stderr.
+    processes
+        Dask LocalCluster workers as processes.
+
+    Returns
+    -------
+    StudyResult
+        The combined study.
+
+    Raises
+    ------
+    UsageError
+        No bars on or before the end, or an engine that cannot read the source.
+    """
+    from capscope.analytics.study import combine
+
+    _check_source(uni.source, engine, scheduler)
+    if len(uni.dates) == 0:
+        raise UsageError("study: no bars on or before the as-of date")
+    blocks = plan_blocks(
+        uni.source,
+        uni.symbols,
+        uni.dates,
+        uni.end,
+        block_size=block_size,
+        firsts=uni.firsts,
+        grouped=False,
+    )
+    parts = run_blocks(
+        study_block,
+        blocks,
+        {"signals": list(signals), "params": params},
+        engine=engine,
+        scheduler=scheduler,
+        label="studying",
+        show_progress=show_progress,
+        processes=processes,
+    )
+    if as_of is None:
+        as_of = uni.end if uni.end is not None else uni.dates[-1].astype(object)
+    return combine(parts, as_of=as_of)
