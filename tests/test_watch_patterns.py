@@ -201,3 +201,23 @@ def test_catch_up_and_no_patterns(
     assert [a for a in got["--patterns"] if "status" in a] == json.loads(json.dumps(expected))
     assert [a for a in got["--patterns"] if "status" not in a] == got["--no-patterns"]
     assert got["--no-patterns"] and not any("status" in a for a in got["--no-patterns"])
+
+
+def test_universe_typo_suggests_file_in_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelled universe symbol gets a close match from the data directory's files, which the universe kept
+    out of the store."""
+    from tests.cli_helpers import run_main
+
+    _, rows = _universe(seed=5)
+    data = tmp_path / "data" / "stocks"
+    data.mkdir(parents=True)
+    for sym in ("P00", "P01"):
+        _write(data / f"{sym}.csv", rows[sym][:300])
+    universe = tmp_path / "u.txt"
+    universe.write_text("P00\nP0l\n", encoding="utf-8")
+    args = ["watch", "--once", "--data", str(tmp_path / "data"), "--store", str(tmp_path / "w.duckdb")]
+    code, _, err = run_main([*args, "--universe", str(universe)], monkeypatch, capsys)
+    assert code == 0 and "1 symbol taken as history" in err, err
+    assert "P0l has no bars in the store yet (did you mean P01" in " ".join(err.split())

@@ -15,18 +15,20 @@ from capscope.errors import UsageError
 if TYPE_CHECKING:
     from capscope.watch.runner import CycleReport
 
-WATCH_HELP = """Watch for new bars and alert every new signal exactly once.
-
-Each cycle ingests the bar files of the data directory that changed (rows appended) or, with --download,
-downloads the universe's new bars; advances the saved indicator states by the new bars only; and emits every
-new event (crosses, MACD with above_zero, RSI, levels, breakouts, chart-pattern status changes) once: on the
-terminal, as one JSON object per line to --alerts, and to --exec COMMAND (the alert as JSON on stdin). Bars
-already in the store when a symbol is first watched are history: they set the states and alert nothing.
-
-Example:
-
-    capscope watch --data ~/bars --alerts alerts.jsonl --interval 300
-"""
+# The help's paragraphs are single lines: typer keeps the line breaks of paragraphs after the first, so a
+# hard-wrapped paragraph came out ragged at 80 columns.
+WATCH_HELP = "\n\n".join(
+    [
+        "Watch for new bars and alert every new signal exactly once.",
+        "Each cycle ingests the bar files of the data directory that changed (rows appended) or, with "
+        "--download, downloads the universe's new bars; advances the saved indicator states by the new bars "
+        "only; and emits every new event (crosses, MACD with above_zero, RSI, levels, breakouts, chart-pattern "
+        "status changes) once: on the terminal, as one JSON object per line to --alerts, and to --exec COMMAND "
+        "(the alert as JSON on stdin). Bars already in the store when a symbol is first watched are history: "
+        "they set the states and alert nothing.",
+        "Example: capscope watch --data ~/bars --alerts alerts.jsonl --interval 300",
+    ]
+)
 
 
 class _ErrHandler(logging.Handler):
@@ -80,13 +82,25 @@ def _warn_missing(wanted: list[str], stored: list[str]) -> None:
     from rich.markup import escape
 
     known = set(stored)
-    for sym in [s for s in wanted if s not in known]:
-        close = difflib.get_close_matches(sym.upper(), stored, n=3)
+    for sym in dict.fromkeys(s for s in wanted if s not in known):
+        close = difflib.get_close_matches(sym.upper(), sorted(known), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         err_console.print(
             f"[yellow]warning:[/] {escape(sym)} has no bars in the store yet{escape(hint)}; it is watched once it has",
             highlight=False,
         )
+
+
+def _file_symbols(pickup: Any) -> list[str]:
+    """Symbols of the bar files in a directory pickup's data directory (close matches for a misspelled universe
+    symbol: the universe limits what is ingested, so the store alone does not hold them)."""
+    from capscope.data.readers import iter_bar_files, symbol_from_path
+    from capscope.watch.pickup import DirectoryPickup
+
+    if not isinstance(pickup, DirectoryPickup):
+        return []
+    names = {symbol_from_path(path) for path in iter_bar_files(pickup.root)}
+    return sorted(name for name in names if "__" not in name)  # SYMBOL__source files are sources, not symbols
 
 
 def _summary(report: CycleReport) -> str:
@@ -178,7 +192,7 @@ def watch(
                     )
                 err_console.print(f"watch: {_summary(report)}", highlight=False)
                 if symbols is not None and not warned:
-                    _warn_missing(symbols, [r[0] for r in st.symbol_rows()])
+                    _warn_missing(symbols, [r[0] for r in st.symbol_rows()] + _file_symbols(pickup))
                     warned = True
                 if once:
                     break
