@@ -8,6 +8,7 @@ sample panels, as of the last bar and as of earlier dates.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -110,3 +111,17 @@ def test_panel_pass_equals_twin_on_sample(prices_panel: Panel, stocks_panel: Pan
     assert _assert_twins(prices_panel) > 50
     assert _assert_twins(stocks_panel) > 1000
     _assert_twins(stocks_panel, as_of=stocks_panel.dates[-120])
+
+
+def test_panel_pass_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The record building pauses the cyclic collector; it must come back on, and stay off if it was off."""
+    panel = _walk_panel(400, 8, 3)
+    assert gc.isenabled()
+    assert find_patterns(panel), "the panel must give records, or nothing is built"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        find_patterns(panel)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -144,7 +144,7 @@ def find_patterns(
             return []
     out: list[PatternRecord] = []
     if not reference:
-        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object).tolist()
+        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object)
         for j0 in range(0, panel.n_symbols, PANEL_BLOCK):
             cols = slice(j0, min(panel.n_symbols, j0 + PANEL_BLOCK))
             block = detect_panel(
@@ -157,8 +157,8 @@ def find_patterns(
                 params=params,
                 date_objects=days,
             )
-            for symbol, recs in zip(block.symbols, block.records(as_of_pos), strict=True):
-                out.extend(r for r in recs if r.quality >= min_quality)
+            for symbol, recs in zip(block.symbols, block.records(as_of_pos, min_quality), strict=True):
+                out.extend(recs)
                 if progress is not None:
                     progress(symbol)
         return out

@@ -31,9 +31,12 @@ result equals running on data truncated at ``D`` (tested).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,7 +52,7 @@ from capscope.patterns.records import (
     Line,
     PatternRecord,
     Point,
-    trusted_record,
+    trusted_records,
 )
 from capscope.patterns.shapes import Candidate, ShapeParams, find_bottoms, find_two_sided
 
@@ -533,7 +536,8 @@ class PanelPatterns:
     """
 
     symbols: tuple[str, ...]
-    dates: list[Any]  # datetime.date of each panel row
+    dates: np.ndarray  # datetime64[D] of each panel row
+    date_objects: np.ndarray  # the same dates as datetime.date objects (object array)
     close: np.ndarray  # (n_bars, n_symbols) of this block
     fi: np.ndarray
     ff: np.ndarray
@@ -542,118 +546,228 @@ class PanelPatterns:
     vptr: np.ndarray
     params: ChartistParams
 
-    def records(self, as_of_position: int | None = None) -> list[list[PatternRecord]]:
-        """Per symbol, the pattern records as of a panel row (default: the last), deduplicated and sorted as
-        :meth:`SeriesPatterns.records` sorts them."""
+    def records(
+        self, as_of_position: int | None = None, min_quality: float = 0.0
+    ) -> list[list[PatternRecord]]:
+        """Per symbol, the pattern records as of a panel row, deduplicated and sorted as
+        :meth:`SeriesPatterns.records` sorts them.
+
+        Every field is gathered for all records at once from the formation tables (NumPy indexing), then
+        each record part becomes one Python object: the twin's values, field for field.
+
+        Parameters
+        ----------
+        as_of_position
+            Panel row of the as-of date (default: the last row).
+        min_quality
+            Records of lower quality are left out (before they are built).
+
+        Returns
+        -------
+        list[list[PatternRecord]]
+            One list per symbol of the block, in the order of :attr:`symbols`.
+        """
         from capscope.patterns import chartist_kernels as ck
 
-        m = len(self.symbols)
         row = len(self.dates) - 1 if as_of_position is None else int(as_of_position)
         kept, slots = ck.select_as_of(
             self.fi, self.ff, self.fptr, self.valid, self.vptr, row, float(self.params.dedupe_tol)
         )
-        out: list[list[PatternRecord]] = [[] for _ in range(m)]
-        fi_rows = self.fi[kept].tolist()
-        ff_rows = self.ff[kept].tolist()
-        valid = self.valid.tolist()
-        vptr = self.vptr.tolist()
-        for fr, fl, slot in zip(fi_rows, ff_rows, slots.tolist(), strict=True):
-            j = fr[ck.I_COL]
-            out[j].append(self._record(ck, fr, fl, slot, valid, vptr[j]))
-        for recs in out:
-            recs.sort(key=lambda r: (r.date, r.kind, r.points[0].date))
-        return out
+        good = self.ff[kept, ck.F_QUALITY] >= min_quality
+        kept, slots = kept[good], slots[good]
+        fi, ff = self.fi[kept], self.ff[kept]
+        # the state at the as-of bar: its integer and float columns, one row per formation
+        at = np.arange(kept.shape[0])
+        fi_st = fi[at[:, None], ck.I_ST + slots[:, None] * ck.ST_I + np.arange(ck.ST_I)]
+        ff_st = ff[at[:, None], ck.F_ST + slots[:, None] * ck.ST_F + np.arange(ck.ST_F)]
+        # SeriesPatterns.records' order within a symbol, (status date, kind, first point's date), stable;
+        # symbols in panel order
+        col = fi[:, ck.I_COL]
+        day = self.dates.astype("datetime64[D]").view(np.int64)
+        status_day = day[self.valid[self.vptr[col] + fi_st[:, 0]]]
+        first_day = day[self.valid[self.vptr[col] + fi[:, ck.I_BARS]]]
+        order = np.lexsort((first_day, _names().kind_rank[fi[:, ck.I_KIND]], status_day, col))
+        with _collector_paused():
+            built = self._build(ck, fi[order], ff[order], fi_st[order], ff_st[order])
+        ends = np.cumsum(np.bincount(col, minlength=len(self.symbols))).tolist()
+        return [built[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
-    def _record(
-        self, ck: Any, fr: list[int], fl: list[float], slot: int, valid: list[int], v0: int
-    ) -> PatternRecord:
-        """The record of formation row ``fr``/``fl`` in state ``slot`` (``ck``: the kernel module, for its
-        column indices); values as :meth:`SeriesPatterns._record` makes them."""
-        dates = self.dates
-        j = fr[ck.I_COL]
-        code = fr[ck.I_KIND]
-        sign = fr[ck.I_SIGN]
-        npts = fr[ck.I_NPTS]
-        two_sided = code >= ck.K_ASC
-        roles = _TWO_SIDED_ROLES[fr[ck.I_PKIND]] if two_sided else _ROLES[code]
-        b0, c0, p0 = ck.I_BARS, ck.I_CONF, ck.F_PRICES
-        points = []
-        for q in range(npts):
-            row = valid[v0 + fr[b0 + q]]
-            points.append(
-                trusted_record(
-                    Point,
-                    {
-                        "role": roles[q],
-                        "date": dates[row],
-                        "price": fl[p0 + q],
-                        "index": row,
-                        "confirm_date": dates[valid[v0 + fr[c0 + q]]],
-                    },
+    def _build(
+        self, ck: Any, fi: np.ndarray, ff: np.ndarray, fi_st: np.ndarray, ff_st: np.ndarray
+    ) -> list[PatternRecord]:
+        """The records of formation rows ``fi``/``ff`` in the states ``fi_st``/``ff_st`` (``ck``: the kernel
+        module, for its column indices); values as :meth:`SeriesPatterns._record` makes them."""
+        n = fi.shape[0]
+        col = fi[:, ck.I_COL]
+        base = self.vptr[col]  # where each formation's column starts in `valid`
+        code, sign = fi[:, ck.I_KIND], fi[:, ck.I_SIGN]
+        two = code >= ck.K_ASC
+        st_bar, status, brk, direction, failure = fi_st.T
+        broke = brk >= 0
+        # points: one flat list, record by record
+        npts = fi[:, ck.I_NPTS]
+        has = np.arange(ck.MAX_POINTS) < npts[:, None]
+        rows = self.valid[(base[:, None] + fi[:, ck.I_BARS : ck.I_BARS + ck.MAX_POINTS])[has]]
+        confirms = self.valid[(base[:, None] + fi[:, ck.I_CONF : ck.I_CONF + ck.MAX_POINTS])[has]]
+        names = _names()
+        role_set = np.where(two, ck.N_KINDS + (fi[:, ck.I_PKIND] > 0), code)
+        points = trusted_records(
+            Point,
+            [
+                {"role": role, "date": day, "price": price, "index": index, "confirm_date": confirm}
+                for role, day, price, index, confirm in zip(
+                    names.roles[role_set][has].tolist(),
+                    self.date_objects[rows].tolist(),
+                    ff[:, ck.F_PRICES : ck.F_PRICES + ck.MAX_POINTS][has].tolist(),
+                    rows.tolist(),
+                    self.date_objects[confirms].tolist(),
+                    strict=True,
                 )
-            )
-        so = ck.I_ST + slot * ck.ST_I
-        st_bar, status, brk, direction, failure = fr[so : so + ck.ST_I]
-        fo = ck.F_ST + slot * ck.ST_F
-        level, target, invalidation = fl[fo : fo + ck.ST_F]
-        extra: dict[str, Any] = {"height": fl[ck.F_HEIGHT], "width_bars": fr[ck.I_WIDTH]}
-        if code == ck.K_IHS or code == ck.K_HS:
-            extra["shoulder_balance"] = fl[ck.F_BALANCE]
-            extra["time_symmetry"] = fl[ck.F_SYMMETRY]
-        neckline: Line | None = None
-        if not two_sided:
-            neckline = self._line(fl, ck.F_NECK, sign, valid, v0)
-        else:
-            upper = self._line(fl, ck.F_UPPER, 1, valid, v0)
-            lower = self._line(fl, ck.F_LOWER, 1, valid, v0)
-            extra["upper"], extra["lower"] = upper, lower
-            if brk >= 0:
-                neckline = upper if direction > 0 else lower
-        breakout = None
-        if brk >= 0:
-            row = valid[v0 + brk]
-            breakout = trusted_record(
-                Breakout, {"date": dates[row], "price": float(self.close[row, j]), "index": row}
-            )
-            extra["direction"] = "up" if direction > 0 else "down"
-            extra["neckline_at_breakout"] = level
-        if failure:
-            extra["failure"] = _FAILURES[failure]
-        record: PatternRecord = trusted_record(
-            PatternRecord,
-            {
-                "symbol": self.symbols[j],
-                "kind": ck.KIND_NAMES[code],
-                "status": _STATUSES[status],
-                "points": tuple(points),
-                "neckline": neckline,
-                "breakout": breakout,
-                "target": None if target != target else target,
-                "invalidation": None if invalidation != invalidation else invalidation,
-                "quality": fl[ck.F_QUALITY],
-                "date": dates[valid[v0 + st_bar]],
-                "mode": MODE_CHARTIST,
-                "scale": self.params.scales[fr[ck.I_SCALE]],
-                "extra": extra,
-            },
+            ],
         )
-        return record
+        ends = np.cumsum(npts)
+        point_sets = [tuple(points[a:b]) for a, b in zip((ends - npts).tolist(), ends.tolist(), strict=True)]
+        # lines: the neckline of one-sided kinds, the upper and lower boundaries of two-sided ones
+        one_at, two_at = np.flatnonzero(~two), np.flatnonzero(two)
+        necklines: list[Line | None] = [None] * n
+        uppers: list[Line | None] = [None] * n
+        lowers: list[Line | None] = [None] * n
+        for into, where, first, signs in (
+            (necklines, one_at, ck.F_NECK, sign[one_at]),
+            (uppers, two_at, ck.F_UPPER, 1),
+            (lowers, two_at, ck.F_LOWER, 1),
+        ):
+            for i, line in zip(
+                where.tolist(), self._lines(ff[where], base[where], first, signs), strict=True
+            ):
+                into[i] = line
+        # breakouts
+        breakouts: list[Breakout | None] = [None] * n
+        b_at = np.flatnonzero(broke)
+        b_rows = self.valid[base[b_at] + brk[b_at]]
+        b_made = trusted_records(
+            Breakout,
+            [
+                {"date": day, "price": price, "index": index}
+                for day, price, index in zip(
+                    self.date_objects[b_rows].tolist(),
+                    self.close[b_rows, col[b_at]].tolist(),
+                    b_rows.tolist(),
+                    strict=True,
+                )
+            ],
+        )
+        for i, made in zip(b_at.tolist(), b_made, strict=True):
+            breakouts[i] = made
+        level, target, invalidation = (x.astype(object) for x in ff_st.T)
+        target[np.isnan(ff_st[:, 1])] = None
+        invalidation[np.isnan(ff_st[:, 2])] = None
+        is_hs = (code == ck.K_IHS) | (code == ck.K_HS)
+        symbols = np.asarray(self.symbols, dtype=object)
+        scales = np.asarray(self.params.scales, dtype=object)
+        fields = []
+        for (
+            symbol,
+            kind,
+            state,
+            pts,
+            neckline,
+            upper,
+            lower,
+            breakout,
+            tgt,
+            inv,
+            quality,
+            day,
+            scale,
+            height,
+            width,
+            hs,
+            balance,
+            symmetry,
+            up,
+            lvl,
+            fail,
+        ) in zip(
+            symbols[col].tolist(),
+            names.kinds[code].tolist(),
+            names.statuses[status].tolist(),
+            point_sets,
+            necklines,
+            uppers,
+            lowers,
+            breakouts,
+            target.tolist(),
+            invalidation.tolist(),
+            ff[:, ck.F_QUALITY].tolist(),
+            self.date_objects[self.valid[base + st_bar]].tolist(),
+            scales[fi[:, ck.I_SCALE]].tolist(),
+            ff[:, ck.F_HEIGHT].tolist(),
+            fi[:, ck.I_WIDTH].tolist(),
+            is_hs.tolist(),
+            ff[:, ck.F_BALANCE].tolist(),
+            ff[:, ck.F_SYMMETRY].tolist(),
+            (direction > 0).tolist(),
+            level.tolist(),
+            failure.tolist(),
+            strict=True,
+        ):
+            # the twin's key order: height, width_bars, the shape's own extras, boundaries, breakout, failure
+            extra: dict[str, Any] = {"height": height, "width_bars": width}
+            if hs:
+                extra["shoulder_balance"] = balance
+                extra["time_symmetry"] = symmetry
+            if upper is not None:
+                extra["upper"], extra["lower"] = upper, lower
+                if breakout is not None:
+                    neckline = upper if up else lower
+            if breakout is not None:
+                extra["direction"] = "up" if up else "down"
+                extra["neckline_at_breakout"] = lvl
+            if fail:
+                extra["failure"] = _FAILURES[fail]
+            fields.append(
+                {
+                    "symbol": symbol,
+                    "kind": kind,
+                    "status": state,
+                    "points": pts,
+                    "neckline": neckline,
+                    "breakout": breakout,
+                    "target": tgt,
+                    "invalidation": inv,
+                    "quality": quality,
+                    "date": day,
+                    "mode": MODE_CHARTIST,
+                    "scale": scale,
+                    "extra": extra,
+                }
+            )
+        built: list[PatternRecord] = trusted_records(PatternRecord, fields)
+        return built
 
-    def _line(self, fl: list[float], at: int, sign: int, valid: list[int], v0: int) -> Line:
-        t0, p0, t1, p1 = fl[at : at + 4]
-        r0, r1 = valid[v0 + int(t0)], valid[v0 + int(t1)]
-        out: Line = trusted_record(
+    def _lines(self, ff: np.ndarray, base: np.ndarray, first: int, sign: np.ndarray | int) -> list[Line]:
+        """Lines from the float columns ``first .. first + 3`` (bar, price, bar, price; prices times
+        ``sign``) of formation rows ``ff`` whose columns start at ``base`` in ``valid``."""
+        t0, p0, t1, p1 = ff[:, first : first + 4].T
+        r0 = self.valid[base + t0.astype(np.int64)]
+        r1 = self.valid[base + t1.astype(np.int64)]
+        made: list[Line] = trusted_records(
             Line,
-            {
-                "date0": self.dates[r0],
-                "price0": p0 * sign,
-                "date1": self.dates[r1],
-                "price1": p1 * sign,
-                "index0": r0,
-                "index1": r1,
-            },
+            [
+                {"date0": d0, "price0": q0, "date1": d1, "price1": q1, "index0": i0, "index1": i1}
+                for d0, q0, d1, q1, i0, i1 in zip(
+                    self.date_objects[r0].tolist(),
+                    (p0 * sign).tolist(),
+                    self.date_objects[r1].tolist(),
+                    (p1 * sign).tolist(),
+                    r0.tolist(),
+                    r1.tolist(),
+                    strict=True,
+                )
+            ],
         )
-        return out
+        return made
 
 
 def _two_sided_roles(kinds: list[int]) -> tuple[str, ...]:
@@ -675,9 +789,46 @@ def _bottom_roles() -> dict[int, tuple[str, ...]]:
     return out
 
 
-_ROLES = _bottom_roles()
-#: roles of a two-sided formation's five alternating pivots, by the kind of the first (+1 high, -1 low)
-_TWO_SIDED_ROLES = {k: _two_sided_roles([k, -k, k, -k, k]) for k in (1, -1)}
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the records are built.
+
+    The records are long-lived objects created by the ten thousand; with the collector on, each block's
+    records set off a few full collections that re-scan every live object (about 30 % of ``find_patterns``'s
+    time, measured). Records hold no reference cycles, so nothing is left for the collector to find; its
+    allocation counts carry on once it is back on. Left off if the caller had turned it off.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+class _Names(NamedTuple):
+    """The names behind the kernel's codes, as object arrays to gather them for many records at once."""
+
+    kinds: np.ndarray  # kind name by kind code
+    kind_rank: np.ndarray  # position of each kind code's name in sorted order (records sort by name)
+    statuses: np.ndarray  # status name by status code
+    roles: np.ndarray  # (role set, point) -> role; role sets: kind codes, then two-sided by first pivot
+
+
+@functools.cache
+def _names() -> _Names:
+    from capscope.patterns import chartist_kernels as ck
+
+    kinds = np.asarray(ck.KIND_NAMES, dtype=object)
+    rank = np.argsort(np.argsort(np.asarray(ck.KIND_NAMES), kind="stable"), kind="stable")
+    roles = np.full((ck.N_KINDS + 2, ck.MAX_POINTS), "", dtype=object)
+    for code, names in _bottom_roles().items():
+        roles[code, : len(names)] = names
+    for first, row in ((-1, ck.N_KINDS), (1, ck.N_KINDS + 1)):  # first pivot a low / a high
+        names = _two_sided_roles([first, -first, first, -first, first])
+        roles[row, : len(names)] = names
+    return _Names(kinds, rank, np.asarray(_STATUSES, dtype=object), roles)
 
 
 def detect_panel(
@@ -689,7 +840,7 @@ def detect_panel(
     *,
     kinds: Iterable[str] | None = None,
     params: ChartistParams | None = None,
-    date_objects: list[Any] | None = None,
+    date_objects: np.ndarray | None = None,
 ) -> PanelPatterns:
     """Detect chartist formations in every column of a time-major panel in one numba pass.
 
@@ -709,7 +860,8 @@ def detect_panel(
     params
         Thresholds (default :class:`ChartistParams`).
     date_objects
-        ``datetime.date`` of each row when the caller has them already (several blocks of one panel).
+        Object array of the rows' ``datetime.date`` when the caller has it already (several blocks of one
+        panel).
 
     Returns
     -------
@@ -725,6 +877,7 @@ def detect_panel(
     fi, ff, fptr, valid, vptr = ck.detect_panel_kernel(
         h, lo, c, np.asarray(p.scales, dtype=np.float64), wanted, _kernel_params(p)
     )
+    days = np.asarray(dates).astype("datetime64[D]")
     if date_objects is None:
-        date_objects = np.asarray(dates).astype("datetime64[D]").astype(object).tolist()
-    return PanelPatterns(tuple(symbols), date_objects, c, fi, ff, fptr, valid, vptr, p)
+        date_objects = days.astype(object)
+    return PanelPatterns(tuple(symbols), days, date_objects, c, fi, ff, fptr, valid, vptr, p)

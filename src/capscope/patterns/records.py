@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -343,13 +344,29 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def trusted_record(cls: type[Any], values: dict[str, Any]) -> Any:
-    """An instance of the frozen record class ``cls`` (:class:`Point`, :class:`Line`, :class:`Breakout`,
-    :class:`PatternRecord`) whose fields are ``values``, which are already what ``__post_init__`` would make of
-    them (``datetime.date`` dates, Python ``float`` prices, a tuple of points, a valid status and quality):
-    ``__post_init__`` does not run. For the chartist panel pass, which builds thousands of records per second
-    from values it has normalised once. Every field must be given; ``values`` becomes the instance's
-    ``__dict__``."""
-    obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    return obj
+def trusted_records(cls: type[Any], values: list[dict[str, Any]]) -> list[Any]:
+    """Instances of the frozen record class ``cls`` (:class:`Point`, :class:`Line`, :class:`Breakout`,
+    :class:`PatternRecord`), one per dict of field values, without running ``__post_init__``.
+
+    For the chartist panel pass, which builds thousands of records per second from values it has normalised
+    once: the values must already be what ``__post_init__`` would make of them (``datetime.date`` dates,
+    Python ``float`` prices, a tuple of points, a valid status and quality) and every field must be given.
+    Each dict becomes an instance's ``__dict__``.
+
+    Parameters
+    ----------
+    cls
+        The record class.
+    values
+        One dict of field values per instance.
+
+    Returns
+    -------
+    list
+        The instances, in the order of ``values``.
+    """
+    made = list(map(object.__new__, repeat(cls, len(values))))
+    # object.__setattr__ passes by the frozen class's __setattr__, as dataclasses' own __init__ does
+    for _ in map(object.__setattr__, made, repeat("__dict__"), values):
+        pass
+    return made
