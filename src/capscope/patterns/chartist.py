@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -840,7 +840,7 @@ def detect_panel(
     *,
     kinds: Iterable[str] | None = None,
     params: ChartistParams | None = None,
-    date_objects: np.ndarray | None = None,
+    date_objects: np.ndarray | Sequence[Any] | None = None,
 ) -> PanelPatterns:
     """Detect chartist formations in every column of a time-major panel in one numba pass.
 
@@ -860,8 +860,8 @@ def detect_panel(
     params
         Thresholds (default :class:`ChartistParams`).
     date_objects
-        Object array of the rows' ``datetime.date`` when the caller has it already (several blocks of one
-        panel).
+        ``datetime.date`` of each row when the caller has them already (several blocks of one panel): an
+        object array (used as it is) or a sequence.
 
     Returns
     -------
@@ -879,5 +879,10 @@ def detect_panel(
     )
     days = np.asarray(dates).astype("datetime64[D]")
     if date_objects is None:
-        date_objects = days.astype(object)
-    return PanelPatterns(tuple(symbols), days, date_objects, c, fi, ff, fptr, valid, vptr, p)
+        objects = days.astype(object)
+    elif isinstance(date_objects, np.ndarray):
+        objects = date_objects
+    else:
+        objects = np.empty(len(date_objects), dtype=object)
+        objects[:] = date_objects
+    return PanelPatterns(tuple(symbols), days, objects, c, fi, ff, fptr, valid, vptr, p)
