@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -137,6 +138,48 @@ def test_export_refuses_nonempty_folder_and_reads_damage(
     (bad / META_FILE).write_text("{not json")
     with pytest.raises(DataError, match="unreadable dataset metadata"):
         ParquetDataset(bad)
+
+
+def _damage_close_column(dataset: Path) -> None:
+    """Overwrite the middle of the ``close`` column chunk of one bucket file: the dataset's metadata, symbols and
+    dates still read (the universe is built), and the damage is met only when a block reads its prices."""
+    import pyarrow.parquet as pq
+
+    target = sorted(dataset.glob("bucket=*/part-0.parquet"))[1]
+    meta = pq.ParquetFile(target).metadata
+    chunk = meta.row_group(0).column(meta.schema.names.index("close"))
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    with target.open("r+b") as f:
+        f.seek(start + chunk.total_compressed_size // 2)
+        f.write(bytes(range(256)) * 4)
+
+
+def test_damaged_dataset_file_one_error_on_every_engine(
+    generated: tuple[Path, Path, Panel], tmp_path: Path
+) -> None:
+    """A damaged bucket file met inside a block: the same one-line data error (exit 3) locally and on Dask's own
+    worker processes (a user error raised in a task comes back as the error, not as a worker's crash log)."""
+    import shutil
+    import subprocess
+    import sys
+
+    _, ds, _ = generated
+    bad = tmp_path / "ds"
+    shutil.copytree(ds, bad)
+    _damage_close_column(bad)
+    args = [sys.executable, "-m", "capscope.cli.app", "study", "golden_cross", "--universe", "all"]
+    args += ["--draws", "99", "--format", "json", "--data", str(bad)]
+    env = {**os.environ, "COLUMNS": "200"}
+    messages = []
+    for engine in ("local", "dask"):  # dask: the default LocalCluster of 2 worker processes
+        done = subprocess.run(
+            [*args, "--engine", engine], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert done.returncode == 3, (engine, done.stderr)
+        assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, (engine, done.stderr)
+        assert "export it again" in done.stderr
+        messages.append(done.stderr)
+    assert messages[0] == messages[1]
 
 
 # -- blocks = whole panel ---------------------------------------------------------------------------------------

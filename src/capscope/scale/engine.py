@@ -11,11 +11,13 @@ hence the result, does not depend on the engine.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, Final, TypeVar
 
-from capscope.errors import UsageError
+from capscope.errors import CapscopeError, UsageError
 
 ENGINES: Final = ("local", "dask")
 #: Workers of the LocalCluster started when no scheduler is given.
@@ -99,6 +101,32 @@ def _run_local(
     return out
 
 
+def _capture(fn: Callable[..., T], block: Any, **kwargs: Any) -> tuple[bool, T | CapscopeError]:
+    """Run one block on a worker; a :class:`~capscope.errors.CapscopeError` (a damaged dataset file, ...) is
+    returned, not raised: the client then reports it as the local engine does (one line, its exit code) and the
+    workers do not log it as a crashed task with a traceback."""
+    try:
+        return True, fn(block, **kwargs)
+    except CapscopeError as exc:
+        return False, exc
+
+
+@contextlib.contextmanager
+def _quiet_workers() -> Iterator[None]:
+    """Worker processes started meanwhile log only errors (no start-up chatter, no warnings about the tasks
+    cancelled after a failed block): they read Dask's logging level from the environment when they start."""
+    key = "DASK_LOGGING__DISTRIBUTED"
+    before = os.environ.get(key)
+    os.environ[key] = "error"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def _run_dask(
     fn: Callable[..., T],
     blocks: Sequence[Any],
@@ -109,30 +137,37 @@ def _run_dask(
 ) -> list[T]:
     import logging
 
-    from distributed import Client, LocalCluster, progress
+    from distributed import Client, LocalCluster, as_completed, progress
 
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             # the cluster's own INFO/WARNING chatter (ports, worker starts) is not the user's business
             logging.getLogger("distributed").setLevel(logging.ERROR)
             # ":0": any free port for the scheduler's HTTP server (a fixed 8787 may be taken by another cluster)
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=LOCAL_WORKERS,
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=":0",
+            with _quiet_workers():
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=LOCAL_WORKERS,
+                        threads_per_worker=1,
+                        processes=processes,
+                        dashboard_address=":0",
+                    )
                 )
-            )
             client = stack.enter_context(Client(cluster))
         else:
             try:
                 client = stack.enter_context(Client(scheduler, timeout=10))
             except (OSError, TimeoutError, ValueError) as exc:
                 raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        futures = client.map(fn, list(blocks), pure=False, **kwargs)
+        futures = client.map(partial(_capture, fn), list(blocks), pure=False, **kwargs)
         if show_progress and len(blocks) > 1 and sys.stderr.isatty():
             with contextlib.redirect_stdout(sys.stderr):
                 progress(futures)
-        results: list[T] = client.gather(futures)
+        position = {future.key: i for i, future in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        for future, (ok, value) in as_completed(futures, with_results=True):
+            if not ok:
+                client.cancel(futures)  # the first failed block ends the run, as it does locally
+                raise value
+            results[position[future.key]] = value
     return results
