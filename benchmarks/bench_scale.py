@@ -11,14 +11,14 @@ as its own ``capscope`` process and reads that process's peak RSS from ``os.wait
   ``--engine dask`` (LocalCluster of 2 worker processes: their peak is reported separately by Dask, the RSS here is
   the client's);
 * ``breadth --universe all`` from the dataset;
-* ``patterns`` of the first ``--pattern-symbols`` symbols (the chartist detector costs ~8 us per bar today, so a
-  whole market would take minutes; per-bar cost is what is reported).
+* ``patterns`` of every symbol (or the first ``--pattern-symbols``), named on the command line, from the dataset.
 
 Throughput is symbol-bars per second of wall time. Generated data are deleted at the end.
 
 Usage::
 
-    python benchmarks/bench_scale.py --sizes 500 2000 [--bars 5000] [--work /tmp/bench-scale]
+    python benchmarks/bench_scale.py --sizes 2000 20000 [--bars 5000] [--work /tmp/bench-scale]
+        [--only ingest DuckDB] [--keep]
 """
 
 from __future__ import annotations
@@ -93,15 +93,30 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 
 
 def run_size(
-    work: Path, n_symbols: int, n_bars: int, pattern_symbols: int, dask: bool
+    work: Path,
+    n_symbols: int,
+    n_bars: int,
+    pattern_symbols: int,
+    dask: bool,
+    only: set[str] | None = None,
+    keep: bool = False,
 ) -> list[tuple[str, ...]]:
-    """All stages at one size; returns table rows."""
+    """All stages at one size (or those whose name starts with a word in ``only``); returns table rows.
+
+    With ``keep`` the generated input (and store, dataset) stay in ``work`` and are reused by the next run with
+    the same size and bar count.
+    """
     env = dict(os.environ)
-    root = work / f"n{n_symbols}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    root = work / f"n{n_symbols}x{n_bars}"
+    marker = root / "input" / "rows.npy"
     t0 = time.perf_counter()
-    per_symbol = generate(root / "input", n_symbols, n_bars)
+    if keep and marker.exists():
+        per_symbol = np.load(marker).tolist()
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        per_symbol = generate(root / "input", n_symbols, n_bars)
+        np.save(marker, np.asarray(per_symbol))
     rows = sum(per_symbol)
     gen = time.perf_counter() - t0
     store, ds = root / "bars.duckdb", root / "dataset"
@@ -133,18 +148,28 @@ def run_size(
                 rows,
             )
         )
-    psyms = [f"Z{k:05d}" for k in range(min(pattern_symbols, n_symbols))]
+    n_pat = n_symbols if pattern_symbols <= 0 else min(pattern_symbols, n_symbols)
+    psyms = [f"Z{k:05d}" for k in range(n_pat)]
     prow = sum(per_symbol[: len(psyms)])
     stages.append(
         (f"patterns ({len(psyms)} symbols, dataset)", [*cap, "patterns", *psyms, "--data", str(ds)], prow)
     )
     out = [(f"generate {n_symbols} x {n_bars}", f"{gen:.1f}", "", f"{rows:,}", "")]
     for name, cmd, n in stages:
+        if only and not any(name.startswith(w) for w in only):
+            continue
+        if name.startswith("ingest") or name.startswith("DuckDB"):
+            for stale in (store, root / "duck.duckdb"):
+                for path in (stale, stale.with_name(stale.name + ".wal")):
+                    path.unlink(missing_ok=True)
+        if name.startswith("export"):
+            shutil.rmtree(ds, ignore_errors=True)
         wall, peak, code = measure(cmd, env)
         rate = f"{n / wall / 1e6:.2f} M" if code == 0 else "failed"
         out.append((name, f"{wall:.1f}", f"{peak:,.0f}", f"{n:,}", rate))
         print(f"  N={n_symbols}: {name}: {wall:.1f} s, {peak:,.0f} MB", file=sys.stderr, flush=True)
-    shutil.rmtree(root, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)
     return out
 
 
@@ -153,18 +178,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--bars", type=int, default=5000)
-    parser.add_argument("--pattern-symbols", type=int, default=50)
+    parser.add_argument(
+        "--pattern-symbols", type=int, default=0, help="symbols for the patterns stage (0: all of them)"
+    )
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--work", type=Path, default=Path("/tmp/capscope-bench-scale"))
+    parser.add_argument(
+        "--only", nargs="+", help="run only the stages whose name starts with one of these words, e.g. ingest"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep (and reuse) the generated input and outputs"
+    )
     args = parser.parse_args()
     for n in args.sizes:
-        rows = run_size(args.work, n, args.bars, args.pattern_symbols, not args.no_dask)
+        rows = run_size(
+            args.work,
+            n,
+            args.bars,
+            args.pattern_symbols,
+            not args.no_dask,
+            set(args.only) if args.only else None,
+            args.keep,
+        )
         print(f"\n### {n} symbols x {args.bars} bars\n")
         print("| stage | wall (s) | peak RSS (MB) | symbol-bars | symbol-bars/s |")
         print("|---|---:|---:|---:|---:|")
         for r in rows:
             print("| " + " | ".join(r) + " |")
-    shutil.rmtree(args.work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(args.work, ignore_errors=True)
 
 
 if __name__ == "__main__":

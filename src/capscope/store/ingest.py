@@ -2,11 +2,16 @@
 
 The contract (DESIGN.md, "Reliability rules"):
 
-* An ingest of any number of files is **one transaction**. Every file is read and validated
-  (:func:`capscope.data.readers.read_bars`) before the store is touched; the writes then run between ``BEGIN``
-  and ``COMMIT``. A bad file, a conflict, an exception or a kill leaves the store as it was (DuckDB's write-ahead
-  log only replays committed transactions).
-* Re-ingesting a file whose bytes (sha256) and name are already recorded is a no-op: it is not even read.
+* An ingest of any number of files is **one transaction**. Files stream through in batches of about
+  :data:`BATCH_BYTES` (input order kept): each batch is hashed, read and validated
+  (:func:`capscope.data.readers.read_bars`) and appended to a connection-local temporary staging table that
+  DuckDB spills to disk beyond :data:`INGEST_MEMORY_LIMIT`, so peak memory follows the batch, not the input.
+  Only when every file has been read and validated do the writes run, between ``BEGIN`` and ``COMMIT``. A bad
+  file, a conflict, an exception or a kill leaves the store as it was (the staging table is never persisted;
+  DuckDB's write-ahead log only replays committed transactions). Appending many batches inside one DuckDB
+  transaction instead would hold every uncommitted row group in memory (measured: ~55 bytes per row beyond the
+  memory limit), which is why the batches are staged first.
+* Re-ingesting a file whose bytes (sha256) and name are already recorded is a no-op: it is hashed, not parsed.
 * A changed file may only **add** bars. Rows for ``(symbol, date)`` pairs already in the store must be equal
   (every field, NULL equal to NULL); otherwise the ingest fails with :class:`IngestConflictError` naming the
   symbol, dates, fields and the old and new values, and nothing is merged.
@@ -18,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -136,16 +141,18 @@ class IngestConflictError(StoreError):
         Up to :data:`MAX_LISTED_CONFLICTS` conflicting cells.
     n_rows
         Number of conflicting ``(symbol, date)`` rows in total.
+    source
+        Where the other side comes from: ``store`` (bars stored before this ingest) or ``batch`` (another input
+        file of this ingest).
     """
 
-    def __init__(self, conflicts: Sequence[Conflict], n_rows: int, *, within_batch: bool = False) -> None:
+    def __init__(self, conflicts: Sequence[Conflict], n_rows: int, *, source: str = "store") -> None:
         self.conflicts = tuple(conflicts)
         self.n_rows = n_rows
-        what = (
-            "two input files disagree on the same bars"
-            if within_batch
-            else "the input changes bars that are already in the store"
-        )
+        what = {
+            "batch": "two input files disagree on the same bars",
+            "store": "the input changes bars that are already in the store",
+        }[source]
         lines = [f"{what} ({n_rows} row(s)); nothing was ingested. First differences:"]
         for c in self.conflicts:
             lines.append(
@@ -219,32 +226,6 @@ def _read_files(
     return frames
 
 
-def _symbol_ids(con: duckdb.DuckDBPyConnection, symbols: Iterable[str]) -> tuple[dict[str, int], set[str]]:
-    """Ids of ``symbols``, allocating new ones (inside the caller's transaction); also returns the new ones."""
-    existing = dict(run(con, "SELECT symbol, symbol_id FROM symbols"))
-    next_id = max(existing.values(), default=-1) + 1
-    new: set[str] = set()
-    for sym in sorted(set(symbols)):
-        if sym not in existing:
-            existing[sym] = next_id
-            new.add(sym)
-            next_id += 1
-    if new:
-        import polars as pl
-
-        order = sorted(new, key=existing.__getitem__)
-        table = pl.DataFrame(
-            {"symbol_id": [existing[s] for s in order], "symbol": order},
-            schema={"symbol_id": pl.Int32, "symbol": pl.String},
-        ).to_arrow()
-        con.register("new_symbols", table)
-        try:
-            run(con, "INSERT INTO symbols SELECT symbol_id, symbol FROM new_symbols")
-        finally:
-            con.unregister("new_symbols")
-    return existing, new
-
-
 def _differences_sql(left: str, right: str) -> str:
     return " OR ".join(f"{left}.{c} IS DISTINCT FROM {right}.{c}" for c in VALUE_COLUMNS)
 
@@ -266,6 +247,57 @@ def _conflicts(
     return out
 
 
+#: Input bytes read, parsed and staged per batch (see :func:`ingest_files`); peak memory follows it, not the
+#: size of the whole input.
+BATCH_BYTES = 64 << 20
+
+#: DuckDB's buffer limit while ingesting: the staging table and the final insert spill to DuckDB's temporary
+#: directory beyond it instead of holding the whole input in memory.
+INGEST_MEMORY_LIMIT = "512MB"
+
+#: The temporary (connection-local, never persisted) table the batches are staged in.
+STAGING = "capscope_ingest_incoming"
+
+
+def _batches(files: Sequence[Path], budget: int) -> list[list[int]]:
+    """Consecutive runs of file indices, each of at most ``budget`` bytes on disk (a bigger file is alone)."""
+    out: list[list[int]] = []
+    size = 0
+    for i, path in enumerate(files):
+        try:
+            n = path.stat().st_size
+        except OSError:
+            n = 0  # the read below gives the precise error
+        if out and size + n <= budget:
+            out[-1].append(i)
+            size += n
+        else:
+            out.append([i])
+            size = n
+    return out
+
+
+@dataclass
+class _Totals:
+    """What the batches of one ingest accumulate (small: per file and symbol, never per row)."""
+
+    ids: dict[str, int]  # every symbol's id, stored ones and those allocated by this ingest
+    digests: dict[int, str] = field(default_factory=dict)
+    symbols_of: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    rows_read: dict[int, int] = field(default_factory=dict)
+    read_counts: dict[tuple[int, int], int] = field(default_factory=dict)
+    pending: list[int] = field(default_factory=list)
+    new_symbols: list[str] = field(default_factory=list)  # in id order
+
+    def allocate(self, symbols: Iterable[str]) -> None:
+        """Give new symbols the next free ids (written to ``symbols`` only in the final transaction)."""
+        next_id = max(self.ids.values(), default=-1) + 1
+        for sym in sorted(set(symbols) - self.ids.keys()):
+            self.ids[sym] = next_id
+            self.new_symbols.append(sym)
+            next_id += 1
+
+
 def ingest_files(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[str | Path],
@@ -274,8 +306,14 @@ def ingest_files(
     progress: ProgressCallback | None = None,
     version: str = "",
     fast: bool = True,
+    batch_bytes: int = BATCH_BYTES,
 ) -> IngestReport:
     """Ingest bar files into an open store connection in one transaction (see the module docstring).
+
+    Files stream through in batches of about ``batch_bytes`` bytes, in input order: each batch is hashed, read,
+    validated and appended to a temporary staging table (connection-local, spilled to disk by DuckDB beyond
+    :data:`INGEST_MEMORY_LIMIT`); then one transaction checks conflicts and writes symbols, bars and the log. Memory
+    is bounded by the batch, not by the input; a bad file in any batch or a conflict writes nothing.
 
     Parameters
     ----------
@@ -292,6 +330,8 @@ def ingest_files(
     fast
         Use the bulk fast path (:mod:`capscope.store.bulk`) for plain sample-layout CSV files; ``False`` reads
         every file with :func:`~capscope.data.readers.read_bars` (same result, for benchmarks and tests).
+    batch_bytes
+        Input bytes per batch (a larger file forms its own batch); the result does not depend on it.
 
     Returns
     -------
@@ -304,10 +344,6 @@ def ingest_files(
     IngestConflictError
         A file changes stored bars, or two files disagree (nothing written).
     """
-    import polars as pl
-
-    from capscope.data.readers import symbol_from_path  # imports polars: keep `capscope.store` light
-
     started = datetime.now()
     t0 = time.perf_counter()
     files = collect_files(paths)
@@ -321,17 +357,71 @@ def ingest_files(
             progress(done, total, path)
 
     known = {(sha, name) for sha, name in run(con, "SELECT DISTINCT sha256, file_name FROM ingest_files")}
-    datas = [_read_bytes(p) for p in files]
-    digests = [hashlib.sha256(d).hexdigest() for d in datas]
-    pending = [i for i, (p, sha) in enumerate(zip(files, digests, strict=True)) if (sha, p.name) not in known]
-    pending_set = set(pending)
-    results: dict[int, FileResult] = {}
+    stored = dict(run(con, "SELECT symbol, symbol_id FROM symbols"))
+    acc = _Totals(ids=dict(stored))
+    repairs: list[Any] = []  # capscope.data.validate.Repair records (repair=True only)
+    limit = run(con, "SELECT current_setting('memory_limit')")[0][0]
+    run(con, f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    run(con, f"DROP TABLE IF EXISTS temp.{STAGING}")
+    ingest_id = None
+    try:
+        for batch in _batches(files, batch_bytes):
+            datas = {i: _read_bytes(files[i]) for i in batch}
+            pending: list[int] = []
+            for i in batch:
+                acc.digests[i] = hashlib.sha256(datas[i]).hexdigest()
+                if (acc.digests[i], files[i].name) in known:
+                    del datas[i]
+                    tick(files[i])
+                else:
+                    pending.append(i)
+            if pending:
+                first = not acc.pending
+                _stage(con, _read_batch(files, pending, datas, acc, repair, fast, tick, repairs), first)
+            del datas
+        if acc.pending:
+            ingest_id, rows_new = _commit(con, acc, stored, files, started, version)
+    finally:
+        run(con, f"DROP TABLE IF EXISTS temp.{STAGING}")
+        run(con, f"SET memory_limit = '{limit}'")
+
+    added_per_file: dict[int, int] = {}
+    if ingest_id is not None:
+        for (fi, _), n in rows_new.items():
+            added_per_file[fi] = added_per_file.get(fi, 0) + n
+    results: list[FileResult] = []
+    pending_set = set(acc.pending)
     for i, path in enumerate(files):
         if i not in pending_set:
-            results[i] = FileResult(path, digests[i], (), "unchanged", 0, 0)
-            tick(path)
-    if not pending:
-        return IngestReport(tuple(results[i] for i in range(total)), started, time.perf_counter() - t0)
+            results.append(FileResult(path, acc.digests[i], (), "unchanged", 0, 0))
+            continue
+        read = acc.rows_read[i]
+        added = added_per_file.get(i, 0)
+        status = "new" if added == read else ("appended" if added else "no new rows")
+        results.append(FileResult(path, acc.digests[i], acc.symbols_of[i], status, read, added))
+    return IngestReport(
+        tuple(results),
+        started,
+        time.perf_counter() - t0,
+        ingest_id=ingest_id,
+        repairs=tuple(str(r) for r in repairs),
+    )
+
+
+def _read_batch(
+    files: Sequence[Path],
+    pending: list[int],
+    datas: dict[int, bytes],
+    acc: _Totals,
+    repair: bool,
+    fast: bool,
+    tick: Callable[[Path], None],
+    repairs: list[Any],
+) -> pl.DataFrame:
+    """Read and validate one batch's pending files: one frame ``file_idx, symbol_id, date, values...``."""
+    import polars as pl
+
+    from capscope.data.readers import symbol_from_path  # imports polars: keep `capscope.store` light
 
     # fast path: plain sample-layout CSV files parsed and checked together (see capscope.store.bulk)
     bulk_files: list[int] = []
@@ -347,81 +437,105 @@ def ingest_files(
         bulk_frame = bulk.read_bulk([datas[i] for i in bulk_files])
         if bulk_frame is None:
             bulk_files = []
-    del datas
+    for i in pending:
+        datas.pop(i, None)  # the careful reader reads the file itself
     bulk_set = set(bulk_files)
     for i in bulk_files:
         tick(files[i])
     careful = [i for i in pending if i not in bulk_set]
-    repairs: list[Any] = []  # capscope.data.validate.Repair records (repair=True only)
     frames = dict(zip(careful, _read_files([files[i] for i in careful], repair, tick, repairs), strict=True))
 
-    symbols_of: dict[int, tuple[str, ...]] = {i: (symbol_from_path(files[i]),) for i in bulk_files}
-    symbols_of.update(
+    acc.symbols_of.update({i: (symbol_from_path(files[i]),) for i in bulk_files})
+    acc.symbols_of.update(
         {i: tuple(f["symbol"].unique(maintain_order=True).to_list()) for i, f in frames.items()}
     )
-    rows_read: dict[int, int] = {i: f.height for i, f in frames.items()}
+    acc.rows_read.update({i: f.height for i, f in frames.items()})
     if bulk_frame is not None:
         counts = np.bincount(bulk_frame["file_pos"].to_numpy(), minlength=len(bulk_files))
-        rows_read.update({i: int(n) for i, n in zip(bulk_files, counts, strict=True)})
+        acc.rows_read.update({i: int(n) for i, n in zip(bulk_files, counts, strict=True)})
+    acc.pending.extend(pending)
+    acc.allocate(s for i in pending for s in acc.symbols_of[i])
+    ids = acc.ids
+    acc.read_counts.update(_read_counts(bulk_files, acc.rows_read, frames, acc.symbols_of, ids))
+
+    parts = []
+    if bulk_frame is not None:
+        file_pos = bulk_frame["file_pos"].to_numpy()
+        file_idx_of = np.asarray(bulk_files, dtype=np.int32)
+        id_of = np.asarray([ids[acc.symbols_of[i][0]] for i in bulk_files], dtype=np.int32)
+        parts.append(
+            bulk_frame.select(
+                pl.Series("file_idx", file_idx_of[file_pos]),
+                pl.Series("symbol_id", id_of[file_pos]),
+                pl.col("date"),
+                *[pl.col(c) for c in VALUE_COLUMNS],
+            )
+        )
+    for i, frame in frames.items():
+        syms = acc.symbols_of[i]
+        file_idx = pl.lit(i, dtype=pl.Int32).alias("file_idx")
+        if len(syms) == 1:
+            sid = pl.lit(ids[syms[0]], dtype=pl.Int32).alias("symbol_id")
+        else:
+            sid = pl.col("symbol").replace_strict(ids, return_dtype=pl.Int32).alias("symbol_id")
+        parts.append(frame.select(file_idx, sid, pl.col("date"), *[pl.col(c) for c in VALUE_COLUMNS]))
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
+
+
+def _stage(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, first: bool) -> None:
+    """Append one batch to the temporary staging table (``first``: create it)."""
+    con.register("capscope_batch", frame.to_arrow())
+    try:
+        if first:
+            run(con, f"CREATE TEMP TABLE {STAGING} AS SELECT * FROM capscope_batch")
+        else:
+            run(con, f"INSERT INTO temp.{STAGING} SELECT * FROM capscope_batch")
+    finally:
+        con.unregister("capscope_batch")
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    acc: _Totals,
+    stored: dict[str, int],
+    files: Sequence[Path],
+    started: datetime,
+    version: str,
+) -> tuple[int, dict[tuple[int, int], int]]:
+    """The one transaction: new symbols, conflict checks, new bars and the log; returns the ingest id and rows
+    added per ``(file_idx, symbol_id)``."""
+    import polars as pl
+
+    id_to_symbol = {v: k for k, v in acc.ids.items()}
+    all_symbols = [s for i in acc.pending for s in acc.symbols_of[i]]
     run(con, "BEGIN TRANSACTION")
     try:
-        ids, new_symbols = _symbol_ids(con, (s for syms in symbols_of.values() for s in syms))
-        id_to_symbol = {v: k for k, v in ids.items()}
-        parts = []
-        if bulk_frame is not None:
-            file_pos = bulk_frame["file_pos"].to_numpy()
-            file_idx_of = np.asarray(bulk_files, dtype=np.int32)
-            id_of = np.asarray([ids[symbols_of[i][0]] for i in bulk_files], dtype=np.int32)
-            parts.append(
-                bulk_frame.select(
-                    pl.Series("file_idx", file_idx_of[file_pos]),
-                    pl.Series("symbol_id", id_of[file_pos]),
-                    pl.col("date"),
-                    *[pl.col(c) for c in VALUE_COLUMNS],
-                )
-            )
-        for i, frame in frames.items():
-            syms = symbols_of[i]
-            file_idx = pl.lit(i, dtype=pl.Int32).alias("file_idx")
-            if len(syms) == 1:
-                sid = pl.lit(ids[syms[0]], dtype=pl.Int32).alias("symbol_id")
-            else:
-                sid = pl.col("symbol").replace_strict(ids, return_dtype=pl.Int32).alias("symbol_id")
-            parts.append(frame.select(file_idx, sid, pl.col("date"), *[pl.col(c) for c in VALUE_COLUMNS]))
-        incoming = pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
-        con.register("incoming", incoming.to_arrow())
-        try:
-            incoming_ids = {ids[s] for syms in symbols_of.values() for s in syms}
-            touches_old = bool(incoming_ids - {ids[s] for s in new_symbols})
-            all_symbols = [s for syms in symbols_of.values() for s in syms]
-            shared = len(all_symbols) != len(set(all_symbols))
-            read_counts = _read_counts(bulk_files, rows_read, frames, symbols_of, ids)
-            rows_new = _write(con, touches_old, shared, read_counts, id_to_symbol, files)
-            ingest_id = _log(
-                con, started, pending, files, digests, id_to_symbol, read_counts, rows_new, version
-            )
-        finally:
-            con.unregister("incoming")
+        if acc.new_symbols:
+            table = pl.DataFrame(
+                {"symbol_id": [acc.ids[s] for s in acc.new_symbols], "symbol": acc.new_symbols},
+                schema={"symbol_id": pl.Int32, "symbol": pl.String},
+            ).to_arrow()
+            con.register("new_symbols", table)
+            try:
+                run(con, "INSERT INTO symbols SELECT symbol_id, symbol FROM new_symbols")
+            finally:
+                con.unregister("new_symbols")
+        rows_new = _write(
+            con,
+            touches_old=any(s in stored for s in all_symbols),
+            shared_symbols=len(all_symbols) != len(set(all_symbols)),
+            read_counts=acc.read_counts,
+            id_to_symbol=id_to_symbol,
+            files=files,
+        )
+        ingest_id = _log(
+            con, started, acc.pending, files, acc.digests, id_to_symbol, acc.read_counts, rows_new, version
+        )
         run(con, "COMMIT")
     except BaseException:
         run(con, "ROLLBACK")
         raise
-
-    added_per_file: dict[int, int] = {}
-    for (fi, _), n in rows_new.items():
-        added_per_file[fi] = added_per_file.get(fi, 0) + n
-    for i in pending:
-        read = rows_read[i]
-        added = added_per_file.get(i, 0)
-        status = "new" if added == read else ("appended" if added else "no new rows")
-        results[i] = FileResult(files[i], digests[i], symbols_of[i], status, read, added)
-    return IngestReport(
-        tuple(results[i] for i in range(total)),
-        started,
-        time.perf_counter() - t0,
-        ingest_id=ingest_id,
-        repairs=tuple(str(r) for r in repairs),
-    )
+    return ingest_id, rows_new
 
 
 def _read_counts(
@@ -450,7 +564,7 @@ def _write(
     id_to_symbol: dict[int, str],
     files: Sequence[Path],
 ) -> dict[tuple[int, int], int]:
-    """Check conflicts and insert the new rows of the registered ``incoming`` table.
+    """Check conflicts and insert the new rows of the staging table (:data:`STAGING`).
 
     ``touches_old`` says whether any incoming symbol already had bars (otherwise no row can collide and the
     join against ``bars`` is skipped); ``shared_symbols`` whether a symbol comes from more than one input file
@@ -463,27 +577,27 @@ def _write(
         shared_symbols
         and run(
             con,
-            "SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY symbol_id, date HAVING count(*) > 1)",
+            f"SELECT count(*) FROM (SELECT 1 FROM {STAGING} GROUP BY symbol_id, date HAVING count(*) > 1)",
         )[0][0]
     )
-    source = "incoming"
+    source = STAGING
     if dup:
         pairs = run(
             con,
             f"""SELECT a.file_idx, a.symbol_id, a.date, {", ".join("a." + c for c in VALUE_COLUMNS)},
                        {", ".join("b." + c for c in VALUE_COLUMNS)}
-                FROM incoming a JOIN incoming b ON a.symbol_id = b.symbol_id AND a.date = b.date
+                FROM {STAGING} a JOIN {STAGING} b ON a.symbol_id = b.symbol_id AND a.date = b.date
                      AND a.file_idx < b.file_idx
                 WHERE {_differences_sql("a", "b")}
                 ORDER BY a.symbol_id, a.date""",
         )
         if pairs:
             n_rows = len({(r[1], r[2]) for r in pairs})
-            raise IngestConflictError(_conflicts(pairs, id_to_symbol, files), n_rows, within_batch=True)
+            raise IngestConflictError(_conflicts(pairs, id_to_symbol, files), n_rows, source="batch")
         run(
             con,
             f"""CREATE OR REPLACE TEMP TABLE incoming_unique AS
-                SELECT file_idx, symbol_id, date, {cols} FROM incoming
+                SELECT file_idx, symbol_id, date, {cols} FROM {STAGING}
                 QUALIFY row_number() OVER (PARTITION BY symbol_id, date ORDER BY file_idx) = 1""",
         )
         source = "incoming_unique"
@@ -508,7 +622,7 @@ def _write(
         )
         source = "incoming_new"
 
-    if source == "incoming":
+    if source == STAGING:
         added = dict(read_counts)
     else:
         counts = run(con, f"SELECT file_idx, symbol_id, count(*) FROM {source} GROUP BY ALL")
@@ -524,7 +638,7 @@ def _log(
     started: datetime,
     pending: Sequence[int],
     files: Sequence[Path],
-    digests: Sequence[str],
+    digests: Mapping[int, str],
     id_to_symbol: dict[int, str],
     read_counts: dict[tuple[int, int], int],
     rows_new: dict[tuple[int, int], int],
