@@ -88,6 +88,12 @@ def test_one_wording_for_invalid_choices() -> None:
         "unknown symbols 'rut' (did you mean 'RUT'?), 'QQQQ' (did you mean 'QQQ'?) in the store at x.duckdb; "
         "3 symbols there"
     )
+    # alternate sources (SYMBOL__source) are sources of a symbol: counted apart, never suggested
+    msg = str(unknown_symbols(["RUTT"], ["RUT", "RUT__stooq", "RUT__yahoo", "IWM"], "the store at x.duckdb"))
+    assert msg == (
+        "unknown symbol 'RUTT' (did you mean 'RUT'?) in the store at x.duckdb; 2 symbols there "
+        "(and 2 alternate sources)"
+    )
 
 
 def test_number_formats_by_unit() -> None:

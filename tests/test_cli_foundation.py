@@ -86,13 +86,32 @@ def test_ingest_then_symbols_in_every_format(cli, data: Path, tmp_path: Path) ->
 
     as_csv = cli("symbols", "--store", str(store), "-f", "csv")
     lines = as_csv.out.strip().splitlines()
-    assert lines[0] == "symbol,first_date,last_date,rows,source"
+    assert lines[0] == "symbol,first_date,last_date,rows,source,alternate_of"
     assert lines[2].startswith("BBB,") and ",120," in lines[2]
 
     table = cli("symbols", "--store", str(store))
     assert has(table.out, "AAA") and has(table.out, "2 symbols, 420 bars")
     bad = cli("symbols", "--store", str(store), "--format", "xml")
     assert bad.code == 2 and has(bad.err, "is not one of: table, json, csv")
+
+
+def test_symbols_lists_alternate_sources_in_their_symbols_row(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "cli.duckdb"
+    alt = tmp_path / "alt"
+    write_csv(alt / "AAA__mirror.csv", make_rows(50, seed=1))
+    write_csv(alt / "CCC__mirror.csv", make_rows(20, seed=3))  # an alternate without its primary stays a row
+    assert cli("ingest", str(data), str(alt), "--store", str(store)).code == 0
+    table = cli("symbols", "--store", str(store), "--wide")
+    assert has(table.out, "3 symbols, 490 bars (with 1 alternate source)")
+    row = next(line for line in table.out.splitlines() if "AAA" in line)
+    assert "mirror" in row and "AAA__mirror" not in table.out and "CCC__mirror" in table.out
+    records = json.loads(cli("symbols", "--store", str(store), "--format", "json").out)
+    assert {r["symbol"]: r["alternate_of"] for r in records} == {
+        "AAA": None,
+        "AAA__mirror": "AAA",
+        "BBB": None,
+        "CCC__mirror": "CCC",
+    }
 
 
 def test_ingest_bad_file_exit_3_store_untouched(cli, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

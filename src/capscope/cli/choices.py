@@ -72,9 +72,14 @@ def check_choices(option: str, values: Iterable[str], choices: Iterable[str]) ->
 def unknown_symbols(missing: Sequence[str], known: Iterable[str], where: str) -> UsageError:
     """The error for symbols that ``where`` (a store or a data directory) does not hold.
 
-    Wording: ``unknown symbol 'RTU' in store /x.duckdb (did you mean 'RUT'?); 15 symbols there``.
+    Wording: ``unknown symbol 'RTU' in store /x.duckdb (did you mean 'RUT'?); 15 symbols there``; alternate
+    sources (``SYMBOL__source``, see :mod:`capscope.data.alternates`) are counted apart and never suggested.
     """
-    pool = sorted(set(known))
+    from capscope.data.alternates import is_alternate
+
+    everything = set(known)
+    pool = sorted(n for n in everything if not is_alternate(n))  # alternates SYMBOL__source are sources
+    n_alt = len(everything) - len(pool)
     parts = []
     for sym in missing[:10]:
         near = close_matches(sym, pool)
@@ -82,4 +87,6 @@ def unknown_symbols(missing: Sequence[str], known: Iterable[str], where: str) ->
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
     noun = "symbol" if len(missing) == 1 else "symbols"
     count = f"{len(pool):,} symbol{'' if len(pool) == 1 else 's'} there"
+    if n_alt:
+        count += f" (and {n_alt:,} alternate source{'' if n_alt == 1 else 's'})"
     return UsageError(f"unknown {noun} {', '.join(parts)}{more} in {where}; {count}")
