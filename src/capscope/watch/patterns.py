@@ -76,50 +76,66 @@ def changed_records(found: PanelPatterns, row: int, columns: np.ndarray | None =
 
     Notes
     -----
-    The formations kept as of ``row`` (state at the row, then the multi-scale dedupe) come from
-    :func:`capscope.patterns.chartist_kernels.select_as_of`. Those whose current state is dated ``row`` are put in
-    a sub-table (in their detection order, with only their columns) whose ``records(row)`` builds them: the dedupe
-    of a subset of kept formations keeps all of them, since a formation is dropped only for an earlier-ranked
-    *kept* one close to it, and every earlier-ranked formation of the subset was kept in the full table without
-    dropping it. Record fields hold dates and prices, not column numbers, so renumbering the columns changes
-    nothing in them (tested).
+    Only columns with a formation that has a state dated on ``row`` can have such a record; the formations kept
+    as of ``row`` in those columns (state at the row, then the multi-scale dedupe, which works column by column)
+    come from :func:`capscope.patterns.chartist_kernels.select_as_of`. Those whose current state is dated ``row``
+    are put in a sub-table (in their detection order, with only their columns) whose ``records(row)`` builds
+    them: the dedupe of a subset of kept formations keeps all of them, since a formation is dropped only for an
+    earlier-ranked *kept* one close to it, and every earlier-ranked formation of the subset was kept in the full
+    table without dropping it. Record fields hold dates and prices, not column numbers, so renumbering the
+    columns changes nothing in them (tested).
     """
     from capscope.patterns import chartist_kernels as ck
 
-    kept, slots = ck.select_as_of(
-        found.fi, found.ff, found.fptr, found.valid, found.vptr, int(row), float(found.params.dedupe_tol)
-    )
-    if not len(kept):
-        return []
-    cols = found.fi[kept, ck.I_COL]
-    bars = found.fi[kept, ck.I_ST + slots * ck.ST_I]
-    take = found.valid[found.vptr[cols] + bars] == row
+    row = int(row)
+    # columns that can have a record dated on the row: some state of one of their formations is dated on it
+    # (the dedupe works column by column, so the other columns can be left out before it runs)
+    fi, valid = found.fi, found.valid
+    col = fi[:, ck.I_COL]
+    base = found.vptr[col]
+    hit = np.zeros(fi.shape[0], dtype=bool)
+    for s in range(ck.MAX_STATES):
+        has = fi[:, ck.I_NSTATES] > s
+        at = np.where(has, base + fi[:, ck.I_ST + s * ck.ST_I], 0)
+        hit |= has & (valid[at] == row)
+    candidates = np.unique(col[hit])
     if columns is not None:
-        wanted = np.zeros(len(found.symbols), dtype=bool)
-        wanted[np.asarray(columns, dtype=np.int64)] = True
-        take &= wanted[cols]
-    rows = np.sort(kept[take])
+        candidates = np.intersect1d(candidates, np.asarray(columns, dtype=np.int64))
+    if not len(candidates):
+        return []
+    part = _columns_table(found, candidates, np.flatnonzero(np.isin(col, candidates)))
+    kept, slots = ck.select_as_of(
+        part.fi, part.ff, part.fptr, part.valid, part.vptr, row, float(part.params.dedupe_tol)
+    )
+    cols = part.fi[kept, ck.I_COL]
+    bars = part.fi[kept, ck.I_ST + slots * ck.ST_I]
+    rows = np.sort(kept[part.valid[part.vptr[cols] + bars] == row])
     if not len(rows):
         return []
-    # the sub-table holds only the columns with a change (its valid-bar lists are converted to Python lists
-    # whole, so a column without a change would only cost time); columns renumbered in order
+    changed = _columns_table(part, np.unique(part.fi[rows, ck.I_COL]), rows)
+    return [r for recs in changed.records(row) for r in recs]
+
+
+def _columns_table(found: PanelPatterns, columns: np.ndarray, rows: np.ndarray) -> PanelPatterns:
+    """A copy of ``found`` with only the formation ``rows`` (sorted, all in ``columns``) and only ``columns``
+    (sorted), renumbered in order: symbols, closes and valid-bar lists of those columns."""
+    from capscope.patterns import chartist_kernels as ck
+
     fi = found.fi[rows].copy()
-    used = np.unique(fi[:, ck.I_COL])
-    fi[:, ck.I_COL] = np.searchsorted(used, fi[:, ck.I_COL])
-    segments = [found.valid[found.vptr[j] : found.vptr[j + 1]] for j in used]
-    vptr = np.zeros(len(used) + 1, dtype=found.vptr.dtype)
+    fi[:, ck.I_COL] = np.searchsorted(columns, fi[:, ck.I_COL])
+    segments = [found.valid[found.vptr[j] : found.vptr[j + 1]] for j in columns]
+    vptr = np.zeros(len(columns) + 1, dtype=found.vptr.dtype)
     vptr[1:] = np.cumsum([len(seg) for seg in segments])
-    sub = dataclasses.replace(
+    return dataclasses.replace(
         found,
-        symbols=tuple(found.symbols[j] for j in used),
-        close=np.ascontiguousarray(found.close[:, used]),
+        symbols=tuple(found.symbols[j] for j in columns),
+        close=np.ascontiguousarray(found.close[:, columns]),
         fi=fi,
         ff=np.ascontiguousarray(found.ff[rows]),
-        fptr=np.searchsorted(fi[:, ck.I_COL], np.arange(len(used) + 1)).astype(found.fptr.dtype),
+        fptr=np.searchsorted(fi[:, ck.I_COL], np.arange(len(columns) + 1)).astype(found.fptr.dtype),
         valid=np.concatenate(segments).astype(found.valid.dtype),
         vptr=vptr,
     )
-    return [r for recs in sub.records(int(row)) for r in recs]
 
 
 def pattern_alert(record: PatternRecord, price: float) -> dict[str, Any]:
