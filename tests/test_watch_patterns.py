@@ -183,6 +183,9 @@ def test_catch_up_and_no_patterns(
         code, _, err = run_main(args, monkeypatch, capsys)
         assert code == 0 and f"({new_days[0]}..{new_days[-1]})" in err, err
         lines = (tmp_path / f"alerts{flag}.jsonl").read_text(encoding="utf-8").splitlines()
+        n_patterns = sum(1 for x in lines if "status" in json.loads(x))
+        summary = f"{len(lines)} alerts" + (f" ({n_patterns} pattern status changes)" if n_patterns else "")
+        assert summary in " ".join(err.split()), err
         got[flag] = [
             {k: v for k, v in json.loads(x).items() if k not in ("alert_id", "detected_at")} for x in lines
         ]

@@ -110,7 +110,9 @@ def _summary(report: CycleReport) -> str:
         parts.append(f"{n:,} symbol{'s' if n != 1 else ''} taken as history (their bars alert nothing)")
     if report.days:
         span = report.days[0] if len(report.days) == 1 else f"{report.days[0]}..{report.days[-1]}"
-        parts.append(f"{report.new_bars:,} new bars ({span}), {len(report.alerts):,} alerts")
+        n_patterns = sum(1 for a in report.alerts if "status" in a.record)  # pattern alerts carry a status
+        of_which = f" ({n_patterns:,} pattern status changes)" if n_patterns else ""
+        parts.append(f"{report.new_bars:,} new bars ({span}), {len(report.alerts):,} alerts{of_which}")
     return "; ".join(parts) or "no new bars"
 
 
