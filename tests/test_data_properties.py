@@ -210,3 +210,67 @@ def test_read_many_agrees_with_read_bars(data: st.DataObject) -> None:
                 one.value.column,
             )
             assert str(many.value) == str(one.value)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_multi_symbol_files_fast_path_agrees_with_step_by_step(data: st.DataObject) -> None:
+    """A file holding many symbols (a ``symbol`` column) in any row order gives the same table, or the same error,
+    through the one-pass check as through the step-by-step checks; well-ordered files do take the one pass."""
+    from unittest import mock
+
+    import capscope.data.readers as readers
+    from capscope.data.validate import fast_validate
+
+    n_sym = data.draw(st.integers(1, 4), label="n_symbols")
+    close_only, adj = data.draw(st.booleans(), label="close_only"), data.draw(st.booleans(), label="adj")
+    frames = [
+        data.draw(
+            bar_frames(symbol=f"S{k}", max_rows=12, close_only=close_only, with_adj_close=adj), label=f"s{k}"
+        )
+        for k in range(n_sym)
+    ]
+    order = data.draw(st.sampled_from(["symbol", "symbol desc", "date", "shuffled"]), label="order")
+    whole = pl.concat(frames)
+    if order == "symbol desc":
+        whole = pl.concat(frames[::-1])
+    elif order == "date":
+        whole = whole.sort("date", maintain_order=True)
+    elif order == "shuffled":
+        whole = whole.sample(fraction=1.0, shuffle=True, seed=data.draw(st.integers(0, 999), label="seed"))
+    copy = data.draw(st.one_of(st.none(), st.integers(0, whole.height - 1)), label="copy")
+    if copy is not None:
+        whole = pl.concat([whole, whole.slice(copy, 1)])
+    suffix = data.draw(st.sampled_from([".parquet", ".csv"]), label="format")
+
+    def outcome(path: Path) -> pl.DataFrame | str:
+        try:
+            return read_bars(path)
+        except DataError as err:
+            return str(err)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"many{suffix}"
+        if suffix == ".parquet":
+            whole.write_parquet(path)
+        else:
+            whole.write_csv(path, date_format="%Y-%m-%d")
+        calls: list[bool] = []
+
+        def spy(*args: object, **kwargs: object) -> pl.DataFrame | None:
+            result = fast_validate(*args, **kwargs)  # type: ignore[arg-type]
+            calls.append(result is not None)
+            return result
+
+        with mock.patch.object(readers, "fast_validate", spy):
+            fast = outcome(path)
+        with mock.patch.object(readers, "fast_validate", lambda *a, **k: None):
+            slow = outcome(path)
+    assert type(fast) is type(slow)
+    if isinstance(fast, str):
+        assert fast == slow
+    else:
+        assert isinstance(slow, pl.DataFrame) and fast.equals(slow)
+        assert fast.equals(pl.concat(frames).sort(["symbol", "date"]))
+    if order in ("symbol", "symbol desc", "date") and copy is None:
+        assert calls == [True]  # one pass, no fallback

@@ -256,7 +256,9 @@ def _read_csv_checked(
     if fmt == "stooq-ascii":
         _check_daily(raw, text.header, path)
     date_format = "%Y%m%d" if fmt == "stooq-ascii" else "%Y-%m-%d"
-    fast = fast_validate(std, date_format=date_format, single_symbol="symbol" not in positions)
+    fast = fast_validate(
+        std, date_format=date_format, single_symbol="symbol" not in positions, grouped=symbol is None
+    )
     if fast is not None:
         return fast
     frame = std.collect()
@@ -283,7 +285,9 @@ def _read_parquet_checked(
     fmt = "%Y%m%d" if std.collect_schema()["date"].is_integer() else "%Y-%m-%d"
     if fmt == "%Y%m%d":
         std = std.with_columns(pl.col("date").cast(pl.String))
-    fast = fast_validate(std, date_format=fmt, single_symbol="symbol" not in positions)
+    fast = fast_validate(
+        std, date_format=fmt, single_symbol="symbol" not in positions, grouped=symbol is None
+    )
     if fast is not None:
         return fast
     frame = std.collect()

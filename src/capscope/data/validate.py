@@ -451,7 +451,11 @@ def _parsed_expr(column: str, dtype: pl.DataType, date_format: str) -> pl.Expr:
 
 
 def fast_validate(
-    frame: pl.DataFrame | pl.LazyFrame, *, date_format: str = "%Y-%m-%d", single_symbol: bool = True
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    date_format: str = "%Y-%m-%d",
+    single_symbol: bool = True,
+    grouped: bool = False,
 ) -> pl.DataFrame | None:
     """The happy path: parse a standardised frame in one polars pass and check it with numpy.
 
@@ -463,8 +467,10 @@ def fast_validate(
     date_format
         Format of string dates.
     single_symbol
-        The frame holds one symbol (known from how it was read). Multi-symbol frames always take the
-        step-by-step path.
+        The frame holds one symbol (known from how it was read).
+    grouped
+        A multi-symbol frame may take this path too (rows ordered by symbol with a stable sort, so each symbol's
+        rows stay as written and must be in ascending date order); the caller asked for no particular symbol.
 
     Returns
     -------
@@ -474,7 +480,7 @@ def fast_validate(
         the caller runs the step-by-step checks (:func:`parse_dates`, :func:`parse_numbers`,
         :func:`check_bars`), which raise the precise error or apply the opt-in repairs.
     """
-    if not single_symbol:
+    if not single_symbol and not grouped:
         return None
     lazy = frame.lazy()
     schema = lazy.collect_schema()
@@ -494,6 +500,18 @@ def fast_validate(
     if symbol is None or not str(symbol).strip():
         return None
     parsed = pl.DataFrame([out[c] for c in ("symbol", *fields, LINE)])
+    run_start = None  # first row of each symbol's run (multi-symbol frames)
+    if not single_symbol:
+        sym = parsed["symbol"]
+        if sym.null_count() or bool((sym.str.strip_chars() == "").any()):
+            return None
+        if not sym.is_sorted():  # rows as written within each symbol, symbols in order (a stable sort)
+            parsed = parsed.sort("symbol", maintain_order=True)
+            sym = parsed["symbol"]
+        run_id = sym.rle_id().to_numpy()
+        run_start = np.empty(n, dtype=bool)
+        run_start[0] = True
+        run_start[1:] = run_id[1:] != run_id[:-1]
     arrays: dict[str, np.ndarray] = {}
     for c in fields:
         nulls = parsed[c].null_count()
@@ -504,7 +522,10 @@ def fast_validate(
         elif nulls < n or c in ("date", "close"):  # partly empty, or a required value missing
             return None
     days = np.asarray(arrays["date"], dtype="datetime64[D]").astype(np.int64)
-    if not bool(np.all(days[1:] > days[:-1])):  # ascending and unique
+    rising = days[1:] > days[:-1]
+    if run_start is not None:
+        rising |= run_start[1:]  # a new symbol's first date may be anything
+    if not bool(np.all(rising)):  # ascending and unique (per symbol)
         return None
     for c, values in arrays.items():
         if c == "date":
