@@ -219,6 +219,19 @@ def test_blocks_equal_whole_panel(
         np.testing.assert_array_equal(got.columns[name], col, err_msg=name)
     found = run.patterns(run.universe(source, list(whole.symbols)), as_of=AS_OF, block_size=block_size)
     assert [r.to_dict() for r in found] == want_patterns
+    # filters applied inside the blocks keep exactly what filtering the whole list keeps
+    dates = sorted({str(r["date"]) for r in want_patterns})
+    since = date.fromisoformat(dates[len(dates) // 2])
+    statuses = sorted({str(r["status"]) for r in want_patterns})[:2]
+    kept = run.patterns(
+        run.universe(source, list(whole.symbols)),
+        as_of=AS_OF,
+        block_size=block_size,
+        since=since,
+        statuses=statuses,
+    )
+    want = [r for r in want_patterns if str(r["date"]) >= since.isoformat() and r["status"] in statuses]
+    assert [r.to_dict() for r in kept] == want and 0 < len(want) < len(want_patterns)
 
 
 def test_blocks_are_bounded(generated: tuple[Path, Path, Panel]) -> None:

@@ -8,6 +8,7 @@ directory (any ``SYMBOL.csv`` under it).
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -170,21 +171,21 @@ def patterns(
         check_since(since_day, day)
     as_of = day.label
     end = to_datetime64(as_of)
+    start = None
+    if not all_dates:
+        start = since_day if since_day is not None else (end - np.timedelta64(365, "D")).astype(date)
     records = scale_run.patterns(
         scale_run.universe(src, chosen),
         as_of=as_of,
         kinds=kind_list,
         mode=mode,
         min_quality=min_quality,
+        since=start,
+        statuses=statuses or None,
         engine=engine,
         scheduler=scheduler,
         show_progress=True,
     )
-    if statuses:
-        records = [r for r in records if r.status in statuses]
-    if not all_dates:
-        start = to_datetime64(since_day) if since_day is not None else end - np.timedelta64(365, "D")
-        records = [r for r in records if np.datetime64(r.date, "D") >= start]
     if fmt == "json":
         payload = {
             "as_of": str(end),

@@ -404,11 +404,23 @@ def patterns_block(
     kinds: Sequence[str] | None,
     mode: str,
     min_quality: float,
+    since: date | None = None,
+    statuses: Sequence[str] | None = None,
 ) -> list[PatternRecord]:
-    """Pattern records (:func:`capscope.patterns.api.find_patterns`) of one block."""
+    """Pattern records (:func:`capscope.patterns.api.find_patterns`) of one block.
+
+    ``since`` (records whose status date is on or after it) and ``statuses`` filter inside the block, so a
+    whole market's history of records is never held at once.
+    """
     from capscope.patterns.api import find_patterns
 
-    return find_patterns(block.panel(), as_of=as_of, kinds=kinds, mode=mode, min_quality=min_quality)
+    found = find_patterns(block.panel(), as_of=as_of, kinds=kinds, mode=mode, min_quality=min_quality)
+    if since is not None:
+        start = np.datetime64(since, "D")
+        found = [r for r in found if np.datetime64(r.date, "D") >= start]
+    if statuses is not None:
+        found = [r for r in found if r.status in statuses]
+    return found
 
 
 def breadth_block(block: Block, *, windows: tuple[int, int, int], use_high_low: bool) -> np.ndarray:

@@ -175,6 +175,8 @@ def patterns(
     kinds: Sequence[str] | None = None,
     mode: str = "chartist",
     min_quality: float = 0.0,
+    since: date | None = None,
+    statuses: Sequence[str] | None = None,
     engine: str = "local",
     scheduler: str | None = None,
     block_size: int = BLOCK_SIZE,
@@ -182,6 +184,9 @@ def patterns(
     processes: bool = True,
 ) -> list[PatternRecord]:
     """Pattern records of a universe as of ``as_of`` (:func:`capscope.patterns.api.find_patterns`) by blocks.
+
+    ``since`` keeps the records whose status date is on or after it and ``statuses`` those with one of these
+    statuses; both are applied inside each block (a market's full record history would not fit in memory).
 
     ``uni`` is usually read with all its dates (``end=None``): the detector itself stops at ``as_of``, as on a
     whole panel. Returns the records sorted by symbol, then status date (as :func:`~capscope.patterns.api.find_patterns`).
@@ -198,6 +203,8 @@ def patterns(
             "kinds": None if kinds is None else list(kinds),
             "mode": mode,
             "min_quality": min_quality,
+            "since": since,
+            "statuses": None if statuses is None else list(statuses),
         },
         engine=engine,
         scheduler=scheduler,
