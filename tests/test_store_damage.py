@@ -354,3 +354,17 @@ def test_damaged_prices_exit_4_with_every_engine(tmp_path: Path, capsys: pytest.
             messages.add(" ".join(err.split()))
             assert _fingerprint(store) == before, f"{name} --engine {engine} changed the damaged store"
     assert len(messages) == 1, messages  # the same message whichever command and engine met the damage
+
+
+def test_watch_checks_the_whole_store_once_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """watch's cycles read only the newest rows, so damage deep in the prices would go unseen (exit 0, "no new
+    bars"); it checks the whole store once when it starts and gives the one store message, exit 4."""
+    store = _damage_price_block(tmp_path)
+    before = _fingerprint(store)
+    code, out, err = _run(
+        ["watch", "--once", "--data", str(tmp_path / "data"), "--store", str(store)], capsys
+    )
+    _check(code, out, err, DAMAGED, REBUILD, str(store))
+    assert _fingerprint(store) == before

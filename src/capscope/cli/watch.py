@@ -185,6 +185,7 @@ def watch(
         sinks.append(ExecSink(exec_command))
     try:
         with Store(store) as st:
+            st.ensure_sound()  # once: damage is not read by the cycles, which touch only the newest rows
             history, states = MemoryWindow(st, None), StateCache()
             warned = False
             while True:

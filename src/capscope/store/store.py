@@ -135,6 +135,13 @@ class Store:
         except duckdb.Error as exc:
             raise read_error(self.path, exc) from None
 
+    def ensure_sound(self) -> None:
+        """Raise the damaged-store :class:`StoreError` (exit 4, rebuild advice) if :meth:`check_integrity`
+        finds a problem; a long-running writer (``watch``) calls it once at start-up, ``ingest`` every time."""
+        problems = self.check_integrity()
+        if problems:
+            raise damaged(self.path, "; ".join(problems[:5]))
+
     def check_integrity(self) -> list[str]:
         """Read every row and column of every table (DuckDB verifies each block's checksum on reading) and
         compare each symbol's row count with what the ingest log says was added.
@@ -253,9 +260,7 @@ class Store:
             raise StoreError(f"store {self.path} is open read-only; cannot ingest")
         if isinstance(paths, str | Path):
             paths = [paths]
-        problems = self.check_integrity()  # never write into a damaged store
-        if problems:
-            raise damaged(self.path, "; ".join(problems[:5]))
+        self.ensure_sound()  # never write into a damaged store
         with self.guard():
             return ingest_files(self.con, paths, repair=repair, progress=progress, version=__version__)
 
