@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from capscope.data.panel import Panel
     from capscope.patterns.records import PatternRecord
 
-#: DuckDB memory limit of the read-only connection that reads blocks from the store.
-STORE_MEMORY_LIMIT = "512MB"
 #: Default symbols per block: ~6 fields x 5,000 bars x 256 symbols x 8 bytes = 61 MB of panel per block.
 BLOCK_SIZE = 256
 
@@ -110,11 +108,8 @@ class StoreSource:
         if self._store is None:
             from capscope.store import Store
 
-            self._store = Store(self.path, read_only=True)  # opening maps DuckDB errors to StoreError itself
-            with self._store.guard():
-                # DuckDB caches the pages it reads up to its memory limit (80 % of RAM by default), so a block-
-                # by-block read of a large store would grow to the store's size; one block's query needs less
-                self._store.con.execute(f"SET memory_limit = '{STORE_MEMORY_LIMIT}'")
+            # opening maps DuckDB errors to StoreError itself and bounds DuckDB's page cache (store.MEMORY_LIMIT)
+            self._store = Store(self.path, read_only=True)
         return self._store
 
     @contextmanager

@@ -14,7 +14,7 @@ from capscope.errors import StoreError
 from capscope.store import query
 from capscope.store._duck import run
 from capscope.store.health import check_path, damaged, open_error, read_error
-from capscope.store.ingest import IngestReport, ProgressCallback, ingest_files
+from capscope.store.ingest import INGEST_MEMORY_LIMIT, IngestReport, ProgressCallback, ingest_files
 from capscope.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, TABLE_COLUMNS, WATCH_DDL
 
 if TYPE_CHECKING:
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     import polars as pl
 
     from capscope.data.panel import Panel
+
+
+#: DuckDB's memory limit on every store connection (the ingest uses the same; see :mod:`capscope.store.ingest`).
+MEMORY_LIMIT = INGEST_MEMORY_LIMIT
 
 
 class Store:
@@ -64,6 +68,10 @@ class Store:
             raise open_error(self.path, exc) from None
         try:
             with self.guard():
+                # DuckDB caches the pages it reads up to its memory limit (80 % of RAM by default), so reading a
+                # large store block by block (scan, export) would grow towards the store's size; queries that
+                # need more spill to DuckDB's temporary folder instead
+                run(self._con, f"SET memory_limit = '{MEMORY_LIMIT}'")
                 self._init_schema()
         except BaseException:
             self.close()
