@@ -195,15 +195,15 @@ _STYLE = {
 }
 
 
-def _print_table(records: list[dict[str, Any]], title: str, limit: int, wide: bool = False) -> None:
+def _print_table(shown: list[dict[str, Any]], total: int, title: str, wide: bool = False) -> None:
+    """The newest events as a table; ``total`` counts every event, shown or not."""
     from rich.markup import escape
 
     from capscope.cli.tables import Col, fmt_price, plural, render_table
 
-    if not records:
+    if not shown:
         console.print(f"{title}\n(no events)", highlight=False)
         return
-    shown = records[:limit] if limit > 0 else records
     cols = [
         Col("date", "date"),
         Col("symbol", "label", style="bold"),
@@ -219,9 +219,9 @@ def _print_table(records: list[dict[str, Any]], title: str, limit: int, wide: bo
             [rec["date"], escape(rec["symbol"]), kind, fmt_price(rec["price"]), escape(describe(rec))]
         )
     render_table(cols, rows, title=title, wide=wide, header_style="bold")
-    if len(shown) < len(records):
+    if len(shown) < total:
         console.print(
-            f"... {plural(len(records) - len(shown), 'older event')} not shown (use --limit 0 or --format json)",
+            f"... {plural(total - len(shown), 'older event')} not shown (use --limit 0 or --format json)",
             highlight=False,
         )
 
@@ -335,7 +335,9 @@ def scan(
         return
     from capscope.events.records import sort_events
 
-    records = events_to_records(sort_events(events, newest_first=True))
+    newest = sort_events(events, newest_first=True)
+    # only the rows the table shows become dicts: a market's events since a date are O(symbols)
+    records = events_to_records(newest.head(limit) if limit > 0 else newest)
     from rich.markup import escape
 
     from capscope.cli.tables import plural
@@ -343,10 +345,10 @@ def scan(
     n_sym = len(universe_.symbols)
     span = f"since {since_day}" if since_day else "all history"
     title = (
-        f"capscope scan: {plural(len(records), 'event')}, {plural(n_sym, 'symbol')}, {span}, "
+        f"capscope scan: {plural(len(newest), 'event')}, {plural(n_sym, 'symbol')}, {span}, "
         f"as of {report_day} ({escape(source)})"
     )
-    _print_table(records, title, limit, wide)
+    _print_table(records, len(newest), title, wide)
 
 
 scan.__doc__ = SCAN_HELP
