@@ -158,10 +158,10 @@ def run_size(
     for name, cmd, n in stages:
         if only and not any(name.startswith(w) for w in only):
             continue
-        if name.startswith("ingest") or name.startswith("DuckDB"):
-            for stale in (store, root / "duck.duckdb"):
-                for path in (stale, stale.with_name(stale.name + ".wal")):
-                    path.unlink(missing_ok=True)
+        if name.startswith("ingest") or name.startswith("DuckDB"):  # each writes a new database file
+            stale = store if name.startswith("ingest") else root / "duck.duckdb"
+            for path in (stale, stale.with_name(stale.name + ".wal")):
+                path.unlink(missing_ok=True)
         if name.startswith("export"):
             shutil.rmtree(ds, ignore_errors=True)
         wall, peak, code = measure(cmd, env)
