@@ -11,7 +11,9 @@ as its own ``capscope`` process and reads that process's peak RSS from ``os.wait
   ``--engine dask`` (LocalCluster of 2 worker processes: their peak is reported separately by Dask, the RSS here is
   the client's);
 * ``breadth --universe all`` from the dataset;
-* ``patterns`` of every symbol (or the first ``--pattern-symbols``), named on the command line, from the dataset.
+* ``patterns`` of every symbol (or the first ``--pattern-symbols``), named on the command line, from the dataset;
+* ``study --universe all`` of ``--study-signals`` (placebo inference, 1,000 draws, horizons 5/21/63) from the
+  dataset: its blocks are folded as they arrive, so the client's peak should not grow with the universe.
 
 Throughput is symbol-bars per second of wall time. Generated data are deleted at the end.
 
@@ -100,6 +102,7 @@ def run_size(
     dask: bool,
     only: set[str] | None = None,
     keep: bool = False,
+    study_signals: tuple[str, ...] = (),
 ) -> list[tuple[str, ...]]:
     """All stages at one size (or those whose name starts with a word in ``only``); returns table rows.
 
@@ -148,6 +151,14 @@ def run_size(
                 rows,
             )
         )
+    if study_signals:
+        stages.append(
+            (
+                f"study {' '.join(study_signals)} --universe all (dataset)",
+                [*cap, "study", *study_signals, "--universe", "all", "--data", str(ds), "--format", "json"],
+                rows,
+            )
+        )
     n_pat = n_symbols if pattern_symbols <= 0 else min(pattern_symbols, n_symbols)
     psyms = [f"Z{k:05d}" for k in range(n_pat)]
     prow = sum(per_symbol[: len(psyms)])
@@ -187,6 +198,12 @@ def main() -> None:
         "--only", nargs="+", help="run only the stages whose name starts with one of these words, e.g. ingest"
     )
     parser.add_argument(
+        "--study-signals",
+        nargs="*",
+        default=["golden_cross", "macd_bullish_cross", "rsi_oversold"],
+        help="signals of the study stage (none: no study stage)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep (and reuse) the generated input and outputs"
     )
     args = parser.parse_args()
@@ -199,6 +216,7 @@ def main() -> None:
             not args.no_dask,
             set(args.only) if args.only else None,
             args.keep,
+            tuple(args.study_signals),
         )
         print(f"\n### {n} symbols x {args.bars} bars\n")
         print("| stage | wall (s) | peak RSS (MB) | symbol-bars | symbol-bars/s |")

@@ -50,6 +50,7 @@ def run_blocks(
     label: str = "blocks",
     show_progress: bool = False,
     processes: bool = True,
+    on_result: Callable[[T], None] | None = None,
 ) -> list[T]:
     """``[fn(block, **kwargs) for block in blocks]`` on the chosen engine.
 
@@ -71,34 +72,44 @@ def run_blocks(
         Show a progress bar on stderr.
     processes
         LocalCluster workers as processes (default) or threads of this process (tests).
+    on_result
+        Called with each partial result in block order as soon as it and every block before it are done; the
+        results are then not kept (a fold whose memory does not grow with the number of blocks).
 
     Returns
     -------
     list
-        The partial results in block order.
+        The partial results in block order (empty when ``on_result`` is given).
     """
     check_engine(engine, scheduler)
+    out: list[T] = []
+    deliver = out.append if on_result is None else on_result
     if engine == "local":
-        return _run_local(fn, blocks, kwargs, label, show_progress)
-    return _run_dask(fn, blocks, kwargs, scheduler, show_progress, processes)
+        _run_local(fn, blocks, kwargs, label, show_progress, deliver)
+    else:
+        _run_dask(fn, blocks, kwargs, scheduler, show_progress, processes, deliver)
+    return out
 
 
 def _run_local(
-    fn: Callable[..., T], blocks: Sequence[Any], kwargs: dict[str, Any], label: str, show_progress: bool
-) -> list[T]:
+    fn: Callable[..., T],
+    blocks: Sequence[Any],
+    kwargs: dict[str, Any],
+    label: str,
+    show_progress: bool,
+    deliver: Callable[[T], None],
+) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    out: list[T] = []
     console = Console(stderr=True)
     # a bar only on a terminal: redirected stderr (logs, CI) would get the bar's redraws as blank lines
     visible = show_progress and len(blocks) > 1 and console.is_terminal
     with Progress(console=console, transient=True, disable=not visible) as progress:
         task = progress.add_task(label, total=len(blocks))
         for block in blocks:
-            out.append(fn(block, **kwargs))
+            deliver(fn(block, **kwargs))
             progress.advance(task)
-    return out
 
 
 def _capture(fn: Callable[..., T], block: Any, **kwargs: Any) -> tuple[bool, T | CapscopeError]:
@@ -134,7 +145,8 @@ def _run_dask(
     scheduler: str | None,
     show_progress: bool,
     processes: bool,
-) -> list[T]:
+    deliver: Callable[[T], None],
+) -> None:
     import logging
 
     from distributed import Client, LocalCluster, as_completed, progress
@@ -164,10 +176,13 @@ def _run_dask(
             with contextlib.redirect_stdout(sys.stderr):
                 progress(futures)
         position = {future.key: i for i, future in enumerate(futures)}
-        results: list[Any] = [None] * len(futures)
+        waiting: dict[int, Any] = {}  # finished ahead of an earlier block: held until it is their turn
+        next_block = 0
         for future, (ok, value) in as_completed(futures, with_results=True):
             if not ok:
                 client.cancel(futures)  # the first failed block ends the run, as it does locally
                 raise value
-            results[position[future.key]] = value
-    return results
+            waiting[position[future.key]] = value
+            while next_block in waiting:
+                deliver(waiting.pop(next_block))
+                next_block += 1

@@ -5,8 +5,8 @@
 * **patterns**: per-block records sorted by symbol (within a symbol, the detector's order: by status date).
 * **breadth**: per-block counts summed, then the derived series (percentages, A/D line, McClellan oscillator
   and summation index) computed once from the sums (:func:`capscope.analytics.breadth.breadth_from_counts`).
-* **study**: per-block partial event studies (:func:`capscope.analytics.study.study_block`) merged by
-  :func:`capscope.analytics.study.combine`, which also draws the bootstrap and runs the run-level tests.
+* **study**: per-block partial event studies (:func:`capscope.analytics.study.study_block`) folded in block
+  order as they arrive by :class:`capscope.analytics.study.StudyFold`, which also draws the bootstrap and runs the run-level tests.
 
 Results equal those of the whole-panel functions on the whole universe for any block size and either engine
 (``tests/test_scale.py``).
@@ -316,7 +316,7 @@ def study(
     UsageError
         No bars on or before the end, or an engine that cannot read the source.
     """
-    from capscope.analytics.study import combine
+    from capscope.analytics.study import StudyFold
 
     _check_source(uni.source, engine, scheduler)
     if len(uni.dates) == 0:
@@ -330,7 +330,8 @@ def study(
         firsts=uni.firsts,
         grouped=False,
     )
-    parts = run_blocks(
+    fold = StudyFold()  # each block's partial is folded in as it arrives (in block order) and dropped
+    run_blocks(
         study_block,
         blocks,
         {"signals": list(signals), "params": params},
@@ -339,7 +340,8 @@ def study(
         label="studying",
         show_progress=show_progress,
         processes=processes,
+        on_result=fold.add,
     )
     if as_of is None:
         as_of = uni.end if uni.end is not None else uni.dates[-1].astype(object)
-    return combine(parts, as_of=as_of)
+    return fold.result(as_of=as_of)
