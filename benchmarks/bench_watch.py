@@ -15,7 +15,9 @@ read and advanced by that bar, the events of the bar (crosses from the states; l
 1,260-bar trailing window cut from the history kept in memory; chart-pattern status changes from one numba pass
 over each group's whole history), the states, alerts and outbox written in one transaction, and the alerts
 appended to an alerts file (fsync) and marked delivered. Timed per phase; wall and CPU (all threads).
-``--no-patterns`` runs the cycle without the pattern pass (as before pattern alerts existed). After each day the
+``--no-patterns`` runs the cycle without the pattern pass (as before pattern alerts existed); ``--threads 1`` runs
+the pattern pass in the cycle's own thread (default: numba's thread count, the pass on a background pool while the
+cycle computes the signals). After each day the
 pattern part alone (the pass over every group's history and the records of the day's changes) is timed again
 outside the cycle, so one run gives the cycle with patterns and what the patterns cost in it.
 
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-patterns", dest="patterns", action="store_false", help="cycle without patterns")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads of the pattern pass (default: numba's thread count)",
+    )
     args = parser.parse_args(argv)
 
     from capscope.events.scan import scan_panel
@@ -94,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "symbols": args.symbols,
         "history_bars": args.bars,
         "patterns": args.patterns,
+        "threads": args.threads,
         "days": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +121,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         register_sinks(store, [sink])
         pickup.ingest(store)
         t1 = time.perf_counter()
-        first = process(store, window=window, states=states, history=history, patterns=args.patterns)
+        first = process(
+            store, window=window, states=states, history=history, patterns=args.patterns, threads=args.threads
+        )
         t2 = time.perf_counter()
         out["startup"] = {
             "ingest_history_s": t1 - t0,
@@ -131,7 +142,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             c0, w0 = time.process_time(), time.perf_counter()
             pickup.ingest(store)
             w1 = time.perf_counter()
-            report = process(store, window=window, states=states, history=history, patterns=args.patterns)
+            report = process(
+                store,
+                window=window,
+                states=states,
+                history=history,
+                patterns=args.patterns,
+                threads=args.threads,
+            )
             w2 = time.perf_counter()
             delivered = deliver(store, sink)
             w3 = time.perf_counter()
@@ -153,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 found = 0
                 for j0 in range(0, args.symbols, 512):
                     key = tuple(symbols[j0 : j0 + 512])
-                    group = GroupPatterns.detect(history.cached(key))
+                    group = GroupPatterns.detect(history.cached(key), threads=args.threads)
                     found += len(group.alerts(days[row], range(len(key))))
                 rec["patterns_alone_s"] = time.perf_counter() - p0
                 rec["patterns_alone_cpu_s"] = time.process_time() - c1

@@ -125,3 +125,58 @@ def test_panel_pass_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_blocks_on_threads_equal_blocks_one_after_the_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``detect_blocks`` on a thread pool gives each block's tables exactly as the single-threaded pass, in
+    column order, and the blocks are really computed off the calling thread; records equal for any count."""
+    import threading
+
+    from capscope.patterns import chartist
+
+    panel = _walk_panel(500, 3 * chartist.PANEL_BLOCK + 11, 21)  # four blocks, the last one short
+    args = (panel.dates, panel.symbols, panel.high, panel.low, panel.close)
+    single = list(chartist.detect_blocks(*args, threads=1))
+    assert len(single) == 4
+    workers: set[str] = set()
+    detect = chartist.detect_panel
+
+    def spy(*a: Any, **kw: Any) -> chartist.PanelPatterns:
+        workers.add(threading.current_thread().name)
+        return detect(*a, **kw)
+
+    monkeypatch.setattr(chartist, "detect_panel", spy)
+    for threads in (2, 3):
+        workers.clear()
+        many = list(chartist.detect_blocks(*args, threads=threads))
+        assert threading.current_thread().name not in workers and workers
+        assert [b.symbols for b in many] == [b.symbols for b in single]
+        for a, b in zip(single, many, strict=True):
+            for name in ("fi", "ff", "fptr", "valid", "vptr", "close"):
+                assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    one = find_patterns(panel, threads=1, as_of=panel.dates[400])
+    assert len(one) > 100
+    assert [_full(r) for r in find_patterns(panel, threads=3, as_of=panel.dates[400])] == [
+        _full(r) for r in one
+    ]
+
+
+def test_blocks_stop_early_and_thread_count() -> None:
+    """A consumer that stops after the first block leaves no work behind; the default count is numba's."""
+    import numba
+
+    from capscope.patterns import chartist
+
+    panel = _walk_panel(300, 5 * chartist.PANEL_BLOCK, 4)
+    gen = chartist.detect_blocks(panel.dates, panel.symbols, panel.high, panel.low, panel.close, threads=2)
+    first = next(gen)
+    gen.close()
+    assert first.symbols == tuple(panel.symbols[: chartist.PANEL_BLOCK])
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert chartist.pass_threads() == 1
+    finally:
+        numba.set_num_threads(before)
+    assert chartist.pass_threads() == before
+    assert chartist.pass_threads(0) == 1 and chartist.pass_threads(3) == 3

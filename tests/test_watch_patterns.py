@@ -149,7 +149,7 @@ def test_catch_up_and_no_patterns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Many new days in one cycle (one detector pass read as of each day) give the per-day batch's changes;
-    ``--no-patterns`` gives the same signal alerts and no pattern alert."""
+    ``--no-patterns`` gives the same signal alerts and no pattern alert; one thread gives the same alerts."""
     from capscope.data.panel import Panel
     from capscope.data.readers import read_many
     from capscope.patterns.api import find_patterns
@@ -189,6 +189,28 @@ def test_catch_up_and_no_patterns(
         got[flag] = [
             {k: v for k, v in json.loads(x).items() if k not in ("alert_id", "detected_at")} for x in lines
         ]
+    # single-threaded (NUMBA_NUM_THREADS=1 / numba.set_num_threads(1)): the pattern pass in the cycle's own
+    # thread instead of a background pool -- the same alerts, ids included
+    import numba
+
+    alone = tmp_path / "alerts-one-thread.jsonl"
+    one_args = [*runs["--patterns"][:-4], str(tmp_path / "w1.duckdb"), "--alerts", str(alone), "--patterns"]
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] < new_days[0]])
+    assert run_main(one_args, monkeypatch, capsys)[0] == 0  # history
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] <= new_days[-1]])
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert run_main(one_args, monkeypatch, capsys)[0] == 0
+    finally:
+        numba.set_num_threads(before)
+    single = [
+        {k: v for k, v in json.loads(x).items() if k != "detected_at"} for x in alone.read_text().splitlines()
+    ]
+    pooled = (tmp_path / "alerts--patterns.jsonl").read_text(encoding="utf-8").splitlines()
+    assert single == [{k: v for k, v in json.loads(x).items() if k != "detected_at"} for x in pooled]
 
     panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
     expected = []

@@ -90,6 +90,7 @@ def find_patterns(
     min_quality: float = 0.0,
     progress: Callable[[str], None] | None = None,
     reference: bool = False,
+    threads: int | None = None,
 ) -> list[PatternRecord]:
     """Find chart patterns as of a date.
 
@@ -118,6 +119,10 @@ def find_patterns(
         Chartist mode: run the plain-Python twin (:func:`~capscope.patterns.chartist.detect_series` symbol by
         symbol) instead of the numba pass over the panel (:func:`~capscope.patterns.chartist.detect_panel`);
         the records are the same (tested), the twin is several times slower.
+    threads
+        Chartist mode: threads of the numba pass (default: numba's thread count, ``NUMBA_NUM_THREADS``); the
+        blocks of 64 symbols run on them while this thread builds the records of the finished ones
+        (:func:`~capscope.patterns.chartist.detect_blocks`). The records are the same for any count.
 
     Returns
     -------
@@ -135,7 +140,7 @@ def find_patterns(
     if mode != MODE_CHARTIST:
         raise UsageError(f"mode must be 'chartist' or 'lmw', got {mode!r}")
     chosen = _check_kinds(kinds, CHARTIST_KINDS, mode)
-    from capscope.patterns.chartist import PANEL_BLOCK, detect_panel, detect_series
+    from capscope.patterns.chartist import detect_blocks, detect_series
 
     as_of_pos = None
     if as_of is not None:
@@ -144,19 +149,19 @@ def find_patterns(
             return []
     out: list[PatternRecord] = []
     if not reference:
-        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object)
-        for j0 in range(0, panel.n_symbols, PANEL_BLOCK):
-            cols = slice(j0, min(panel.n_symbols, j0 + PANEL_BLOCK))
-            block = detect_panel(
-                panel.dates,
-                tuple(panel.symbols[cols]),
-                panel.high[:, cols],
-                panel.low[:, cols],
-                panel.close[:, cols],
-                kinds=chosen,
-                params=params,
-                date_objects=days,
-            )
+        blocks = detect_blocks(
+            panel.dates,
+            panel.symbols,
+            panel.high,
+            panel.low,
+            panel.close,
+            kinds=chosen,
+            params=params,
+            threads=threads,
+        )
+        for (
+            block
+        ) in blocks:  # the next blocks' compiled passes run on other threads while these records are built
             for symbol, recs in zip(block.symbols, block.records(as_of_pos, min_quality), strict=True):
                 out.extend(recs)
                 if progress is not None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,7 +57,15 @@ from capscope.patterns.records import (
 )
 from capscope.patterns.shapes import Candidate, ShapeParams, find_bottoms, find_two_sided
 
-__all__ = ["ChartistParams", "PanelPatterns", "SeriesPatterns", "detect_panel", "detect_series"]
+__all__ = [
+    "ChartistParams",
+    "PanelPatterns",
+    "SeriesPatterns",
+    "detect_blocks",
+    "detect_panel",
+    "detect_series",
+    "pass_threads",
+]
 
 _MIRROR = {
     "inverse_head_and_shoulders": "head_and_shoulders",
@@ -886,3 +895,105 @@ def detect_panel(
         objects = np.empty(len(date_objects), dtype=object)
         objects[:] = date_objects
     return PanelPatterns(tuple(symbols), days, objects, c, fi, ff, fptr, valid, vptr, p)
+
+
+def pass_threads(threads: int | None = None) -> int:
+    """Threads the chartist panel pass may use: ``threads``, or by default numba's thread count.
+
+    Parameters
+    ----------
+    threads
+        Explicit count (at least 1); ``None``: :func:`numba.get_num_threads` (the cores, or
+        ``NUMBA_NUM_THREADS`` / :func:`numba.set_num_threads`; ``NUMBA_NUM_THREADS=1`` runs single-threaded).
+
+    Returns
+    -------
+    int
+        The count, at least 1.
+    """
+    if threads is None:
+        import numba
+
+        threads = int(numba.get_num_threads())
+    return max(1, int(threads))
+
+
+def detect_blocks(
+    dates: np.ndarray,
+    symbols: Sequence[str],
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    *,
+    kinds: Iterable[str] | None = None,
+    params: ChartistParams | None = None,
+    date_objects: np.ndarray | Sequence[Any] | None = None,
+    threads: int | None = None,
+) -> Iterator[PanelPatterns]:
+    """:func:`detect_panel` over blocks of :data:`PANEL_BLOCK` columns, in column order, on several threads.
+
+    The compiled pass (:func:`capscope.patterns.chartist_kernels.detect_panel_kernel`) releases the GIL, so the
+    blocks run side by side on a thread pool while the caller consumes the finished ones (e.g. builds their
+    records). Each block is the same single-threaded pass over the same columns whatever the thread count, so
+    the blocks are identical to running them one after the other (by construction; tested).
+
+    Parameters
+    ----------
+    dates, symbols, high, low, close, kinds, params
+        As :func:`detect_panel`, for the whole panel.
+    date_objects
+        ``datetime.date`` of each row when the caller has them (else made once for all blocks).
+    threads
+        Threads computing blocks (default :func:`pass_threads`: numba's thread count); 1 computes each block in
+        the calling thread when it is asked for.
+
+    Yields
+    ------
+    PanelPatterns
+        One per block of columns, in order. At most ``threads + 1`` blocks are computed ahead of the consumer.
+    """
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    n = len(symbols)
+    if date_objects is None:
+        objects = np.asarray(dates).astype("datetime64[D]").astype(object)
+    elif isinstance(date_objects, np.ndarray):
+        objects = date_objects
+    else:
+        objects = np.empty(len(date_objects), dtype=object)
+        objects[:] = date_objects
+    names = tuple(symbols)
+
+    def block(j0: int) -> PanelPatterns:
+        cols = slice(j0, min(n, j0 + PANEL_BLOCK))
+        return detect_panel(
+            dates,
+            names[cols],
+            high[:, cols],
+            low[:, cols],
+            close[:, cols],
+            kinds=kinds,
+            params=params,
+            date_objects=objects,
+        )
+
+    starts = iter(range(0, n, PANEL_BLOCK))
+    workers = min(pass_threads(threads), -(-n // PANEL_BLOCK))
+    if workers <= 1:
+        for j0 in starts:
+            yield block(j0)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="capscope-chartist")
+    try:
+        ahead: deque[Future[PanelPatterns]] = deque(
+            pool.submit(block, j0) for j0 in itertools.islice(starts, workers + 1)
+        )
+        while ahead:
+            found = ahead.popleft().result()
+            nxt = next(starts, None)
+            if nxt is not None:
+                ahead.append(pool.submit(block, nxt))
+            yield found
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

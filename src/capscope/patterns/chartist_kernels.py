@@ -578,7 +578,7 @@ def _find_two_sided(
     return fi, ff, n_rows
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def detect_panel_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -655,7 +655,7 @@ def detect_panel_kernel(
     return fi[:n_rows], ff[:n_rows], fptr, valid[:nv], vptr
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def select_as_of(
     fi: np.ndarray,
     ff: np.ndarray,

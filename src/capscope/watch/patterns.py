@@ -20,9 +20,10 @@ Exactness and cost: the life-cycle of a confirmed formation has no end date (its
 any time later) and the Wilder ATR and the zig-zag pivots have unbounded memory, so no trailing window is exact
 by construction. The watch therefore runs the detector's numba pass over each group's whole stored history, once
 per cycle (one pass serves every new day of the cycle, read as of each day), and builds records only for the
-formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow
-(about 0.1 ms per record), the compiled pass is about 0.1-0.2 us per bar. ``benchmarks/bench_watch.py`` measures
-it.
+formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow, the
+compiled pass is about 0.1-0.2 us per bar. The compiled pass releases the GIL: its blocks of 64 symbols run on a
+thread pool (:func:`capscope.patterns.chartist.detect_blocks`), and :func:`capscope.watch.runner.process` runs it in
+the background while it computes the day's signals. ``benchmarks/bench_watch.py`` measures it.
 """
 
 from __future__ import annotations
@@ -168,26 +169,28 @@ class GroupPatterns:
     blocks: list[PanelPatterns]
 
     @classmethod
-    def detect(cls, panel: Panel, params: ChartistParams | None = None) -> GroupPatterns:
-        """Run the chartist numba pass (all chartist kinds) over ``panel``, block by block as ``find_patterns``."""
-        from capscope.patterns.chartist import PANEL_BLOCK, detect_panel
+    def detect(
+        cls, panel: Panel, params: ChartistParams | None = None, threads: int | None = None
+    ) -> GroupPatterns:
+        """Run the chartist numba pass (all chartist kinds) over ``panel``, block by block as ``find_patterns``.
 
-        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object).tolist()
-        blocks = []
-        for j0 in range(0, panel.n_symbols, PANEL_BLOCK):
-            cols = slice(j0, min(panel.n_symbols, j0 + PANEL_BLOCK))
-            blocks.append(
-                detect_panel(
-                    panel.dates,
-                    tuple(panel.symbols[cols]),
-                    panel.high[:, cols],
-                    panel.low[:, cols],
-                    panel.close[:, cols],
-                    params=params,
-                    date_objects=days,
-                )
-            )
-        return cls(panel, blocks)
+        The blocks run on ``threads`` threads (default: numba's thread count, ``NUMBA_NUM_THREADS``; see
+        :func:`capscope.patterns.chartist.detect_blocks`): the same blocks whatever the count.
+        """
+        from capscope.patterns.chartist import detect_blocks
+
+        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object)
+        blocks = detect_blocks(
+            panel.dates,
+            panel.symbols,
+            panel.high,
+            panel.low,
+            panel.close,
+            params=params,
+            date_objects=days,
+            threads=threads,
+        )
+        return cls(panel, list(blocks))
 
     def alerts(self, day: np.datetime64, columns: Sequence[int]) -> list[dict[str, Any]]:
         """Pattern alerts of ``day`` for the panel ``columns`` (the symbols with a new bar that day).

@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -173,6 +174,7 @@ def process(
     states: StateCache | None = None,
     history: WindowSource | None = None,
     patterns: bool = True,
+    threads: int | None = None,
 ) -> CycleReport:
     """Fold every new bar of the store into the saved states and write the alerts they give, in one transaction.
 
@@ -195,6 +197,11 @@ def process(
     patterns
         Also alert chart-pattern status changes (:mod:`capscope.watch.patterns`: one numba pass over each
         group's history per cycle). A day's signal alerts come first, then its pattern alerts by symbol.
+    threads
+        Threads of the pattern pass (default: numba's thread count, ``NUMBA_NUM_THREADS``). With more than one,
+        the pass runs on a background thread pool while this thread computes the signals (the compiled pass
+        releases the GIL); the alerts are the same for any count (each block is the same single-threaded pass).
+        1 runs everything in this thread, one step after the other.
 
     Returns
     -------
@@ -216,6 +223,7 @@ def process(
     stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
     universe = None if symbols is None else set(symbols)
     fresh = [s for s in stored if s not in known and (universe is None or s in universe)]
+    pool: ThreadPoolExecutor | None = None
     run(con, "BEGIN TRANSACTION")
     try:
         next_gid = max((gid for gid, _ in groups), default=0) + 1
@@ -251,18 +259,29 @@ def process(
             seq = int(run(con, "SELECT coalesce(max(seq), 0) FROM watch_alerts")[0][0])
             found: set[str] = set()
             detected = stamp.isoformat().replace("+00:00", "Z")
-            passes: dict[int, GroupPatterns] = {}
+            passes: dict[int, Future[GroupPatterns]] = {}
+            histories: dict[int, Any] = {}
             if patterns:  # one pass over each group's whole history serves every new day of the cycle
+                from capscope.patterns.chartist import pass_threads
+
                 last = {k: day for day in sorted(cells) for k in cells[day]}
+                workers = pass_threads(threads)
+                if workers > 1:  # the passes run while this thread computes the signals below
+                    pool = ThreadPoolExecutor(1, thread_name_prefix="capscope-watch-patterns")
                 for k, day in sorted(last.items()):
-                    passes[k] = GroupPatterns.detect(read_history(groups[k][1].symbols, day))
+                    histories[k] = read_history(groups[k][1].symbols, day)
+                    if pool is not None:
+                        passes[k] = pool.submit(GroupPatterns.detect, histories[k], None, workers)
+                    else:
+                        passes[k] = Future()
+                        passes[k].set_result(GroupPatterns.detect(histories[k], threads=1))
             for day in sorted(cells):
                 frames = []
                 pattern_alerts: list[dict[str, Any]] = []
                 for k, cols in sorted(cells[day].items()):
                     g = groups[k][1]
-                    if window is None and k in passes:
-                        panel = tail(passes[k].panel, day, LEVEL_WINDOW)
+                    if window is None and k in histories:
+                        panel = tail(histories[k], day, LEVEL_WINDOW)
                     else:
                         panel = read_window(g.symbols, day)
                     if (
@@ -274,10 +293,11 @@ def process(
                     from capscope.events.records import assemble
 
                     frames.append(assemble(panel, g.advance(panel, new)))
-                    if k in passes:
-                        pattern_alerts += passes[k].alerts(day, cols)
                     changed.add(k)
                     report.new_bars += len(cols)
+                for k, cols in sorted(cells[day].items()):  # after the signals: the passes had their time
+                    if k in passes:
+                        pattern_alerts += passes[k].result().alerts(day, cols)
                 report.days.append(str(day))
                 pattern_alerts.sort(key=lambda a: str(a["symbol"]))
                 for rec in records(concat_events(frames)) + pattern_alerts:
@@ -301,6 +321,9 @@ def process(
     except BaseException:
         run(con, "ROLLBACK")
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if states is not None:
         states.keep(groups)
     checkpoint("commit")
