@@ -167,3 +167,42 @@ def test_scan_json_carries_pattern_records(tmp_path: Path) -> None:
     assert sorted(json.dumps(p, sort_keys=True) for p in payload["patterns"]) == sorted(
         json.dumps(p, sort_keys=True) for p in json.loads(pats.output)["patterns"]
     )
+
+
+def test_table_limit_keeps_the_first_rows_by_symbol_and_counts_all(tmp_path: Path) -> None:
+    """--limit N shows the first N rows in symbol order (the blocks keep only that many while they arrive)
+    and the title counts every record; --limit 0 shows all, equal to the JSON records."""
+    rng = np.random.default_rng(5)
+    lines = ["date,open,high,low,close,adj_close,volume"]
+    dates = np.busday_offset(np.datetime64("2020-01-01"), np.arange(1500), roll="forward")
+    for sym in ("CCC", "AAA", "BBB"):
+        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, dates.size)))
+        (tmp_path / f"{sym}.csv").write_text(
+            "\n".join(
+                lines
+                + [
+                    f"{d},{c:.4f},{c * 1.01:.4f},{c * 0.99:.4f},{c:.4f},,1000"
+                    for d, c in zip(dates, close, strict=True)
+                ]
+            )
+            + "\n"
+        )
+    args = ["patterns", "CCC", "AAA", "BBB", "--data", str(tmp_path), "--all"]
+    found = json.loads(CliRunner().invoke(_app(), [*args, "--format", "json"]).output)["patterns"]
+    want = [(r["symbol"], r["kind"], r["status"], r["date"]) for r in found]
+    assert len(want) > 6 and [w[0] for w in want] == sorted(w[0] for w in want)
+
+    def rows(output: str) -> list[tuple[str, ...]]:
+        return [
+            tuple(c.strip() for c in line.split("│")[1:5])
+            for line in output.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()
+        ]
+
+    env = {"COLUMNS": "250"}
+    every = CliRunner().invoke(_app(), [*args, "--limit", "0"], env=env)
+    assert every.exit_code == 0 and rows(every.output) == want
+    few = CliRunner().invoke(_app(), [*args, "--limit", "5"], env=env)
+    assert few.exit_code == 0 and rows(few.output) == want[:5]
+    assert f"{len(want)} chartist patterns" in few.output
+    assert f"{len(want) - 5} more patterns not shown" in few.output

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from capscope.patterns.records import PatternRecord
 
 FORMATS = ("table", "json")
+
+
+#: Table rows shown by default (a market-wide listing can hold hundreds of thousands of records).
+TABLE_LIMIT = 200
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -46,9 +50,33 @@ def _key_point(rec: PatternRecord) -> str:
     return f"{p.role} {p.date} {_fmt(p.price)}"
 
 
-def _table(records: list[PatternRecord], title: str, wide: bool = False) -> None:
+def _row(r: PatternRecord) -> tuple[str, list[str]]:
+    """A record as its symbol and table cells (made inside each block: far lighter than the record)."""
     from rich.markup import escape
 
+    neck = f"{_fmt(r.neckline.price0)} -> {_fmt(r.neckline.price1)}" if r.neckline is not None else ""
+    brk = f"{r.breakout.date} {_fmt(r.breakout.price)}" if r.breakout is not None else ""
+    return r.symbol, [
+        escape(r.symbol),
+        r.kind,
+        r.status,
+        str(r.date),
+        _key_point(r),
+        neck,
+        brk,
+        _fmt(r.target),
+        _fmt(r.invalidation),
+        f"{r.quality:.2f}",
+        "" if r.scale is None else f"{r.scale:g}",
+    ]
+
+
+def _as_dict(r: PatternRecord) -> dict[str, Any]:
+    """A record as its JSON dict (made inside each block)."""
+    return r.to_dict()
+
+
+def _table(rows: list[list[str]], title: str, wide: bool = False) -> None:
     from capscope.cli.tables import Col, render_table
 
     cols = [
@@ -64,25 +92,6 @@ def _table(records: list[PatternRecord], title: str, wide: bool = False) -> None
         Col("quality", "number", priority=1),
         Col("scale", "number", priority=4),
     ]
-    rows = []
-    for r in records:
-        neck = f"{_fmt(r.neckline.price0)} -> {_fmt(r.neckline.price1)}" if r.neckline is not None else ""
-        brk = f"{r.breakout.date} {_fmt(r.breakout.price)}" if r.breakout is not None else ""
-        rows.append(
-            [
-                escape(r.symbol),
-                r.kind,
-                r.status,
-                str(r.date),
-                _key_point(r),
-                neck,
-                brk,
-                _fmt(r.target),
-                _fmt(r.invalidation),
-                f"{r.quality:.2f}",
-                "" if r.scale is None else f"{r.scale:g}",
-            ]
-        )
     if not rows:
         console.print(f"{title}\n(no patterns)", highlight=False)
         return
@@ -116,6 +125,9 @@ def patterns(
     all_dates: Annotated[
         bool, typer.Option("--all", help="Every record since the first bar (overrides --since).")
     ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help=f"Table rows (default {TABLE_LIMIT}; 0 = all).")
+    ] = TABLE_LIMIT,
     min_quality: Annotated[
         float,
         typer.Option(
@@ -174,6 +186,16 @@ def patterns(
     start = None
     if not all_dates:
         start = since_day if since_day is not None else (end - np.timedelta64(365, "D")).astype(date)
+    # the table keeps only its first `limit` rows (by symbol) while blocks arrive, and counts the rest
+    shown: list[tuple[str, list[str]]] = []
+    total = 0
+
+    def keep(rows: list[tuple[str, list[str]]]) -> None:
+        nonlocal shown, total
+        total += len(rows)
+        merged = sorted(shown + rows, key=lambda row: row[0])  # stable: a symbol's rows stay in date order
+        shown = merged[:limit] if limit > 0 else merged
+
     records = scale_run.patterns(
         scale_run.universe(src, chosen),
         as_of=as_of,
@@ -182,6 +204,8 @@ def patterns(
         min_quality=min_quality,
         since=start,
         statuses=statuses or None,
+        convert=_as_dict if fmt == "json" else _row,
+        on_result=None if fmt == "json" else keep,
         engine=engine,
         scheduler=scheduler,
         show_progress=True,
@@ -191,7 +215,7 @@ def patterns(
             "as_of": str(end),
             "mode": mode,
             "source": source,
-            "patterns": [r.to_dict() for r in records],
+            "patterns": records,
         }
         typer.echo(json.dumps(payload, indent=2, allow_nan=False))
         return
@@ -199,5 +223,10 @@ def patterns(
 
     from capscope.cli.tables import plural
 
-    title = f"{plural(len(records), mode + ' pattern')} as of {end} ({escape(source)})"
-    _table(records, title, wide)
+    title = f"{plural(total, mode + ' pattern')} as of {end} ({escape(source)})"
+    _table([cells for _, cells in shown], title, wide)
+    if len(shown) < total:
+        console.print(
+            f"... {plural(total - len(shown), 'more pattern')} not shown (use --limit 0 or --format json)",
+            highlight=False,
+        )

@@ -18,7 +18,7 @@ Dask task (:mod:`capscope.scale.engine`); their partial results are combined by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -401,11 +401,14 @@ def patterns_block(
     min_quality: float,
     since: date | None = None,
     statuses: Sequence[str] | None = None,
-) -> list[PatternRecord]:
+    convert: Callable[[PatternRecord], Any] | None = None,
+) -> list[Any]:
     """Pattern records (:func:`capscope.patterns.api.find_patterns`) of one block.
 
     ``since`` (records whose status date is on or after it) and ``statuses`` filter inside the block, so a
-    whole market's history of records is never held at once.
+    whole market's history of records is never held at once; ``convert`` (a module-level function, picklable)
+    turns each kept record into what the caller needs (a JSON dict, a table row: far lighter than a record's
+    objects), still in the block.
     """
     from capscope.patterns.api import find_patterns
 
@@ -415,7 +418,7 @@ def patterns_block(
         found = [r for r in found if np.datetime64(r.date, "D") >= start]
     if statuses is not None:
         found = [r for r in found if r.status in statuses]
-    return found
+    return found if convert is None else [convert(r) for r in found]
 
 
 def breadth_block(block: Block, *, windows: tuple[int, int, int], use_high_low: bool) -> np.ndarray:

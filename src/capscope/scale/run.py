@@ -14,7 +14,7 @@ Results equal those of the whole-panel functions on the whole universe for any b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -105,7 +105,9 @@ def _by_symbol(items: list[Any]) -> list[Any]:
     """Pattern records sorted by symbol, stable (each symbol keeps the detector's order: by status date)."""
 
     def key(item: Any) -> str:
-        return str(item["symbol"] if isinstance(item, dict) else item.symbol)
+        if isinstance(item, dict):
+            return str(item["symbol"])
+        return str(item[0] if isinstance(item, tuple) else item.symbol)
 
     return sorted(items, key=key)
 
@@ -177,16 +179,22 @@ def patterns(
     min_quality: float = 0.0,
     since: date | None = None,
     statuses: Sequence[str] | None = None,
+    convert: Callable[[PatternRecord], Any] | None = None,
+    on_result: Callable[[list[Any]], None] | None = None,
     engine: str = "local",
     scheduler: str | None = None,
     block_size: int = BLOCK_SIZE,
     show_progress: bool = False,
     processes: bool = True,
-) -> list[PatternRecord]:
+) -> list[Any]:
     """Pattern records of a universe as of ``as_of`` (:func:`capscope.patterns.api.find_patterns`) by blocks.
 
     ``since`` keeps the records whose status date is on or after it and ``statuses`` those with one of these
     statuses; both are applied inside each block (a market's full record history would not fit in memory).
+    ``convert`` maps each kept record inside its block (:func:`~capscope.scale.blocks.patterns_block`); its result
+    must be a dict with a ``symbol`` key, an object with a ``symbol`` attribute, or a tuple starting with the symbol.
+    With ``on_result`` each block's list (sorted by symbol, then status date) is handed over in block order and
+    not kept; the function then returns an empty list.
 
     ``uni`` is usually read with all its dates (``end=None``): the detector itself stops at ``as_of``, as on a
     whole panel. Returns the records sorted by symbol, then status date (as :func:`~capscope.patterns.api.find_patterns`).
@@ -205,12 +213,14 @@ def patterns(
             "min_quality": min_quality,
             "since": since,
             "statuses": None if statuses is None else list(statuses),
+            "convert": convert,
         },
         engine=engine,
         scheduler=scheduler,
         label="finding patterns",
         show_progress=show_progress,
         processes=processes,
+        on_result=on_result,
     )
     return _by_symbol([r for p in parts for r in p])
 
