@@ -193,8 +193,9 @@ def patterns(
     def keep(rows: list[tuple[str, list[str]]]) -> None:
         nonlocal shown, total
         total += len(rows)
-        merged = sorted(shown + rows, key=lambda row: row[0])  # stable: a symbol's rows stay in date order
-        shown = merged[:limit] if limit > 0 else merged
+        shown += rows
+        if limit > 0:  # with --limit 0 every row is kept and sorted once, below
+            shown = sorted(shown, key=lambda row: row[0])[:limit]
 
     records = scale_run.patterns(
         scale_run.universe(src, chosen),
@@ -224,6 +225,7 @@ def patterns(
     from capscope.cli.tables import plural
 
     title = f"{plural(total, mode + ' pattern')} as of {end} ({escape(source)})"
+    shown = sorted(shown, key=lambda row: row[0])  # stable: a symbol's rows stay in status-date order
     _table([cells for _, cells in shown], title, wide)
     if len(shown) < total:
         console.print(

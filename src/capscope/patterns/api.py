@@ -159,9 +159,8 @@ def find_patterns(
             params=params,
             threads=threads,
         )
-        for (
-            block
-        ) in blocks:  # the next blocks' compiled passes run on other threads while these records are built
+        # the next blocks' compiled passes run on other threads while these records are built
+        for block in blocks:
             for symbol, recs in zip(block.symbols, block.records(as_of_pos, min_quality), strict=True):
                 out.extend(recs)
                 if progress is not None:
