@@ -191,3 +191,50 @@ def test_records_equal_events_to_records() -> None:
     events = scan_panel(_panel(700, 8, seed=2))
     assert len(events) > 100 and events["kind"].nunique() >= 10
     assert json.dumps(records(events)) == json.dumps(events_to_records(events))
+
+
+def test_alerts_of_interleaved_groups_come_in_scan_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Groups of 3 symbols, the second half of the universe added a cycle later (new groups whose symbols sort
+    between the first groups'): the signal alerts of every day still equal one batch scan, in its order."""
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_many
+    from capscope.events.records import events_to_records
+    from capscope.events.scan import scan_panel
+    from capscope.store import Store
+    from capscope.watch import runner
+    from capscope.watch.pickup import DirectoryPickup
+
+    monkeypatch.setattr(runner, "GROUP_SIZE", 3)
+    rng = np.random.default_rng(23)
+    days = np.arange(np.datetime64("2023-01-02"), np.datetime64("2024-12-31"))
+    days = [str(d) for d in days[np.is_busday(days)]][:420]
+    steps = 30
+    closes = {f"Z{j:02d}": 30 * np.exp(np.cumsum(rng.normal(0, 0.03, len(days)))) for j in range(10)}
+    first, second = sorted(closes)[::2], sorted(closes)[1::2]
+    data = tmp_path / "data"
+    cut = len(days) - steps
+    for sym in first:
+        _write_csv(data / f"{sym}.csv", days[:cut], closes[sym][:cut])
+    sink = runner.FileSink(tmp_path / "alerts.jsonl")
+    with Store(tmp_path / "w.duckdb") as store:
+        assert runner.run_cycle(store, [sink], DirectoryPickup(data)).history_symbols == first
+        for sym in second:
+            _write_csv(data / f"{sym}.csv", days[:cut], closes[sym][:cut])
+        assert runner.run_cycle(store, [sink], DirectoryPickup(data)).history_symbols == second
+        assert [len(g.symbols) for _, g in runner._groups(store)] == [3, 2, 3, 2]
+        for t in range(cut, len(days)):
+            for sym, c in closes.items():
+                _write_csv(data / f"{sym}.csv", days[: t + 1], c[: t + 1])
+            assert runner.run_cycle(store, [sink], DirectoryPickup(data)).days == [days[t]]
+    got = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    signals = [
+        {k: v for k, v in a.items() if k not in ("alert_id", "detected_at")} for a in got if "status" not in a
+    ]
+    panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
+    expected = events_to_records(scan_panel(panel, since=days[cut]))
+    assert len(expected) >= 30 and len({r["symbol"] for r in expected if r["date"] == days[-1]}) >= 1
+    mixed = [d for d in days[cut:] if len({r["symbol"] for r in expected if r["date"] == d}) >= 3]
+    assert mixed  # days on which several groups alert, so the merge order matters
+    assert signals == expected

@@ -52,6 +52,10 @@ N_SERIES: Final = 8
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
+#: Hex digits of an alert id (:func:`alert_id`).
+ALERT_ID_LENGTH: Final = 20
+
+
 def check_params(params: ScanParams) -> None:
     """Refuse scan parameters the saved states do not cover (the watch follows the default scan)."""
     if (
@@ -320,4 +324,4 @@ def alert_id(record: dict[str, Any]) -> str:
     import hashlib
 
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode()).hexdigest()[:ALERT_ID_LENGTH]

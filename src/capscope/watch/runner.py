@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import numpy as np
 
 from capscope.store._duck import arrow, run
-from capscope.watch.engine import LEVEL_WINDOW, GroupState, alert_id, records
+from capscope.watch.engine import ALERT_ID_LENGTH, LEVEL_WINDOW, GroupState, alert_id, records
 from capscope.watch.patterns import GroupPatterns, tail
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ GROUP_SIZE: Final = 512
 #: Environment variable naming the checkpoints to pause at (tests only).
 PAUSE_ENV: Final = "CAPSCOPE_WATCH_PAUSE"
 _EPOCH = np.datetime64("1970-01-01", "D")
+#: How every alert payload starts (``json.dumps`` of a dict whose first key is the id).
+_ID_PREFIX: Final = b'{"alert_id": "'
 
 
 def checkpoint(name: str) -> None:
@@ -165,6 +167,19 @@ class MemoryWindow:
         return panel
 
 
+def _symbol(record: dict[str, Any]) -> str:
+    return str(record["symbol"])
+
+
+def _pattern_alerts(
+    history: Any, days: Sequence[tuple[np.datetime64, Sequence[int]]], threads: int
+) -> dict[np.datetime64, list[dict[str, Any]]]:
+    """One group's pattern alerts for each of ``days`` (a day and the columns with a new bar on it): one pass
+    over its whole history, then the records of each day's status changes (the part run in the background)."""
+    found = GroupPatterns.detect(history, threads=threads)
+    return {day: found.alerts(day, cols) for day, cols in days}
+
+
 def process(
     store: Store,
     *,
@@ -209,8 +224,6 @@ def process(
         Symbols taken as history, new bars folded in, their days and the alerts written.
     """
     import polars as pl
-
-    from capscope.events.records import concat_events
 
     con = store.con
     read_history = history or store_window(store, None)
@@ -258,8 +271,9 @@ def process(
                 cells.setdefault(day, {}).setdefault(k, []).append(j)
             seq = int(run(con, "SELECT coalesce(max(seq), 0) FROM watch_alerts")[0][0])
             found: set[str] = set()
+            keys: dict[str, tuple[str, str, str]] = {}
             detected = stamp.isoformat().replace("+00:00", "Z")
-            passes: dict[int, Future[GroupPatterns]] = {}
+            passes: dict[int, Future[dict[np.datetime64, list[dict[str, Any]]]]] = {}
             histories: dict[int, Any] = {}
             if patterns:  # one pass over each group's whole history serves every new day of the cycle
                 from capscope.patterns.chartist import pass_threads
@@ -270,13 +284,14 @@ def process(
                     pool = ThreadPoolExecutor(1, thread_name_prefix="capscope-watch-patterns")
                 for k, day in sorted(last.items()):
                     histories[k] = read_history(groups[k][1].symbols, day)
+                    todo = [(d, cells[d][k]) for d in sorted(cells) if k in cells[d]]
                     if pool is not None:
-                        passes[k] = pool.submit(GroupPatterns.detect, histories[k], None, workers)
+                        passes[k] = pool.submit(_pattern_alerts, histories[k], todo, workers)
                     else:
                         passes[k] = Future()
-                        passes[k].set_result(GroupPatterns.detect(histories[k], threads=1))
+                        passes[k].set_result(_pattern_alerts(histories[k], todo, 1))
             for day in sorted(cells):
-                frames = []
+                signal_alerts: list[dict[str, Any]] = []
                 pattern_alerts: list[dict[str, Any]] = []
                 for k, cols in sorted(cells[day].items()):
                     g = groups[k][1]
@@ -292,15 +307,18 @@ def process(
                     new[cols] = True
                     from capscope.events.records import assemble
 
-                    frames.append(assemble(panel, g.advance(panel, new)))
+                    signal_alerts += records(assemble(panel, g.advance(panel, new)))
                     changed.add(k)
                     report.new_bars += len(cols)
-                for k, cols in sorted(cells[day].items()):  # after the signals: the passes had their time
+                for k in sorted(cells[day]):  # after the signals: the passes had their time
                     if k in passes:
-                        pattern_alerts += passes[k].result().alerts(day, cols)
+                        pattern_alerts += passes[k].result()[day]
                 report.days.append(str(day))
-                pattern_alerts.sort(key=lambda a: str(a["symbol"]))
-                for rec in records(concat_events(frames)) + pattern_alerts:
+                # The batch scan's order: every row has this date, each group's rows are sorted by (symbol, kind,
+                # parameters) and groups hold disjoint symbols, so a stable sort by symbol merges them.
+                signal_alerts.sort(key=_symbol)
+                pattern_alerts.sort(key=_symbol)
+                for rec in signal_alerts + pattern_alerts:
                     aid = alert_id(rec)
                     if aid in found:
                         continue
@@ -308,13 +326,17 @@ def process(
                     payload = json.dumps({"alert_id": aid, **rec, "detected_at": detected})
                     seq += 1
                     report.alerts.append(Alert(seq, aid, payload))
-            _insert_alerts(con, report.alerts, stamp.replace(tzinfo=None))
+                    keys[aid] = (str(rec["symbol"]), str(rec["date"]), str(rec["kind"]))
+            _insert_alerts(con, report.alerts, stamp.replace(tzinfo=None), keys)
         for k in sorted(changed):
             gid, g = groups[k]
+            # DELETE + INSERT rather than UPDATE: DuckDB rewrites a state BLOB (~1.7 MB for 512 symbols) about 3x
+            # faster this way (benchmarks/RESULTS.md, "Watch: one new day").
+            run(con, "DELETE FROM watch_groups WHERE group_id = ?", [gid])
             run(
                 con,
-                "UPDATE watch_groups SET state = ?, updated = ? WHERE group_id = ?",
-                [g.to_bytes(), stamp.replace(tzinfo=None), gid],
+                "INSERT INTO watch_groups VALUES (?, ?, ?, ?)",
+                [gid, json.dumps(list(g.symbols)), g.to_bytes(), stamp.replace(tzinfo=None)],
             )
         checkpoint("state")
         run(con, "COMMIT")
@@ -350,8 +372,12 @@ class StateCache:
         self._groups = groups
 
 
-def _insert_alerts(con: Any, alerts: list[Alert], stamp: datetime) -> None:
+def _insert_alerts(
+    con: Any, alerts: list[Alert], stamp: datetime, keys: dict[str, tuple[str, str, str]]
+) -> None:
     """Insert the cycle's alerts with one statement; an id already stored (an event found twice) is dropped.
+
+    ``keys`` gives each alert id's ``(symbol, date, kind)``, the outbox's indexed columns.
 
     Ids already in the table cannot normally occur (the alerts of a bar are committed with the states that
     consumed it), but the ``UNIQUE`` id is the last guard: such alerts are removed from ``alerts`` and the
@@ -361,24 +387,28 @@ def _insert_alerts(con: Any, alerts: list[Alert], stamp: datetime) -> None:
 
     if not alerts:
         return
-    ids = [a.alert_id for a in alerts]
-    known = {
-        r[0] for r in run(con, "SELECT alert_id FROM watch_alerts WHERE list_contains(?, alert_id)", [ids])
-    }
+    ids = pa.table({"alert_id": [a.alert_id for a in alerts]})
+    con.register("_watch_new_ids", ids)
+    try:  # a join, not a scan of the whole outbox per id
+        known = {
+            r[0] for r in run(con, "SELECT alert_id FROM watch_alerts JOIN _watch_new_ids USING (alert_id)")
+        }
+    finally:
+        con.unregister("_watch_new_ids")
     if known:
         first = alerts[0].seq
         kept = [a for a in alerts if a.alert_id not in known]
         alerts[:] = [Alert(first + i, a.alert_id, a.payload) for i, a in enumerate(kept)]
         if not alerts:
             return
-    records = [json.loads(a.payload) for a in alerts]
+    rows = [keys[a.alert_id] for a in alerts]
     table = pa.table(
         {
             "seq": pa.array([a.seq for a in alerts], pa.int64()),
             "alert_id": [a.alert_id for a in alerts],
-            "symbol": [r["symbol"] for r in records],
-            "date": pa.array([date.fromisoformat(r["date"]) for r in records], pa.date32()),
-            "kind": [r["kind"] for r in records],
+            "symbol": [r[0] for r in rows],
+            "date": pa.array([date.fromisoformat(r[1]) for r in rows], pa.date32()),
+            "kind": [r[2] for r in rows],
             "payload": [a.payload for a in alerts],
             "detected_at": pa.array([stamp] * len(alerts), pa.timestamp("us")),
         }
@@ -475,7 +505,11 @@ class FileSink:
                 fh.truncate(keep)
                 data = data[: cut + 1] if cut >= 0 else b""
         ids = set()
+        size = len(_ID_PREFIX) + ALERT_ID_LENGTH
         for line in data.splitlines()[-n:] if n else []:
+            if line.startswith(_ID_PREFIX) and line[size : size + 1] == b'"':  # the lines this sink writes
+                ids.add(line[len(_ID_PREFIX) : size].decode())
+                continue
             try:
                 ids.add(str(json.loads(line)["alert_id"]))
             except (ValueError, KeyError, TypeError):
