@@ -12,14 +12,14 @@ takes every stored bar as history (states built from the whole history; timed an
 Each new day is one more Parquet file of ``--symbols`` rows dropped into the data directory, then one watch cycle
 as the long-running ``capscope watch`` runs it: the changed file ingested (one store transaction), the saved states
 read and advanced by that bar, the events of the bar (crosses from the states; levels and breakouts on the
-1,260-bar trailing window cut from the history kept in memory; chart-pattern status changes from one numba pass
-over each group's whole history), the states, alerts and outbox written in one transaction, and the alerts
-appended to an alerts file (fsync) and marked delivered. Timed per phase; wall and CPU (all threads).
-``--no-patterns`` runs the cycle without the pattern pass (as before pattern alerts existed); ``--threads 1`` runs
-the pattern pass in the cycle's own thread (default: numba's thread count, the pass on a background pool while the
-cycle computes the signals). After each day the
-pattern part alone (the pass over every group's history and the records of the day's changes) is timed again
-outside the cycle, so one run gives the cycle with patterns and what the patterns cost in it.
+1,260-bar trailing window cut from the history kept in memory; chart-pattern status changes from each group's
+pattern pass, which the long-running watch runs over the whole history at start-up and then carries on by the new
+row), the states, alerts and outbox written in one transaction, and the alerts appended to an alerts file (fsync)
+and marked delivered. Timed per phase; wall and CPU (all threads). ``--no-patterns`` runs the cycle without
+patterns (as before pattern alerts existed); ``--threads 1`` runs the pattern work in the cycle's own thread
+(default: numba's thread count, on a background thread while the cycle computes the signals). After each day a
+whole new pattern pass over every group's history (what ``watch --once`` does each cycle) and the records of the
+day's changes are timed again outside the cycle, for comparison.
 
 Compared with what the watch saves: one batch ``scan_panel`` of the same 1,260-bar window for every symbol, in
 memory (indicators and every event kind recomputed), which is what re-running ``capscope scan`` each day costs
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 assert found == n_patterns
             out["days"].append(rec)
             alone = (
-                f"; pattern pass alone {rec['patterns_alone_s'] * 1000:.0f} ms "
+                f"; a whole new pattern pass {rec['patterns_alone_s'] * 1000:.0f} ms "
                 f"(CPU {rec['patterns_alone_cpu_s'] * 1000:.0f} ms)"
                 if args.patterns
                 else ""

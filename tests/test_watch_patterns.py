@@ -246,3 +246,66 @@ def test_universe_typo_suggests_file_in_data_dir(
     code, _, err = run_main([*args, "--universe", str(universe)], monkeypatch, capsys)
     assert code == 0 and "1 symbol taken as history" in err, err
     assert "P0l has no bars in the store yet (did you mean P01" in " ".join(err.split())
+
+
+def test_long_running_watch_carries_the_pass_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The long-running watch (one store, the history in memory, the states cached) runs the pattern pass once
+    per group at start-up and then carries it on by one row a day: the alerts still equal the per-day batch."""
+    from capscope.data.panel import Panel
+    from capscope.data.readers import read_many
+    from capscope.patterns.api import find_patterns
+    from capscope.store import Store
+    from capscope.watch import runner
+    from capscope.watch.patterns import GroupPatterns, pattern_alert
+    from capscope.watch.pickup import DirectoryPickup
+
+    monkeypatch.setattr(runner, "GROUP_SIZE", 5)  # three groups of the 12 symbols
+    calls = {"detect": 0, "advance": 0}
+    detect, advance = GroupPatterns.detect.__func__, GroupPatterns.advance  # type: ignore[attr-defined]
+
+    def counted_detect(cls: type, *args: object, **kw: object) -> GroupPatterns:
+        calls["detect"] += 1
+        return detect(cls, *args, **kw)  # type: ignore[no-any-return]
+
+    def counted_advance(self: GroupPatterns, panel: Panel) -> GroupPatterns:
+        calls["advance"] += 1
+        return advance(self, panel)
+
+    monkeypatch.setattr(GroupPatterns, "detect", classmethod(counted_detect))
+    monkeypatch.setattr(GroupPatterns, "advance", counted_advance)
+    days, rows = _universe(seed=41)
+    replay = days[HISTORY:]
+    data = tmp_path / "data" / "stocks"
+    data.mkdir(parents=True)
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", [x for x in lines if x[:10] < replay[0]])
+    sink = runner.FileSink(tmp_path / "alerts.jsonl")
+    with Store(tmp_path / "w.duckdb") as store:
+        history, states = runner.MemoryWindow(store, None), runner.StateCache()
+        pickup = DirectoryPickup(tmp_path / "data")
+        first = runner.run_cycle(store, [sink], pickup, history=history, states=states)
+        assert len(first.history_symbols) == N_SYMBOLS and first.alerts == []
+        assert calls == {"detect": 3, "advance": 0}  # start-up: one pass per group, for the first new day
+        for day in replay:
+            for sym, lines in rows.items():
+                _write(data / f"{sym}.csv", [x for x in lines if x[:10] <= day])
+            report = runner.run_cycle(store, [sink], pickup, history=history, states=states)
+            assert report.days == [day]
+    assert calls == {"detect": 3, "advance": 3 * len(replay)}  # every new day carried on, none redone
+
+    got = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    got_patterns = [
+        {k: v for k, v in a.items() if k not in ("alert_id", "detected_at")} for a in got if "status" in a
+    ]
+    panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
+    expected: list[dict[str, object]] = []
+    for day in replay:
+        row = panel.index_of(day)
+        now = [
+            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
+            for r in find_patterns(panel, as_of=day)
+            if r.date.isoformat() == day
+        ]
+        expected += sorted(now, key=lambda a: str(a["symbol"]))
+    assert len(expected) >= 20 and len({a["status"] for a in expected}) >= 3
+    assert got_patterns == json.loads(json.dumps(expected))

@@ -151,6 +151,30 @@ def test_memory_window_equals_store_window(tmp_path: Path) -> None:
             assert panel_equal(a, b) and a.n_bars == 60 and a.dates[-1] == day
 
 
+def test_memory_window_grows_in_place_and_keeps_earlier_panels(tmp_path: Path) -> None:
+    """Day after day the rows are appended to buffers that grow (past their first capacity here); every panel
+    given out, kept until the end, still equals a fresh read of its day (whole history and trailing window)."""
+    from capscope.data.panel import panel_equal
+    from capscope.store import Store
+    from capscope.watch.runner import MemoryWindow, store_window
+
+    rng = np.random.default_rng(8)
+    days = np.arange(np.datetime64("2023-01-02"), np.datetime64("2024-06-28"))
+    days = [str(d) for d in days[np.is_busday(days)]]
+    data = tmp_path / "data"
+    for j, skip in enumerate((0, 160)):
+        keep = days[skip:]
+        _write_csv(data / f"W{j}.csv", keep, 20 * np.exp(np.cumsum(rng.normal(0, 0.02, len(keep)))))
+    with Store(tmp_path / "s.duckdb") as st:
+        st.ingest(data)
+        for window in (None, 60):
+            mem, fresh = MemoryWindow(st, window), store_window(st, window)
+            given = [(d, mem(("W0", "W1"), np.datetime64(d, "D"))) for d in days[100:260]]
+            for d, panel in given:
+                assert panel_equal(panel, fresh(("W0", "W1"), np.datetime64(d, "D"))), (window, d)
+            assert given[-1][1].n_bars == (260 if window is None else 60)
+
+
 def test_cli_watch_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -73,7 +73,7 @@ _BLOCK_SHIFT = 4
 _BLOCK = 1 << _BLOCK_SHIFT  # bars per block of the scans' skip bounds
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _breakout_pass(  # type: ignore[no-untyped-def]  # pragma: no cover
     close,
     atr,

@@ -100,7 +100,7 @@ def panel_pivots(panel: Panel, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 # -- clustering kernel ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cluster_kernel(ptr, index, price, tol):  # type: ignore[no-untyped-def]  # pragma: no cover
     n = price.shape[0]
     out_id = np.full(n, -1, np.int64)

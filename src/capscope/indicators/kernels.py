@@ -41,6 +41,8 @@ from capscope.indicators.recursions import (
     rsi_value,
     true_range,
     wilder_step,
+    zigzag_confirm,
+    zigzag_step,
 )
 
 __all__ = ["ZERO_EPS", "directional_movement", "true_range"]  # re-exported: one copy in recursions.py
@@ -81,7 +83,7 @@ def _nblocks(m: int, block: int) -> int:
     return (m + block - 1) // block
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """First row where all three inputs are finite, per column (``n_bars`` if none). Each row only looks at
     the columns that have not started yet."""
@@ -107,7 +109,7 @@ def _starts(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 # -- single-input kernels ----------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def sma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """SMA (TA-Lib running total). Returns ``(out, irregular)``."""
     n, m = x.shape
@@ -138,7 +140,7 @@ def sma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """EMA seeded with the SMA of the first ``window`` bars (TA-Lib ``INT_EMA``)."""
     n, m = x.shape
@@ -176,7 +178,7 @@ def ema_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def wma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """WMA with TA-Lib's running weighted sum (``periodSum``/``periodSub``)."""
     n, m = x.shape
@@ -213,7 +215,7 @@ def wma_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def macd_kernel(
     x: np.ndarray,
     out_m: np.ndarray,
@@ -281,7 +283,7 @@ def macd_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """Wilder RSI (TA-Lib ``RSI``, unstable period 0)."""
     n, m = x.shape
@@ -310,7 +312,7 @@ def rsi_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def roc_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.ndarray:
     """Rate of change in percent (TA-Lib ``ROC``; 0 when the old value is 0)."""
     n, m = x.shape
@@ -336,7 +338,7 @@ def roc_kernel(x: np.ndarray, out: np.ndarray, window: int, block: int) -> np.nd
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def bbands_kernel(
     x: np.ndarray,
     up: np.ndarray,
@@ -415,7 +417,7 @@ def bb_emit(bb: np.ndarray, j: int, old: float, window: int) -> tuple[float, flo
     return mid, variance, reseed
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def bb_reseed(bb: np.ndarray, j: int, win: np.ndarray, window: int) -> float:
     """Re-anchor the shift on the mean of the window ``win`` (oldest first) and return its variance."""
     inv = 1.0 / window
@@ -446,7 +448,7 @@ def bb_reseed(bb: np.ndarray, j: int, win: np.ndarray, window: int) -> float:
 # -- high/low/close kernels --------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def trange_kernel(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, out: np.ndarray, block: int
 ) -> np.ndarray:
@@ -475,7 +477,7 @@ def trange_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def atr_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -512,7 +514,7 @@ def atr_kernel(
     return irregular
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def atr_series(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
     """ATR of one NaN-free 1-D series (first value at index ``window``): :func:`atr_kernel`'s recursion
     without its panel bookkeeping, for per-series callers (the chartist detector's zig-zag)."""
@@ -524,7 +526,42 @@ def atr_series(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
     return out
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True)
+def zigzag_series(
+    high: np.ndarray, low: np.ndarray, thr_scale: np.ndarray, threshold: float, use_atr: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Causal zig-zag over NaN-free bars (:func:`capscope.indicators.recursions.zigzag_step` on each bar,
+    :func:`~capscope.indicators.recursions.zigzag_confirm` on each confirmation);
+    ``thr_scale`` is the ATR (``use_atr``) or unused.
+
+    Returns the pivots ``(index, confirm, kind, price)`` and the state after the last bar, ``(direction, hi,
+    hi_i, lo, lo_i)`` as floats, from which :func:`zigzag_step` carries on with the next bar.
+    """
+    n = high.shape[0]
+    idx = np.empty(n + 1, np.int64)
+    conf = np.empty(n + 1, np.int64)
+    kind = np.empty(n + 1, np.int64)
+    price = np.empty(n + 1, np.float64)
+    m = 0
+    direction = 0
+    hi = -np.inf
+    hi_i = -1
+    lo = np.inf
+    lo_i = -1
+    for t in range(n):
+        a = thr_scale[t] if use_atr else 0.0
+        hi, hi_i, lo, lo_i, code = zigzag_step(
+            high[t], low[t], t, a, threshold, use_atr, direction, hi, hi_i, lo, lo_i
+        )
+        if code != 0:
+            direction, hi, hi_i, lo, lo_i, m = zigzag_confirm(
+                high, low, t, code, hi, hi_i, lo, lo_i, idx, conf, kind, price, m
+            )
+    state = np.array([float(direction), hi, float(hi_i), lo, float(lo_i)])
+    return idx[:m], conf[:m], kind[:m], price[:m], state
+
+
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def stoch_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -593,7 +630,7 @@ def stoch_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def adx_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -642,7 +679,7 @@ def adx_kernel(
     return irregular
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def obv_kernel(close: np.ndarray, volume: np.ndarray, out: np.ndarray, block: int) -> np.ndarray:
     """On-balance volume (TA-Lib ``OBV``)."""
     n, m = close.shape
@@ -812,7 +849,7 @@ def _row_consts(p: CoreParams) -> RowConsts:
     )  # fmt: skip
 
 
-@nb.njit(cache=True, parallel=_prange_only())
+@nb.njit(cache=True, nogil=True, parallel=_prange_only())
 def core_kernel(
     high: np.ndarray,
     low: np.ndarray,
@@ -902,7 +939,7 @@ def _core_warm_rest(p: CoreParams) -> int:
     return max(p.bb_window - 1, p.ema_window, m_look + 1, p.rsi_window + 1, p.atr_window + 1)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _block_start(close: np.ndarray, j0: int, j1: int, start: np.ndarray) -> int:
     """The first bar ``s0`` of columns ``j0:j1`` for :func:`core_kernel`: the row on which most of them get their
     first close (``n_bars`` if none has any). Reads rows from the top only until no later row can start more

@@ -109,7 +109,7 @@ def _pack(idx: np.ndarray, conf: np.ndarray, price: np.ndarray, kind: np.ndarray
 def _njit(func):  # type: ignore[no-untyped-def]
     from numba import njit
 
-    return njit(cache=True)(func)
+    return njit(cache=True, nogil=True)(func)
 
 
 _KERNELS: dict[str, object] = {}
@@ -119,14 +119,15 @@ def _kernel(name: str):  # type: ignore[no-untyped-def]
     """Compile (once) and return the numba kernel ``name``; numba is imported only here."""
     fn = _KERNELS.get(name)
     if fn is None:
-        if name == "atr":  # the indicator engine's ATR recursion (one copy: indicators/recursions.py)
-            from capscope.indicators.kernels import atr_series
+        if name in (
+            "atr",
+            "zigzag",
+        ):  # the engine's ATR and zig-zag steps (one copy: indicators/recursions.py)
+            from capscope.indicators.kernels import atr_series, zigzag_series
 
-            fn = atr_series
+            fn = atr_series if name == "atr" else zigzag_series
         else:
-            fn = _njit(
-                {"fractal": _fractal_loop, "fractal_panel": _fractal_panel_loop, "zigzag": _zigzag_loop}[name]
-            )
+            fn = _njit({"fractal": _fractal_loop, "fractal_panel": _fractal_panel_loop}[name])
         _KERNELS[name] = fn
     return fn
 
@@ -407,109 +408,6 @@ def wilder_atr_reference(
 # zig-zag
 
 
-def _zigzag_loop(high, low, thr_scale, threshold, use_atr):  # type: ignore[no-untyped-def]
-    """Causal zig-zag over NaN-free bars; ``thr_scale`` is the ATR (``use_atr``) or unused."""
-    n = high.shape[0]
-    idx = np.empty(n + 1, np.int64)
-    conf = np.empty(n + 1, np.int64)
-    kind = np.empty(n + 1, np.int64)
-    price = np.empty(n + 1, np.float64)
-    m = 0
-    direction = 0  # 0: nothing confirmed yet; +1: last pivot a low (tracking highs); -1: the reverse
-    hi = -np.inf
-    hi_i = -1
-    lo = np.inf
-    lo_i = -1
-    for t in range(n):
-        h = high[t]
-        lw = low[t]
-        if direction >= 0 and h > hi:
-            hi = h
-            hi_i = t
-        if direction <= 0 and lw < lo:
-            lo = lw
-            lo_i = t
-        if use_atr:
-            a = thr_scale[t]
-            if a != a:  # NaN: ATR not defined yet
-                continue
-            thr_down = threshold * a
-            thr_up = threshold * a
-        else:
-            thr_down = hi * threshold
-            thr_up = lo * threshold
-        if direction == 0:
-            down = hi_i < t and lw <= hi - thr_down
-            up = lo_i < t and h >= lo + thr_up
-            if down and up:
-                # both extremes are confirmed on this bar: list the older one first so kinds alternate
-                if lo_i < hi_i:
-                    idx[m] = lo_i
-                    conf[m] = t
-                    kind[m] = -1
-                    price[m] = lo
-                    m += 1
-                    up = False
-                else:
-                    idx[m] = hi_i
-                    conf[m] = t
-                    kind[m] = 1
-                    price[m] = hi
-                    m += 1
-                    down = False
-            if down:
-                idx[m] = hi_i
-                conf[m] = t
-                kind[m] = 1
-                price[m] = hi
-                m += 1
-                direction = -1
-                lo = np.inf
-                for j in range(hi_i + 1, t + 1):
-                    if low[j] < lo:
-                        lo = low[j]
-                        lo_i = j
-            elif up:
-                idx[m] = lo_i
-                conf[m] = t
-                kind[m] = -1
-                price[m] = lo
-                m += 1
-                direction = 1
-                hi = -np.inf
-                for j in range(lo_i + 1, t + 1):
-                    if high[j] > hi:
-                        hi = high[j]
-                        hi_i = j
-        elif direction == 1:
-            if hi_i < t and lw <= hi - thr_down:
-                idx[m] = hi_i
-                conf[m] = t
-                kind[m] = 1
-                price[m] = hi
-                m += 1
-                direction = -1
-                lo = np.inf
-                for j in range(hi_i + 1, t + 1):
-                    if low[j] < lo:
-                        lo = low[j]
-                        lo_i = j
-        else:
-            if lo_i < t and h >= lo + thr_up:
-                idx[m] = lo_i
-                conf[m] = t
-                kind[m] = -1
-                price[m] = lo
-                m += 1
-                direction = 1
-                hi = -np.inf
-                for j in range(lo_i + 1, t + 1):
-                    if high[j] > hi:
-                        hi = high[j]
-                        hi_i = j
-    return idx[:m], conf[:m], kind[:m], price[:m]
-
-
 def _zigzag_inputs(
     high: object,
     low: object,
@@ -567,7 +465,7 @@ def zigzag_pivots(
     valid, hv, lv, scale, thr, use_atr = _zigzag_inputs(high, low, close, threshold, mode, atr_window)
     if hv.shape[0] == 0:
         return _empty()
-    idx, conf, kind, price = _kernel("zigzag")(hv, lv, scale if use_atr else np.empty(1), thr, use_atr)
+    idx, conf, kind, price, _ = _kernel("zigzag")(hv, lv, scale if use_atr else np.empty(1), thr, use_atr)
     return _pack(valid[idx], valid[conf], price, kind)
 
 
@@ -576,7 +474,7 @@ def zigzag_pivots_atr(high: np.ndarray, low: np.ndarray, atr: np.ndarray, thresh
     h, lo, a = (np.ascontiguousarray(v, dtype=np.float64) for v in (high, low, atr))
     if h.shape[0] == 0:
         return _empty()
-    idx, conf, kind, price = _kernel("zigzag")(h, lo, a, float(threshold), True)
+    idx, conf, kind, price, _ = _kernel("zigzag")(h, lo, a, float(threshold), True)
     return _pack(idx, conf, price, kind)
 
 

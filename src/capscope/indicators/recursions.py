@@ -169,3 +169,99 @@ def adx_step(
             adx = wilder_step(adx, dx, window)
         out = adx
     return pdm, mdm, trs, sum_dx, adx, out, plus, minus
+
+
+@nb.njit(cache=True, inline="always")
+def zigzag_step(
+    h: float,
+    lw: float,
+    t: int,
+    a: float,
+    threshold: float,
+    use_atr: bool,
+    direction: int,
+    hi: float,
+    hi_i: int,
+    lo: float,
+    lo_i: int,
+) -> tuple[float, int, float, int, int]:
+    """The causal zig-zag (:func:`capscope.indicators.pivots.zigzag_pivots`) on NaN-free bar ``t`` (high ``h``,
+    low ``lw``).
+
+    State: ``direction`` (0: nothing confirmed yet; +1: the last pivot is a low and the highs are tracked; -1:
+    the reverse) and the running extremes ``hi``/``lo`` with their bars. ``a`` is the bar's ATR in ATR mode
+    (NaN: not defined yet, nothing is confirmed) and unused in percent mode. Returns the running extremes
+    ``(hi, hi_i, lo, lo_i)`` after the bar and what it confirms: 0 nothing, +1 the running high (a swing high),
+    -1 the running low, +2 both (before any pivot: the low is older, so it comes first), -2 both (the high
+    first); :func:`zigzag_confirm` records them.
+    """
+    if direction >= 0 and h > hi:
+        hi = h
+        hi_i = t
+    if direction <= 0 and lw < lo:
+        lo = lw
+        lo_i = t
+    if use_atr:
+        if a != a:  # NaN: ATR not defined yet
+            return hi, hi_i, lo, lo_i, 0
+        thr_down = threshold * a
+        thr_up = threshold * a
+    else:
+        thr_down = hi * threshold
+        thr_up = lo * threshold
+    if direction == 0:
+        down = hi_i < t and lw <= hi - thr_down
+        up = lo_i < t and h >= lo + thr_up
+        if down and up:  # both extremes confirmed on this bar: the older one first so kinds alternate
+            return hi, hi_i, lo, lo_i, 2 if lo_i < hi_i else -2
+        return hi, hi_i, lo, lo_i, 1 if down else (-1 if up else 0)
+    if direction == 1:
+        return hi, hi_i, lo, lo_i, 1 if hi_i < t and lw <= hi - thr_down else 0
+    return hi, hi_i, lo, lo_i, -1 if lo_i < t and h >= lo + thr_up else 0
+
+
+@nb.njit(cache=True)
+def zigzag_confirm(
+    high: np.ndarray,
+    low: np.ndarray,
+    t: int,
+    code: int,
+    hi: float,
+    hi_i: int,
+    lo: float,
+    lo_i: int,
+    idx: np.ndarray,
+    conf: np.ndarray,
+    kind: np.ndarray,
+    price: np.ndarray,
+    m: int,
+) -> tuple[int, float, int, float, int, int]:
+    """Record the pivots :func:`zigzag_step` confirmed on bar ``t`` (``code``) at ``m`` of ``idx``/``conf``/
+    ``kind``/``price`` and turn: the new running extreme is found again over bars ``pivot + 1 .. t`` of
+    ``high``/``low``. Returns ``(direction, hi, hi_i, lo, lo_i, m)``."""
+    if code == 2 or code == -2:  # the older extreme first
+        first_high = code == -2
+        idx[m] = hi_i if first_high else lo_i
+        conf[m] = t
+        kind[m] = 1 if first_high else -1
+        price[m] = hi if first_high else lo
+        m += 1
+        code = -1 if first_high else 1
+    idx[m] = hi_i if code > 0 else lo_i
+    conf[m] = t
+    kind[m] = 1 if code > 0 else -1
+    price[m] = hi if code > 0 else lo
+    m += 1
+    if code > 0:  # a swing high: track the lows after it
+        lo = np.inf
+        for j in range(hi_i + 1, t + 1):
+            if low[j] < lo:
+                lo = low[j]
+                lo_i = j
+        return -1, hi, hi_i, lo, lo_i, m
+    hi = -np.inf
+    for j in range(lo_i + 1, t + 1):
+        if high[j] > hi:
+            hi = high[j]
+            hi_i = j
+    return 1, hi, hi_i, lo, lo_i, m

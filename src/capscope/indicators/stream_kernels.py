@@ -63,7 +63,7 @@ EXTRA_N_COUNTS = 3
 EXTRA_N_OUT = 9
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _ring_sum(ring: np.ndarray, j: int, first: int, last: int) -> float:
     size = ring.shape[0]
     s = 0.0
@@ -72,7 +72,7 @@ def _ring_sum(ring: np.ndarray, j: int, first: int, last: int) -> float:
     return s
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def core_step(
     vals: np.ndarray,
     counts: np.ndarray,
@@ -180,7 +180,7 @@ def core_step(
         counts[CORE_CNT_A, j] = ka + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def core_history(
     vals: np.ndarray,
     counts: np.ndarray,
@@ -211,7 +211,7 @@ def core_history(
 # -- the extra indicators: WMA, ROC, TRANGE, STOCH, ADX/+DI/-DI, OBV ----------------------------------------
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def extra_step(
     vals: np.ndarray,
     counts: np.ndarray,
@@ -372,7 +372,7 @@ def _adx_bar(
     out[7, j] = minus
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def extra_history(
     vals: np.ndarray,
     counts: np.ndarray,

@@ -11,6 +11,10 @@ Formations are rows of two tables (integers ``fi``, floats ``ff``; column indice
 grouped by symbol; each holds its points (positions into the column's valid bars, not panel rows) and up to
 three states of its life-cycle (``forming``, then ``confirmed`` or ``failed``, then ``target_reached`` or
 ``failed``). Encodings: missing floats are NaN, a missing breakout is -1.
+
+:func:`advance_panel_kernel` carries a pass over one more panel row (``capscope watch``): the life-cycle rules are
+written once, per bar (``_one_sided_bar``, ``_two_sided_bar``, ``_after_bar``), and used both by the whole-history
+loops and by that one-bar step, as the ATR and zig-zag steps of :mod:`capscope.indicators.recursions` are.
 """
 
 from __future__ import annotations
@@ -18,10 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from capscope.indicators.kernels import atr_series
-from capscope.indicators.pivots import _kernel
-
-_zigzag = _kernel("zigzag")
+from capscope.indicators.kernels import atr_series, zigzag_series
+from capscope.indicators.recursions import atr_step, true_range, zigzag_step
 
 # kind codes: bottoms 0-2 (their mirrored tops 3-5), two-sided 6-10
 K_IHS, K_DOUBLE_BOTTOM, K_TRIPLE_BOTTOM = 0, 1, 2
@@ -156,6 +158,21 @@ def _set_state(
     fi[r, I_NSTATES] = s + 1
 
 
+@nb.njit(cache=True, inline="always")
+def _after_bar(
+    h: float, lo: float, c: float, a: float, level: float, target: float, s: int, fail_atr: float
+) -> int:
+    """One bar (high, low, close, ATR) after a breakout in the orientation ``s`` (prices times ``s``, the high
+    of a bearish breakout is minus the low): ``S_TARGET`` when the target is reached (first on ties),
+    ``S_FAILED`` when the breakout fails, -1 otherwise."""
+    x = h if s > 0 else -lo
+    if x >= target:
+        return S_TARGET
+    if c * s < level - fail_atr * a:
+        return S_FAILED
+    return -1
+
+
 @nb.njit(cache=True)
 def _after_breakout(
     t_b: int,
@@ -168,17 +185,35 @@ def _after_breakout(
     s: int,
     fail_atr: float,
 ) -> tuple[int, int]:
-    """First bar from ``t_b`` on where the target is reached (first on ties) or the breakout fails, in the
-    orientation ``s`` (prices times ``s``, the high of a bearish breakout is minus the low): ``(bar, status)``,
-    ``(-1, -1)`` if neither happened."""
+    """First bar from ``t_b`` on where :func:`_after_bar` ends the breakout: ``(bar, status)``, ``(-1, -1)`` if
+    none did."""
     n = close.shape[0]
     for t in range(t_b, n):
-        h = high[t] if s > 0 else -low[t]
-        if h >= target:
-            return t, S_TARGET
-        if close[t] * s < level - fail_atr * atr[t]:
-            return t, S_FAILED
+        status = _after_bar(high[t], low[t], close[t], atr[t], level, target, s, fail_atr)
+        if status >= 0:
+            return t, status
     return -1, -1
+
+
+@nb.njit(cache=True, inline="always")
+def _end_state(fi: np.ndarray, ff: np.ndarray, r: int, bar: int, status: int) -> None:
+    """The state after a confirmed breakout (``status``: target reached or failed at ``bar``): the breakout,
+    direction, level, target and invalidation of the confirmed state, carried over."""
+    last = fi[r, I_NSTATES] - 1
+    failure = FAIL_NECKLINE if status == S_FAILED else FAIL_NONE
+    _set_state(
+        fi,
+        ff,
+        r,
+        bar,
+        status,
+        fi[r, I_ST + last * ST_I + 2],
+        fi[r, I_ST + last * ST_I + 3],
+        failure,
+        ff[r, F_ST + last * ST_F],
+        ff[r, F_ST + last * ST_F + 1],
+        ff[r, F_ST + last * ST_F + 2],
+    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -188,6 +223,57 @@ def _known_bar(fi: np.ndarray, r: int, npts: int) -> int:
     for q in range(1, npts):
         known = max(known, fi[r, I_CONF + q])
     return known
+
+
+@nb.njit(cache=True, inline="always")
+def _one_sided_frame(
+    fi: np.ndarray, ff: np.ndarray, r: int, fp: np.ndarray
+) -> tuple[int, int, int, float, float, float, float, float, int, float]:
+    """The fixed terms of one-sided formation ``r``'s life-cycle: ``(sign, known bar, last point's bar,
+    neckline bar, neckline price, slope, height, invalidation, horizon, provisional target)``."""
+    s = fi[r, I_SIGN]
+    npts = fi[r, I_NPTS]
+    known = _known_bar(fi, r, npts)
+    t_first, t_last = fi[r, I_BARS + 1], fi[r, I_BARS + npts - 1]
+    n0, p0, n1, p1 = ff[r, F_NECK], ff[r, F_NECK + 1], ff[r, F_NECK + 2], ff[r, F_NECK + 3]
+    height = ff[r, F_HEIGHT]
+    slope = 0.0 if n1 == n0 else (p1 - p0) / (n1 - n0)
+    inv = ff[r, F_INV]
+    if inv != inv:
+        inv = -np.inf
+    horizon = t_last + max(int(fp[P_MIN_EXPIRY_BARS]), int(np.rint(fp[P_EXPIRY] * (t_last - t_first))))
+    provisional = (p0 + slope * (t_last - n0) + height) * s
+    return s, known, t_last, n0, p0, slope, height, inv, horizon, provisional
+
+
+@nb.njit(cache=True, inline="always")
+def _one_sided_bar(
+    fi: np.ndarray,
+    ff: np.ndarray,
+    r: int,
+    t: int,
+    c: float,
+    a: float,
+    frame: tuple[int, int, int, float, float, float, float, float, int, float],
+    b_atr: float,
+) -> bool:
+    """Bar ``t`` (close ``c``, ATR ``a``) of forming one-sided formation ``r``: its breakout (``confirmed``), its
+    invalidation or its expiry (``failed``) is recorded; returns whether the forming phase ended."""
+    s, known, _, n0, p0, slope, height, inv, horizon, provisional = frame
+    neck = p0 + slope * (t - n0)
+    c = c * s
+    brk = c > neck + b_atr * a
+    broke_inv = c < inv
+    if not (brk or broke_inv or t > horizon):
+        return False
+    if not brk:
+        reason = FAIL_INVALIDATION if broke_inv else FAIL_EXPIRED
+        _set_state(fi, ff, r, max(t, known), S_FAILED, -1, 0, reason, np.nan, provisional, inv * s)
+        return True
+    level = neck
+    target = level + height
+    _set_state(fi, ff, r, max(t, known), S_CONFIRMED, t, s, FAIL_NONE, level * s, target * s, inv * s)
+    return True
 
 
 @nb.njit(cache=True)
@@ -202,41 +288,103 @@ def _life_one_sided(
     fp: np.ndarray,
 ) -> None:
     """Status history of bottom (sign +1) or top (-1) formation ``r``: ``chartist._life_one_sided``."""
-    s = fi[r, I_SIGN]
-    npts = fi[r, I_NPTS]
-    known = _known_bar(fi, r, npts)
-    t_first, t_last = fi[r, I_BARS + 1], fi[r, I_BARS + npts - 1]
-    n0, p0, n1, p1 = ff[r, F_NECK], ff[r, F_NECK + 1], ff[r, F_NECK + 2], ff[r, F_NECK + 3]
-    height = ff[r, F_HEIGHT]
-    slope = 0.0 if n1 == n0 else (p1 - p0) / (n1 - n0)
-    inv = ff[r, F_INV]
-    if inv != inv:
-        inv = -np.inf
-    horizon = t_last + max(int(fp[P_MIN_EXPIRY_BARS]), int(np.rint(fp[P_EXPIRY] * (t_last - t_first))))
-    provisional = (p0 + slope * (t_last - n0) + height) * s
+    frame = _one_sided_frame(fi, ff, r, fp)
+    s, known, t_last, _, _, _, _, inv, horizon, provisional = frame
     _set_state(fi, ff, r, known, S_FORMING, -1, 0, FAIL_NONE, np.nan, provisional, inv * s)
     n = close.shape[0]
     stop = min(n, horizon + 2)
     b_atr = fp[P_BREAKOUT_ATR]
     for t in range(t_last + 1, stop):
-        neck = p0 + slope * (t - n0)
-        c = close[t] * s
-        brk = c > neck + b_atr * atr[t]
-        broke_inv = c < inv
-        if not (brk or broke_inv or t > horizon):
-            continue
-        if not brk:
-            reason = FAIL_INVALIDATION if broke_inv else FAIL_EXPIRED
-            _set_state(fi, ff, r, max(t, known), S_FAILED, -1, 0, reason, np.nan, provisional, inv * s)
+        if _one_sided_bar(fi, ff, r, t, close[t], atr[t], frame, b_atr):
+            _after_confirmed(fi, ff, r, t, known, high, low, close, atr, fp)
             return
-        level = neck
-        target = level + height
-        _set_state(fi, ff, r, max(t, known), S_CONFIRMED, t, s, FAIL_NONE, level * s, target * s, inv * s)
-        end, status = _after_breakout(t, level, target, high, low, close, atr, s, fp[P_FAIL_ATR])
-        if end >= 0:
-            failure = FAIL_NECKLINE if status == S_FAILED else FAIL_NONE
-            _set_state(fi, ff, r, max(end, known), status, t, s, failure, level * s, target * s, inv * s)
+
+
+@nb.njit(cache=True, inline="always")
+def _two_sided_frame(
+    fi: np.ndarray, ff: np.ndarray, r: int, fp: np.ndarray
+) -> tuple[int, int, float, float, float, float, float, float, float, int]:
+    """The fixed terms of two-sided formation ``r``'s life-cycle: ``(known bar, last point's bar, upper line
+    bar, price and slope, lower line bar, price and slope, height, horizon)``."""
+    npts = fi[r, I_NPTS]
+    known = _known_bar(fi, r, npts)
+    t_first, t_last = fi[r, I_BARS], fi[r, I_BARS + npts - 1]
+    u0, up0, u1, up1 = ff[r, F_UPPER], ff[r, F_UPPER + 1], ff[r, F_UPPER + 2], ff[r, F_UPPER + 3]
+    l0, lp0, l1, lp1 = ff[r, F_LOWER], ff[r, F_LOWER + 1], ff[r, F_LOWER + 2], ff[r, F_LOWER + 3]
+    height = ff[r, F_HEIGHT]
+    su = (up1 - up0) / (u1 - u0)
+    sl = (lp1 - lp0) / (l1 - l0)
+    horizon = t_last + max(int(fp[P_MIN_EXPIRY_BARS]), int(np.rint(fp[P_EXPIRY] * (t_last - t_first))))
+    if su < sl:  # converging lines: the apex ends the formation
+        apex = u0 + (lp0 - up0) / (su - sl)
+        horizon = min(horizon, int(np.floor(apex)))
+    return known, t_last, u0, up0, su, l0, lp0, sl, height, horizon
+
+
+@nb.njit(cache=True, inline="always")
+def _two_sided_bar(
+    fi: np.ndarray,
+    ff: np.ndarray,
+    r: int,
+    t: int,
+    c: float,
+    a: float,
+    frame: tuple[int, int, float, float, float, float, float, float, float, int],
+    b_atr: float,
+) -> bool:
+    """Bar ``t`` (close ``c``, ATR ``a``) of forming two-sided formation ``r``: a breakout either way
+    (``confirmed``) or its expiry (``failed``) is recorded; returns whether the forming phase ended."""
+    known, _, u0, up0, su, l0, lp0, sl, height, horizon = frame
+    nan = np.nan
+    upper = up0 + su * (t - u0)
+    lower = lp0 + sl * (t - l0)
+    buf = b_atr * a
+    brk_up = c > upper + buf
+    brk_dn = c < lower - buf
+    if not (brk_up or brk_dn or t > horizon):
+        return False
+    if not (brk_up or brk_dn):
+        _set_state(fi, ff, r, max(t, known), S_FAILED, -1, 0, FAIL_EXPIRED, nan, nan, nan)
+        return True
+    s = 1 if brk_up else -1
+    level = upper if s > 0 else lower
+    opposite = lower if s > 0 else upper
+    target = level + s * height
+    _set_state(fi, ff, r, max(t, known), S_CONFIRMED, t, s, FAIL_NONE, level, target, opposite)
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def _oriented(fi: np.ndarray, ff: np.ndarray, r: int) -> tuple[int, float, float]:
+    """Direction, level and target of formation ``r``'s last (confirmed) state, times the direction: the terms
+    :func:`_after_bar` compares with (one-sided formations store their oriented prices times their sign,
+    two-sided ones natural prices; either way the stored price times the direction)."""
+    last = fi[r, I_NSTATES] - 1
+    s = fi[r, I_ST + last * ST_I + 3]
+    return s, ff[r, F_ST + last * ST_F] * s, ff[r, F_ST + last * ST_F + 1] * s
+
+
+@nb.njit(cache=True)
+def _after_confirmed(
+    fi: np.ndarray,
+    ff: np.ndarray,
+    r: int,
+    t: int,
+    known: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    atr: np.ndarray,
+    fp: np.ndarray,
+) -> None:
+    """After the forming phase of ``r`` ended on bar ``t``: when it ended in a breakout, the bar from ``t`` on
+    where the target is reached or the breakout fails, if any."""
+    if fi[r, I_ST + (fi[r, I_NSTATES] - 1) * ST_I + 1] != S_CONFIRMED:
         return
+    s, level, target = _oriented(fi, ff, r)
+    end, status = _after_breakout(t, level, target, high, low, close, atr, s, fp[P_FAIL_ATR])
+    if end >= 0:
+        _end_state(fi, ff, r, max(end, known), status)
 
 
 @nb.njit(cache=True)
@@ -251,45 +399,17 @@ def _life_two_sided(
     fp: np.ndarray,
 ) -> None:
     """Status history of two-sided formation ``r``: ``chartist._life_two_sided``."""
-    npts = fi[r, I_NPTS]
-    known = _known_bar(fi, r, npts)
-    t_first, t_last = fi[r, I_BARS], fi[r, I_BARS + npts - 1]
-    u0, up0, u1, up1 = ff[r, F_UPPER], ff[r, F_UPPER + 1], ff[r, F_UPPER + 2], ff[r, F_UPPER + 3]
-    l0, lp0, l1, lp1 = ff[r, F_LOWER], ff[r, F_LOWER + 1], ff[r, F_LOWER + 2], ff[r, F_LOWER + 3]
-    height = ff[r, F_HEIGHT]
-    su = (up1 - up0) / (u1 - u0)
-    sl = (lp1 - lp0) / (l1 - l0)
-    horizon = t_last + max(int(fp[P_MIN_EXPIRY_BARS]), int(np.rint(fp[P_EXPIRY] * (t_last - t_first))))
-    if su < sl:  # converging lines: the apex ends the formation
-        apex = u0 + (lp0 - up0) / (su - sl)
-        horizon = min(horizon, int(np.floor(apex)))
+    frame = _two_sided_frame(fi, ff, r, fp)
+    known, t_last, horizon = frame[0], frame[1], frame[9]
     nan = np.nan
     _set_state(fi, ff, r, known, S_FORMING, -1, 0, FAIL_NONE, nan, nan, nan)
     n = close.shape[0]
     stop = min(n, horizon + 2)
     b_atr = fp[P_BREAKOUT_ATR]
     for t in range(t_last + 1, stop):
-        upper = up0 + su * (t - u0)
-        lower = lp0 + sl * (t - l0)
-        buf = b_atr * atr[t]
-        c = close[t]
-        brk_up = c > upper + buf
-        brk_dn = c < lower - buf
-        if not (brk_up or brk_dn or t > horizon):
-            continue
-        if not (brk_up or brk_dn):
-            _set_state(fi, ff, r, max(t, known), S_FAILED, -1, 0, FAIL_EXPIRED, nan, nan, nan)
+        if _two_sided_bar(fi, ff, r, t, close[t], atr[t], frame, b_atr):
+            _after_confirmed(fi, ff, r, t, known, high, low, close, atr, fp)
             return
-        s = 1 if brk_up else -1
-        level = upper if s > 0 else lower
-        opposite = lower if s > 0 else upper
-        target = level + s * height
-        _set_state(fi, ff, r, max(t, known), S_CONFIRMED, t, s, FAIL_NONE, level, target, opposite)
-        end, status = _after_breakout(t, level * s, target * s, high, low, close, atr, s, fp[P_FAIL_ATR])
-        if end >= 0:
-            failure = FAIL_NECKLINE if status == S_FAILED else FAIL_NONE
-            _set_state(fi, ff, r, max(end, known), status, t, s, failure, level, target, opposite)
-        return
 
 
 @nb.njit(cache=True, inline="always")
@@ -586,12 +706,14 @@ def detect_panel_kernel(
     scales: np.ndarray,
     wanted: np.ndarray,
     fp: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every formation of every column with its status history.
 
     ``high``/``low``/``close`` are time-major ``(n_bars, n_symbols)`` panels (NaN: no bar). Returns ``(fi,
-    ff, fptr, valid, vptr)``: the formation tables (rows ``fptr[j]:fptr[j+1]`` are column ``j``'s, in the order
-    of ``chartist.detect_series``) and each column's valid bars (panel rows ``valid[vptr[j]:vptr[j+1]]``).
+    ff, fptr, valid, vptr, zigzag, atr_last)``: the formation tables (rows ``fptr[j]:fptr[j+1]`` are column
+    ``j``'s, in the order of ``chartist.detect_series``), each column's valid bars (panel rows
+    ``valid[vptr[j]:vptr[j+1]]``) and where its recursions stand after its last bar, for
+    :func:`advance_panel_kernel`: the zig-zag state of each scale ``(m, n_scales, 5)`` and the ATR ``(m,)``.
     """
     n, m = close.shape
     fi = np.zeros((64, NI), np.int64)
@@ -615,6 +737,8 @@ def detect_panel_kernel(
     hv = np.empty(n)
     lv = np.empty(n)
     cv = np.empty(n)
+    zz = np.full((m, scales.shape[0], 5), np.nan)
+    atr_last = np.full(m, np.nan)
     for j in range(m):
         k = 0
         for t in range(n):
@@ -627,10 +751,13 @@ def detect_panel_kernel(
         vptr[j + 1] = nv
         hj, lj, cj = hv[:k], lv[:k], cv[:k]
         atr = atr_series(hj, lj, cj, atr_window)
+        if k > 0:
+            atr_last[j] = atr[k - 1]
         for si in range(scales.shape[0]):
             if k == 0:
                 break
-            idx, conf, kind, price = _zigzag(hj, lj, atr, scales[si], True)
+            idx, conf, kind, price, state = zigzag_series(hj, lj, atr, scales[si], True)
+            zz[j, si, :] = state
             if idx.shape[0] < 4:
                 continue
             r0 = n_rows
@@ -652,7 +779,97 @@ def detect_panel_kernel(
                 else:
                     _life_one_sided(fi, ff, r, hj, lj, cj, atr, fp)
         fptr[j + 1] = n_rows
-    return fi[:n_rows], ff[:n_rows], fptr, valid[:nv], vptr
+    return fi[:n_rows], ff[:n_rows], fptr, valid[:nv], vptr, zz, atr_last
+
+
+@nb.njit(cache=True, inline="always")
+def _life_step(
+    fi: np.ndarray, ff: np.ndarray, r: int, t: int, h: float, lo: float, c: float, a: float, fp: np.ndarray
+) -> None:
+    """Formation ``r``'s life-cycle on its column's next valid bar ``t`` (high, low, close, ATR): what
+    ``_life_one_sided``/``_life_two_sided`` record on ``t`` when run over the bars up to ``t``, given the states
+    they recorded up to ``t - 1``."""
+    status = fi[r, I_ST + (fi[r, I_NSTATES] - 1) * ST_I + 1]
+    if status == S_FORMING:
+        b_atr = fp[P_BREAKOUT_ATR]
+        if fi[r, I_KIND] >= K_ASC:
+            frame2 = _two_sided_frame(fi, ff, r, fp)
+            known, t_last, horizon = frame2[0], frame2[1], frame2[9]
+            if not (t_last < t < horizon + 2 and _two_sided_bar(fi, ff, r, t, c, a, frame2, b_atr)):
+                return
+        else:
+            frame1 = _one_sided_frame(fi, ff, r, fp)
+            known, t_last, horizon = frame1[1], frame1[2], frame1[8]
+            if not (t_last < t < horizon + 2 and _one_sided_bar(fi, ff, r, t, c, a, frame1, b_atr)):
+                return
+        if fi[r, I_ST + (fi[r, I_NSTATES] - 1) * ST_I + 1] != S_CONFIRMED:
+            return
+    elif status == S_CONFIRMED:
+        known = _known_bar(fi, r, fi[r, I_NPTS])
+    else:
+        return  # failed or target reached: final
+    s, level, target = _oriented(fi, ff, r)
+    end = _after_bar(h, lo, c, a, level, target, s, fp[P_FAIL_ATR])
+    if end >= 0:
+        _end_state(fi, ff, r, max(t, known), end)
+
+
+@nb.njit(cache=True, nogil=True)
+def advance_panel_kernel(
+    fi: np.ndarray,
+    ff: np.ndarray,
+    fptr: np.ndarray,
+    valid: np.ndarray,
+    vptr: np.ndarray,
+    zz: np.ndarray,
+    atr_last: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    scales: np.ndarray,
+    fp: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Carry :func:`detect_panel_kernel`'s output over one more panel row, in place, where that is exact.
+
+    ``high``/``low``/``close`` are the panel with the new row last; the tables, ``zz`` and ``atr_last`` those of
+    the panel without it. For each column with a bar on the new row (its next valid bar ``k``): the ATR and each
+    scale's zig-zag are stepped; if a pivot is confirmed on ``k`` (new formations may start) or the ATR was not
+    defined on ``k - 1`` the column is left to be detected again (``dirty``); otherwise no formation can appear,
+    and each formation's life-cycle is stepped (:func:`_life_step`), giving exactly the tables the whole pass
+    gives. Returns ``(has_bar, dirty)`` per column; the caller appends the new row to ``valid``/``vptr`` and
+    replaces the dirty columns.
+    """
+    n, m = close.shape
+    t_row = n - 1
+    window = int(fp[P_ATR_WINDOW])
+    has_bar = np.zeros(m, np.bool_)
+    dirty = np.zeros(m, np.bool_)
+    for j in range(m):
+        h, lo, c = high[t_row, j], low[t_row, j], close[t_row, j]
+        if not (h == h and lo == lo and c == c):
+            continue
+        has_bar[j] = True
+        v1 = vptr[j + 1]
+        k = v1 - vptr[j]
+        if k <= window:  # the ATR's seed is not complete on bar k - 1: not a plain step
+            dirty[j] = True
+            continue
+        _, a = atr_step(atr_last[j], true_range(h, lo, close[valid[v1 - 1], j]), k, window)
+        for si in range(scales.shape[0]):
+            st = zz[j, si]
+            hi_, hi_i, lo_, lo_i, code = zigzag_step(
+                h, lo, k, a, scales[si], True, int(st[0]), st[1], int(st[2]), st[3], int(st[4])
+            )
+            if code != 0:  # a pivot is confirmed on k: new formations may start
+                dirty[j] = True
+                break
+            st[1], st[2], st[3], st[4] = hi_, float(hi_i), lo_, float(lo_i)
+        if dirty[j]:
+            continue
+        atr_last[j] = a
+        for r in range(fptr[j], fptr[j + 1]):
+            _life_step(fi, ff, r, k, h, lo, c, a, fp)
+    return has_bar, dirty
 
 
 @nb.njit(cache=True, nogil=True)

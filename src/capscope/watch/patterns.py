@@ -18,12 +18,15 @@ status only (a formation that was confirmed and then reached its target shows on
 
 Exactness and cost: the life-cycle of a confirmed formation has no end date (its target or a failure can come
 any time later) and the Wilder ATR and the zig-zag pivots have unbounded memory, so no trailing window is exact
-by construction. The watch therefore runs the detector's numba pass over each group's whole stored history, once
-per cycle (one pass serves every new day of the cycle, read as of each day), and builds records only for the
-formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow, the
-compiled pass is about 0.1-0.2 us per bar. The compiled pass releases the GIL: its blocks of 64 symbols run on a
-thread pool (:func:`capscope.patterns.chartist.detect_blocks`), and :func:`capscope.watch.runner.process` runs it in
-the background while it computes the day's signals. ``benchmarks/bench_watch.py`` measures it.
+by construction. A cycle of ``watch --once`` therefore runs the detector's numba pass over each group's whole
+stored history (one pass serves every new day of the cycle, read as of each day). The long-running watch runs that
+pass once per group at start-up and then carries it on by one row a day (:meth:`GroupPatterns.advance`,
+:func:`capscope.patterns.chartist.advance_panel`): each symbol's ATR, zig-zag and formation life-cycles are
+stepped by the new bar, and only a symbol on which a pivot is confirmed that day (about one in five) is detected
+again; the tables equal a new pass bit for bit (tested on every row). Either way records are built only for the
+formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow. The
+compiled passes release the GIL, and :func:`capscope.watch.runner.process` runs them in the background while it
+computes the day's signals. ``benchmarks/bench_watch.py`` measures it.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def _columns_table(found: PanelPatterns, columns: np.ndarray, rows: np.ndarray) 
         fptr=np.searchsorted(fi[:, ck.I_COL], np.arange(len(columns) + 1)).astype(found.fptr.dtype),
         valid=np.concatenate(segments).astype(found.valid.dtype),
         vptr=vptr,
+        state=None,
     )
 
 
@@ -191,6 +195,47 @@ class GroupPatterns:
             threads=threads,
         )
         return cls(panel, list(blocks))
+
+    def follows(self, panel: Panel) -> bool:
+        """Whether ``panel`` is this pass's history with exactly one more row: same symbols, the same dates and
+        one more. Stored bars never change (ingest refuses a changed bar), so the earlier rows hold the same
+        values; the last of them is compared as a guard."""
+        old = self.panel
+        n = old.n_bars
+        return (
+            panel.n_bars == n + 1
+            and n > 0
+            and tuple(panel.symbols) == tuple(old.symbols)
+            and all(b.state is not None for b in self.blocks)
+            and np.array_equal(panel.dates[:n], old.dates)
+            and all(
+                np.array_equal(panel[f][n - 1], old[f][n - 1], equal_nan=True)
+                for f in ("close", "high", "low")
+            )
+        )
+
+    def advance(self, panel: Panel) -> GroupPatterns:
+        """The pass over ``panel`` -- this pass's history with one more row (see :meth:`follows`) -- carried on
+        from this one, which is consumed (:func:`capscope.patterns.chartist.advance_panel`: about one bar per
+        symbol instead of the whole history; equal to :meth:`detect` on ``panel``)."""
+        from capscope.patterns.chartist import PANEL_BLOCK, advance_panel
+
+        days = np.asarray(panel.dates).astype("datetime64[D]").astype(object)
+        blocks = []
+        for b, found in enumerate(self.blocks):
+            cols = slice(b * PANEL_BLOCK, b * PANEL_BLOCK + len(found.symbols))
+            blocks.append(
+                advance_panel(
+                    found,
+                    panel.dates,
+                    panel.high[:, cols],
+                    panel.low[:, cols],
+                    panel.close[:, cols],
+                    date_objects=days,
+                )
+            )
+        self.blocks = []  # consumed: its tables now belong to the new pass
+        return GroupPatterns(panel, blocks)
 
     def alerts(self, day: np.datetime64, columns: Sequence[int]) -> list[dict[str, Any]]:
         """Pattern alerts of ``day`` for the panel ``columns`` (the symbols with a new bar that day).

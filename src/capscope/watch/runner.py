@@ -135,6 +135,9 @@ class MemoryWindow:
 
     It gives the same panels as :func:`store_window`: the last ``window`` bar dates of the group's symbols
     (``window=None``: the whole history, which the pattern pass needs; see :mod:`capscope.watch.patterns`).
+    The rows live in buffers with room to grow, and each panel is a view of its rows: a new day is written once
+    instead of the whole history being copied (the buffer doubles when full). Panels given out earlier keep
+    their rows (a buffer's written rows are never changed); consumers must not write into them.
     """
 
     def __init__(self, store: Store, window: int | None = LEVEL_WINDOW) -> None:
@@ -142,29 +145,68 @@ class MemoryWindow:
         self.window = window
         self._load = store_window(store, window)
         self._panels: dict[tuple[str, ...], Any] = {}
+        self._buffers: dict[tuple[str, ...], _Rows] = {}
 
     def cached(self, symbols: Sequence[str]) -> Any:
         """The window held for ``symbols`` (``None`` when there is none)."""
         return self._panels.get(tuple(symbols))
 
     def __call__(self, symbols: Sequence[str], day: np.datetime64) -> Any:
-        from capscope.data.panel import Panel
-
         key = tuple(symbols)
         old = self._panels.get(key)
-        if old is None or not old.n_bars or old.dates[-1] >= day:
+        rows = self._buffers.get(key)
+        if old is None or rows is None or not old.n_bars or old.dates[-1] >= day:
             panel = self._load(symbols, day)
+            rows = self._buffers[key] = _Rows(panel)
         else:
-            fields = ("high", "low", "close")
-            add = self.store.panel(list(symbols), start=old.dates[-1] + 1, end=day, fields=fields)
-            keep = 0 if self.window is None else max(0, old.n_bars + add.n_bars - self.window)
-            panel = Panel(
-                np.concatenate([old.dates, add.dates])[keep:],
-                key,
-                {f: np.ascontiguousarray(np.concatenate([old[f], add[f]])[keep:]) for f in fields},
-            )
+            add = self.store.panel(list(symbols), start=old.dates[-1] + 1, end=day, fields=_FIELDS)
+            rows.append(add)
+            if self.window is not None:
+                rows.start = max(rows.start, rows.end - self.window)
+            panel = rows.panel(key)
         self._panels[key] = panel
         return panel
+
+
+_FIELDS: Final = ("high", "low", "close")
+
+
+class _Rows:
+    """A group's rows in growable buffers: rows ``start:end`` are the window."""
+
+    def __init__(self, panel: Any) -> None:
+        n = panel.n_bars
+        cap = n + 64
+        self.dates = np.empty(cap, dtype=panel.dates.dtype)
+        self.dates[:n] = panel.dates
+        self.fields = {f: np.empty((cap, panel.n_symbols)) for f in _FIELDS}
+        for f in _FIELDS:
+            self.fields[f][:n] = panel[f]
+        self.start, self.end = 0, n
+
+    def append(self, add: Any) -> None:
+        r = add.n_bars
+        if self.end + r > len(
+            self.dates
+        ):  # full: new buffers twice as long (the old ones stay with old panels)
+            n = self.end - self.start
+            cap = 2 * (n + r) + 64
+            dates = np.empty(cap, dtype=self.dates.dtype)
+            dates[:n] = self.dates[self.start : self.end]
+            fields = {f: np.empty((cap, a.shape[1])) for f, a in self.fields.items()}
+            for f, a in fields.items():
+                a[:n] = self.fields[f][self.start : self.end]
+            self.dates, self.fields, self.start, self.end = dates, fields, 0, n
+        self.dates[self.end : self.end + r] = add.dates
+        for f, a in self.fields.items():
+            a[self.end : self.end + r] = add[f]
+        self.end += r
+
+    def panel(self, key: tuple[str, ...]) -> Any:
+        from capscope.data.panel import Panel
+
+        rows = slice(self.start, self.end)
+        return Panel(self.dates[rows], key, {f: a[rows] for f, a in self.fields.items()})
 
 
 def _symbol(record: dict[str, Any]) -> str:
@@ -172,12 +214,38 @@ def _symbol(record: dict[str, Any]) -> str:
 
 
 def _pattern_alerts(
-    history: Any, days: Sequence[tuple[np.datetime64, Sequence[int]]], threads: int
-) -> dict[np.datetime64, list[dict[str, Any]]]:
-    """One group's pattern alerts for each of ``days`` (a day and the columns with a new bar on it): one pass
-    over its whole history, then the records of each day's status changes (the part run in the background)."""
-    found = GroupPatterns.detect(history, threads=threads)
-    return {day: found.alerts(day, cols) for day, cols in days}
+    history: Any,
+    days: Sequence[tuple[np.datetime64, Sequence[int]]],
+    threads: int,
+    prior: GroupPatterns | None = None,
+) -> tuple[GroupPatterns, dict[np.datetime64, list[dict[str, Any]]]]:
+    """One group's pattern pass over its whole history and its alerts for each of ``days`` (a day and the
+    columns with a new bar on it): the part run in the background.
+
+    The pass is carried on from ``prior`` (the pass of the previous cycle) when the history is that pass's with
+    one more row, about one bar per symbol (:meth:`GroupPatterns.advance`, equal to a new pass); otherwise it is
+    run over the whole history.
+    """
+    if prior is not None and prior.follows(history):
+        found = prior.advance(history)
+    else:
+        found = GroupPatterns.detect(history, threads=threads)
+    return found, {day: found.alerts(day, cols) for day, cols in days}
+
+
+def _first_passes(
+    groups: Sequence[tuple[int, GroupState]],
+    kept: dict[tuple[str, ...], GroupPatterns],
+    read_history: WindowSource,
+    threads: int | None,
+) -> None:
+    """The long-running watch's pattern pass of each group that has none yet, over its history up to its last
+    folded day (at start-up, with the states), so that the next new day only carries it on by one row."""
+    for _, g in groups:
+        if g.symbols in kept or not (g.last_day >= 0).any():
+            continue
+        day = _EPOCH + np.timedelta64(int(g.last_day.max()), "D")
+        kept[g.symbols] = GroupPatterns.detect(read_history(g.symbols, day), threads=threads)
 
 
 def process(
@@ -231,6 +299,7 @@ def process(
     stamp = (now or (lambda: datetime.now(UTC)))().replace(microsecond=0)
     report = CycleReport()
     cached = states.take() if states is not None else None
+    prior = states.take_patterns() if states is not None else {}
     groups = cached if cached is not None else _groups(store)
     known = {s for _, g in groups for s in g.symbols}
     stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
@@ -273,7 +342,7 @@ def process(
             found: set[str] = set()
             keys: dict[str, tuple[str, str, str]] = {}
             detected = stamp.isoformat().replace("+00:00", "Z")
-            passes: dict[int, Future[dict[np.datetime64, list[dict[str, Any]]]]] = {}
+            passes: dict[int, Future[tuple[GroupPatterns, dict[np.datetime64, list[dict[str, Any]]]]]] = {}
             histories: dict[int, Any] = {}
             if patterns:  # one pass over each group's whole history serves every new day of the cycle
                 from capscope.patterns.chartist import pass_threads
@@ -285,11 +354,12 @@ def process(
                 for k, day in sorted(last.items()):
                     histories[k] = read_history(groups[k][1].symbols, day)
                     todo = [(d, cells[d][k]) for d in sorted(cells) if k in cells[d]]
+                    before = prior.pop(groups[k][1].symbols, None)
                     if pool is not None:
-                        passes[k] = pool.submit(_pattern_alerts, histories[k], todo, workers)
+                        passes[k] = pool.submit(_pattern_alerts, histories[k], todo, workers, before)
                     else:
                         passes[k] = Future()
-                        passes[k].set_result(_pattern_alerts(histories[k], todo, 1))
+                        passes[k].set_result(_pattern_alerts(histories[k], todo, 1, before))
             for day in sorted(cells):
                 signal_alerts: list[dict[str, Any]] = []
                 pattern_alerts: list[dict[str, Any]] = []
@@ -312,7 +382,7 @@ def process(
                     report.new_bars += len(cols)
                 for k in sorted(cells[day]):  # after the signals: the passes had their time
                     if k in passes:
-                        pattern_alerts += passes[k].result()[day]
+                        pattern_alerts += passes[k].result()[1][day]
                 report.days.append(str(day))
                 # The batch scan's order: every row has this date, each group's rows are sorted by (symbol, kind,
                 # parameters) and groups hold disjoint symbols, so a stable sort by symbol merges them.
@@ -348,6 +418,11 @@ def process(
             pool.shutdown(wait=True, cancel_futures=True)
     if states is not None:
         states.keep(groups)
+        # the passes of groups without a new bar stay as they were; the others were carried on or redone
+        kept = {**prior, **{groups[k][1].symbols: f.result()[0] for k, f in passes.items()}}
+        if patterns:
+            _first_passes(groups, kept, read_history, threads)
+        states.keep_patterns(kept)
     checkpoint("commit")
     return report
 
@@ -361,6 +436,7 @@ class StateCache:
 
     def __init__(self) -> None:
         self._groups: list[tuple[int, GroupState]] | None = None
+        self._patterns: dict[tuple[str, ...], GroupPatterns] = {}
 
     def take(self) -> list[tuple[int, GroupState]] | None:
         """Remove and return the cached states (``None`` when there are none)."""
@@ -370,6 +446,15 @@ class StateCache:
     def keep(self, groups: list[tuple[int, GroupState]]) -> None:
         """Hold the states just committed."""
         self._groups = groups
+
+    def take_patterns(self) -> dict[tuple[str, ...], GroupPatterns]:
+        """Remove and return the pattern passes of the last committed cycle, by group symbols."""
+        out, self._patterns = self._patterns, {}
+        return out
+
+    def keep_patterns(self, passes: dict[tuple[str, ...], GroupPatterns]) -> None:
+        """Hold the pattern passes of the cycle just committed (the next cycle carries them on)."""
+        self._patterns = passes
 
 
 def _insert_alerts(
