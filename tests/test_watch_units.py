@@ -262,3 +262,19 @@ def test_alerts_of_interleaved_groups_come_in_scan_order(
     mixed = [d for d in days[cut:] if len({r["symbol"] for r in expected if r["date"] == d}) >= 3]
     assert mixed  # days on which several groups alert, so the merge order matters
     assert signals == expected
+
+
+def test_store_checkpoint_empties_the_log(tmp_path: Path) -> None:
+    """``Store.checkpoint`` (run by the long-running watch between cycles) moves DuckDB's log into the file."""
+    from capscope.store import Store
+
+    rng = np.random.default_rng(1)
+    days = [str(d) for d in np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))]
+    _write_csv(tmp_path / "data" / "C0.csv", days, 20 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days)))))
+    wal = tmp_path / "s.duckdb.wal"
+    with Store(tmp_path / "s.duckdb") as st:
+        st.ingest(tmp_path / "data")
+        assert wal.exists() and wal.stat().st_size > 0
+        st.checkpoint()
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert st.counts()["bars"] == len(days)

@@ -199,6 +199,8 @@ def watch(
                     warned = True
                 if once:
                     break
+                with st.guard():
+                    st.checkpoint()  # DuckDB's log into the file now, not in the next cycle's commits
                 time.sleep(interval)
     except KeyboardInterrupt:
         err_console.print("watch: stopped", highlight=False)

@@ -253,13 +253,35 @@ class GroupState:
         add(6, R.RSI_OVERBOUGHT, R.RSI_OVERBOUGHT_EXIT, {**rsi, "threshold": 70.0})
         add(7, R.RSI_OVERSOLD_EXIT, R.RSI_OVERSOLD, {**rsi, "threshold": 30.0})
 
-        # levels and breakouts: the batch code on the window, the new bar's row only
-        for p in scan_parts(panel, WINDOW_KINDS, params=ScanParams()) if levels else []:
-            keep = (p.row == t) & new[p.col]
-            if keep.any():
-                fields = {k: v[keep] if np.ndim(v) else v for k, v in p.fields.items()}
-                parts.append(R.EventParts(p.row[keep], p.col[keep], p.kind[keep], fields))
+        if levels:
+            parts += window_events(panel, new)
         return parts
+
+
+def window_events(panel: Panel, new: np.ndarray) -> list[R.EventParts]:
+    """The levels and breakouts of ``panel``'s last row for the symbols ``new``: the batch code on the trailing
+    window, its last row kept (they depend on every pivot of the window, which no bounded state summarises).
+
+    Parameters
+    ----------
+    panel
+        A group's trailing window ending on the new bar's day.
+    new
+        ``(n,)`` bool: symbols with a new bar on that row.
+
+    Returns
+    -------
+    list of EventParts
+        Indexed on ``panel``, as :meth:`GroupState.advance` returns them.
+    """
+    t = panel.n_bars - 1
+    parts: list[R.EventParts] = []
+    for p in scan_parts(panel, WINDOW_KINDS, params=ScanParams()):
+        keep = (p.row == t) & new[p.col]
+        if keep.any():
+            fields = {k: v[keep] if np.ndim(v) else v for k, v in p.fields.items()}
+            parts.append(R.EventParts(p.row[keep], p.col[keep], p.kind[keep], fields))
+    return parts
 
 
 def _last_sign(d: np.ndarray) -> np.ndarray:

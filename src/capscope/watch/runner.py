@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import numpy as np
 
 from capscope.store._duck import arrow, run
-from capscope.watch.engine import ALERT_ID_LENGTH, LEVEL_WINDOW, GroupState, alert_id, records
+from capscope.watch.engine import ALERT_ID_LENGTH, LEVEL_WINDOW, GroupState, alert_id, records, window_events
 from capscope.watch.patterns import GroupPatterns, tail
 
 if TYPE_CHECKING:
@@ -281,10 +281,10 @@ def process(
         Also alert chart-pattern status changes (:mod:`capscope.watch.patterns`: one numba pass over each
         group's history per cycle). A day's signal alerts come first, then its pattern alerts by symbol.
     threads
-        Threads of the pattern pass (default: numba's thread count, ``NUMBA_NUM_THREADS``). With more than one,
-        the pass runs on a background thread pool while this thread computes the signals (the compiled pass
-        releases the GIL); the alerts are the same for any count (each block is the same single-threaded pass).
-        1 runs everything in this thread, one step after the other.
+        Threads of the cycle (default: numba's thread count, ``NUMBA_NUM_THREADS``). With more than one, the
+        pattern passes and the levels and breakouts of the trailing windows run on two background threads while
+        this thread advances the states and builds the alerts (the compiled kernels release the GIL); the alerts
+        are the same for any count. 1 runs everything in this thread, one step after the other.
 
     Returns
     -------
@@ -305,7 +305,8 @@ def process(
     stored = [r[0] for r in run(con, "SELECT symbol FROM symbols ORDER BY symbol")]
     universe = None if symbols is None else set(symbols)
     fresh = [s for s in stored if s not in known and (universe is None or s in universe)]
-    pool: ThreadPoolExecutor | None = None
+    pool: ThreadPoolExecutor | None = None  # the pattern passes
+    side: ThreadPoolExecutor | None = None  # the levels and breakouts of the trailing windows
     run(con, "BEGIN TRANSACTION")
     try:
         next_gid = max((gid for gid, _ in groups), default=0) + 1
@@ -344,11 +345,13 @@ def process(
             detected = stamp.isoformat().replace("+00:00", "Z")
             passes: dict[int, Future[tuple[GroupPatterns, dict[np.datetime64, list[dict[str, Any]]]]]] = {}
             histories: dict[int, Any] = {}
-            if patterns:  # one pass over each group's whole history serves every new day of the cycle
-                from capscope.patterns.chartist import pass_threads
+            from capscope.patterns.chartist import pass_threads
 
+            workers = pass_threads(threads)
+            if workers > 1 and cells:
+                side = ThreadPoolExecutor(1, thread_name_prefix="capscope-watch-windows")
+            if patterns:  # one pass over each group's whole history serves every new day of the cycle
                 last = {k: day for day in sorted(cells) for k in cells[day]}
-                workers = pass_threads(threads)
                 if workers > 1:  # the passes run while this thread computes the signals below
                     pool = ThreadPoolExecutor(1, thread_name_prefix="capscope-watch-patterns")
                 for k, day in sorted(last.items()):
@@ -363,6 +366,9 @@ def process(
             for day in sorted(cells):
                 signal_alerts: list[dict[str, Any]] = []
                 pattern_alerts: list[dict[str, Any]] = []
+                # the levels and breakouts of each group's trailing window (batch code, independent of the states)
+                # are computed on another thread while this one advances the states and builds the records
+                windows: list[tuple[int, Any, np.ndarray, Future[list[Any]]]] = []
                 for k, cols in sorted(cells[day].items()):
                     g = groups[k][1]
                     if window is None and k in histories:
@@ -375,11 +381,19 @@ def process(
                         raise RuntimeError(f"window of {day} does not end on it")
                     new = np.zeros(len(g.symbols), dtype=bool)
                     new[cols] = True
+                    if side is not None:
+                        windows.append((k, panel, new, side.submit(window_events, panel, new)))
+                    else:
+                        done: Future[list[Any]] = Future()
+                        done.set_result(window_events(panel, new))
+                        windows.append((k, panel, new, done))
+                for k, panel, new, found_parts in windows:
                     from capscope.events.records import assemble
 
-                    signal_alerts += records(assemble(panel, g.advance(panel, new)))
+                    parts = groups[k][1].advance(panel, new, levels=False) + found_parts.result()
+                    signal_alerts += records(assemble(panel, parts))
                     changed.add(k)
-                    report.new_bars += len(cols)
+                    report.new_bars += int(new.sum())
                 for k in sorted(cells[day]):  # after the signals: the passes had their time
                     if k in passes:
                         pattern_alerts += passes[k].result()[1][day]
@@ -414,8 +428,9 @@ def process(
         run(con, "ROLLBACK")
         raise
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for executor in (pool, side):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
     if states is not None:
         states.keep(groups)
         # the passes of groups without a new bar stay as they were; the others were carried on or redone
