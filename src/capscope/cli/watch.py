@@ -86,7 +86,8 @@ def _warn_missing(wanted: list[str], stored: list[str]) -> None:
         close = difflib.get_close_matches(sym.upper(), sorted(known), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         err_console.print(
-            f"[yellow]warning:[/] {escape(sym)} has no bars in the store yet{escape(hint)}; it is watched once it has",
+            f"[yellow]warning:[/] {escape(sym)} has no bars in the store yet{escape(hint)}; "
+            "it is watched once it has bars",
             highlight=False,
         )
 
@@ -104,15 +105,18 @@ def _file_symbols(pickup: Any) -> list[str]:
 
 
 def _summary(report: CycleReport) -> str:
+    from capscope.cli.tables import plural
+
     parts = []
     if report.history_symbols:
         n = len(report.history_symbols)
-        parts.append(f"{n:,} symbol{'s' if n != 1 else ''} taken as history (their bars alert nothing)")
+        parts.append(f"{plural(n, 'symbol')} taken as history (their bars alert nothing)")
     if report.days:
         span = report.days[0] if len(report.days) == 1 else f"{report.days[0]}..{report.days[-1]}"
         n_patterns = sum(1 for a in report.alerts if "status" in a.record)  # pattern alerts carry a status
-        of_which = f" ({n_patterns:,} pattern status changes)" if n_patterns else ""
-        parts.append(f"{report.new_bars:,} new bars ({span}), {len(report.alerts):,} alerts{of_which}")
+        of_which = f" ({plural(n_patterns, 'pattern status change')})" if n_patterns else ""
+        bars, alerts = plural(report.new_bars, "new bar"), plural(len(report.alerts), "alert")
+        parts.append(f"{bars} ({span}), {alerts}{of_which}")
     return "; ".join(parts) or "no new bars"
 
 
@@ -139,8 +143,9 @@ def watch(
         bool,
         typer.Option(
             "--patterns/--no-patterns",
-            help="Alert chart-pattern status changes (default; one detector pass over each symbol's history "
-            "per cycle). Days watched with --no-patterns never get pattern alerts later.",
+            help="Alert chart-pattern status changes (default; the detector runs over each symbol's history, "
+            "then the long-running watch carries it on day by day). Days watched with --no-patterns never get "
+            "pattern alerts later.",
         ),
     ] = True,
     store: StoreOption = None,
