@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         first = process(
             store, window=window, states=states, history=history, patterns=args.patterns, threads=args.threads
         )
+        if (
+            args.patterns
+        ):  # as run_cycle does after the first look's delivery: each group's first pattern pass
+            states.warm(history, args.threads)
         store.checkpoint()  # the long-running watch checkpoints after every cycle, the first look included
         t2 = time.perf_counter()
         out["startup"] = {

@@ -309,3 +309,34 @@ def test_long_running_watch_carries_the_pass_on(tmp_path: Path, monkeypatch: pyt
         expected += sorted(now, key=lambda a: str(a["symbol"]))
     assert len(expected) >= 20 and len({a["status"] for a in expected}) >= 3
     assert got_patterns == json.loads(json.dumps(expected))
+
+
+def test_once_runs_no_pattern_pass_without_new_bars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``watch --once`` keeps nothing for a next cycle: a cycle without new bars runs no pattern pass."""
+    from capscope.watch.patterns import GroupPatterns
+    from tests.cli_helpers import run_main
+
+    _, rows = _universe(seed=5)
+    data = tmp_path / "data" / "stocks"
+    data.mkdir(parents=True)
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", lines[:300])
+    args = ["watch", "--once", "--data", str(tmp_path / "data"), "--store", str(tmp_path / "w.duckdb")]
+    assert run_main(args, monkeypatch, capsys)[0] == 0  # history
+    calls = []
+    detect = GroupPatterns.detect.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, *a: object, **kw: object) -> GroupPatterns:
+        calls.append(1)
+        return detect(cls, *a, **kw)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(GroupPatterns, "detect", classmethod(counted))
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "no new bars" in err and calls == []
+    for sym, lines in rows.items():
+        _write(data / f"{sym}.csv", lines[:301])
+    code, _, err = run_main(args, monkeypatch, capsys)
+    # the one group has new bars: one pass over its whole history
+    assert code == 0 and "new bars" in err and len(calls) == 1

@@ -92,6 +92,40 @@ def test_file_sink_is_idempotent(tmp_path: Path) -> None:
     assert marks == [4]
 
 
+def test_file_sink_reads_its_own_ids_and_skips_other_lines(tmp_path: Path) -> None:
+    """The tail's ids are read from the sink's own lines; a line that is not text or not one of its alerts
+    (another writer's, or a damaged one) is skipped, not fatal, and never taken for an alert."""
+    from capscope.watch.engine import alert_id
+    from capscope.watch.runner import Alert, FileSink
+
+    recs = [{"symbol": "A", "date": f"2024-01-0{i}", "kind": "k"} for i in range(1, 5)]
+    alerts = [
+        Alert(i + 1, alert_id(r), json.dumps({"alert_id": alert_id(r), **r, "detected_at": "z"}))
+        for i, r in enumerate(recs)
+    ]
+    path = tmp_path / "a.jsonl"
+    foreign = b'{"alert_id": "' + alerts[2].alert_id.encode() + b'", garbage'  # damaged: not a whole object
+    path.write_bytes(
+        alerts[0].payload.encode()
+        + b"\n\xff\xfe not text\n"
+        + foreign
+        + b"\n"
+        + alerts[1].payload.encode()
+        + b"\n"
+    )
+    marks: list[int] = []
+    FileSink(path).deliver(alerts, marks.append)
+    lines = path.read_bytes().splitlines()
+    assert lines[:4] == [
+        alerts[0].payload.encode(),
+        b"\xff\xfe not text",
+        foreign,
+        alerts[1].payload.encode(),
+    ]
+    assert [json.loads(x)["alert_id"] for x in lines[4:]] == [alerts[2].alert_id, alerts[3].alert_id]
+    assert marks == [4]
+
+
 def test_exec_sink_retries_then_leaves_pending(tmp_path: Path) -> None:
     """A failing command is retried, the alert stays pending, the other sinks still get it."""
     from capscope.store import Store

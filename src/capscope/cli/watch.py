@@ -191,7 +191,8 @@ def watch(
     try:
         with Store(store) as st:
             st.ensure_sound()  # once: damage is not read by the cycles, which touch only the newest rows
-            history, states = MemoryWindow(st, None), StateCache()
+            # the states and pattern passes stay in memory between cycles (not worth building for one cycle)
+            history, states = MemoryWindow(st, None), (None if once else StateCache())
             warned = False
             while True:
                 with st.guard():

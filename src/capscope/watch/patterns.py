@@ -22,8 +22,8 @@ by construction. A cycle of ``watch --once`` therefore runs the detector's numba
 stored history (one pass serves every new day of the cycle, read as of each day). The long-running watch runs that
 pass once per group at start-up and then carries it on by one row a day (:meth:`GroupPatterns.advance`,
 :func:`capscope.patterns.chartist.advance_panel`): each symbol's ATR, zig-zag and formation life-cycles are
-stepped by the new bar, and only a symbol on which a pivot is confirmed that day (about one in five) is detected
-again; the tables equal a new pass bit for bit (tested on every row). Either way records are built only for the
+stepped by the new bar, and only a symbol on which a pivot is confirmed that day (about one in five) or whose ATR
+is still in its seed is detected again; the tables equal a new pass bit for bit (tested on every row). Either way records are built only for the
 formations whose status date is the new day -- building every record is what makes ``find_patterns`` slow. The
 compiled passes release the GIL, and :func:`capscope.watch.runner.process` runs them in the background while it
 computes the day's signals. ``benchmarks/bench_watch.py`` measures it.
@@ -197,22 +197,24 @@ class GroupPatterns:
         return cls(panel, list(blocks))
 
     def follows(self, panel: Panel) -> bool:
-        """Whether ``panel`` is this pass's history with exactly one more row: same symbols, the same dates and
-        one more. Stored bars never change (ingest refuses a changed bar), so the earlier rows hold the same
-        values; the last of them is compared as a guard."""
+        """Whether ``panel`` is this pass's history with exactly one more row: same symbols, same dates plus one,
+        and each symbol with the same bars before it (counted; the values of stored bars never change, since
+        ingest refuses a changed bar, but a bar can be added later on an earlier date). False once the pass has
+        been carried on (:meth:`advance` consumes it)."""
         old = self.panel
         n = old.n_bars
-        return (
-            panel.n_bars == n + 1
+        if not (
+            self.blocks
             and n > 0
+            and panel.n_bars == n + 1
             and tuple(panel.symbols) == tuple(old.symbols)
             and all(b.state is not None for b in self.blocks)
             and np.array_equal(panel.dates[:n], old.dates)
-            and all(
-                np.array_equal(panel[f][n - 1], old[f][n - 1], equal_nan=True)
-                for f in ("close", "high", "low")
-            )
-        )
+        ):
+            return False
+        valid = ~(np.isnan(panel.high[:n]) | np.isnan(panel.low[:n]) | np.isnan(panel.close[:n]))
+        counts = np.concatenate([np.diff(b.vptr) for b in self.blocks])
+        return bool(np.array_equal(valid.sum(axis=0), counts))
 
     def advance(self, panel: Panel) -> GroupPatterns:
         """The pass over ``panel`` -- this pass's history with one more row (see :meth:`follows`) -- carried on

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -50,8 +51,8 @@ GROUP_SIZE: Final = 512
 #: Environment variable naming the checkpoints to pause at (tests only).
 PAUSE_ENV: Final = "CAPSCOPE_WATCH_PAUSE"
 _EPOCH = np.datetime64("1970-01-01", "D")
-#: How every alert payload starts (``json.dumps`` of a dict whose first key is the id).
-_ID_PREFIX: Final = b'{"alert_id": "'
+#: How every alert payload starts (``json.dumps`` of a dict whose first key is the id, 20 hex digits).
+_OWN_LINE: Final = re.compile(rb'\{"alert_id": "([0-9a-f]{%d})", ' % ALERT_ID_LENGTH)
 
 
 def checkpoint(name: str) -> None:
@@ -233,21 +234,6 @@ def _pattern_alerts(
     return found, {day: found.alerts(day, cols) for day, cols in days}
 
 
-def _first_passes(
-    groups: Sequence[tuple[int, GroupState]],
-    kept: dict[tuple[str, ...], GroupPatterns],
-    read_history: WindowSource,
-    threads: int | None,
-) -> None:
-    """The long-running watch's pattern pass of each group that has none yet, over its history up to its last
-    folded day (at start-up, with the states), so that the next new day only carries it on by one row."""
-    for _, g in groups:
-        if g.symbols in kept or not (g.last_day >= 0).any():
-            continue
-        day = _EPOCH + np.timedelta64(int(g.last_day.max()), "D")
-        kept[g.symbols] = GroupPatterns.detect(read_history(g.symbols, day), threads=threads)
-
-
 def process(
     store: Store,
     *,
@@ -278,8 +264,9 @@ def process(
         Source of each group's whole history up to a day (default: read from the store,
         ``store_window(store, None)``; the long-running watch keeps it with ``MemoryWindow(store, None)``).
     patterns
-        Also alert chart-pattern status changes (:mod:`capscope.watch.patterns`: one numba pass over each
-        group's history per cycle). A day's signal alerts come first, then its pattern alerts by symbol.
+        Also alert chart-pattern status changes (:mod:`capscope.watch.patterns`: each group's pass over its
+        history, carried on from the pass ``states`` holds when there is one). A day's signal alerts come first,
+        then its pattern alerts by symbol.
     threads
         Threads of the cycle (default: numba's thread count, ``NUMBA_NUM_THREADS``). With more than one, the
         pattern passes and the levels and breakouts of the trailing windows run on two background threads while
@@ -434,10 +421,7 @@ def process(
     if states is not None:
         states.keep(groups)
         # the passes of groups without a new bar stay as they were; the others were carried on or redone
-        kept = {**prior, **{groups[k][1].symbols: f.result()[0] for k, f in passes.items()}}
-        if patterns:
-            _first_passes(groups, kept, read_history, threads)
-        states.keep_patterns(kept)
+        states.keep_patterns({**prior, **{groups[k][1].symbols: f.result()[0] for k, f in passes.items()}})
     checkpoint("commit")
     return report
 
@@ -470,6 +454,21 @@ class StateCache:
     def keep_patterns(self, passes: dict[tuple[str, ...], GroupPatterns]) -> None:
         """Hold the pattern passes of the cycle just committed (the next cycle carries them on)."""
         self._patterns = passes
+
+    def warm(self, history: WindowSource, threads: int | None = None) -> int:
+        """Run the pattern pass of each cached group that has none (at start-up, a new group, after a failed
+        cycle) over its history up to its last folded day, so that its next new day only carries it on by one
+        row. The long-running watch calls it after a cycle's delivery; returns the number of passes run."""
+        if self._groups is None:
+            return 0
+        ran = 0
+        for _, g in self._groups:
+            if g.symbols in self._patterns or not (g.last_day >= 0).any():
+                continue
+            day = _EPOCH + np.timedelta64(int(g.last_day.max()), "D")
+            self._patterns[g.symbols] = GroupPatterns.detect(history(g.symbols, day), threads=threads)
+            ran += 1
+        return ran
 
 
 def _insert_alerts(
@@ -605,10 +604,10 @@ class FileSink:
                 fh.truncate(keep)
                 data = data[: cut + 1] if cut >= 0 else b""
         ids = set()
-        size = len(_ID_PREFIX) + ALERT_ID_LENGTH
         for line in data.splitlines()[-n:] if n else []:
-            if line.startswith(_ID_PREFIX) and line[size : size + 1] == b'"':  # the lines this sink writes
-                ids.add(line[len(_ID_PREFIX) : size].decode())
+            fast = _OWN_LINE.match(line)  # the lines this sink writes: the id first, a whole object
+            if fast is not None and line.endswith(b"}"):
+                ids.add(fast.group(1).decode("ascii"))
                 continue
             try:
                 ids.add(str(json.loads(line)["alert_id"]))
@@ -727,4 +726,8 @@ def run_cycle(
     report = process(store, symbols=symbols, window=window, states=states, history=history, patterns=patterns)
     for sink in sinks:
         deliver(store, sink)
+    if (
+        states is not None and patterns
+    ):  # after delivery: the next cycle's pattern passes, carried on from these
+        states.warm(history or store_window(store, None))
     return report
