@@ -64,14 +64,14 @@ def append_day(data: Path, rows: dict[str, list[str]], i: int) -> None:
             fh.write(lines[i])
 
 
-def expected_ids(root: Path, rows: dict[str, list[str]]) -> list[str]:
+def expected_ids(root: Path, rows: dict[str, list[str]], steps: int = STEPS) -> list[str]:
     from capscope.store import Store
     from capscope.watch.pickup import DirectoryPickup
     from capscope.watch.runner import FileSink, run_cycle
 
     data = write_history(root, rows, HISTORY)
     alerts = root / "alerts.jsonl"
-    for i in range(HISTORY - 1, HISTORY + STEPS):
+    for i in range(HISTORY - 1, HISTORY + steps):
         if i >= HISTORY:
             append_day(data, rows, i)
         with Store(root / "s.duckdb") as st:
@@ -131,3 +131,37 @@ def test_sigkill_at_checkpoints_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert all(kills[p] >= 1 for p in POINTS), kills
     got = [json.loads(x)["alert_id"] for x in alerts.read_text().splitlines()]
     assert got == want
+
+
+def test_sigterm_stops_the_long_running_watch_cleanly(tmp_path: Path) -> None:
+    """SIGTERM (a service manager's stop) in the middle of a cycle of the long-running watch rolls the cycle
+    back and exits 130 with "watch: stopped"; a restart then delivers that day's alerts exactly once."""
+    _, rows = make_days(HISTORY + 2)
+    want = expected_ids(tmp_path / "reference", rows, steps=2)
+    root = tmp_path / "termed"
+    data = write_history(root, rows, HISTORY)
+    store, alerts = root / "s.duckdb", root / "alerts.jsonl"
+    assert not _watch(data, store, alerts, None)[0]  # the first look: history
+    append_day(data, rows, HISTORY)
+    env = {**os.environ, "PYTHONPATH": str(Path(capscope.__file__).parents[1]), "PYTHONUNBUFFERED": "1"}
+    env["CAPSCOPE_WATCH_PAUSE"] = "state"  # states, alerts and outbox written, not committed
+    args = [sys.executable, "-m", "capscope.cli.app", "watch", "--interval", "30"]
+    args += ["--data", str(data), "--store", str(store), "--alerts", str(alerts)]
+    with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env) as proc:
+        assert proc.stderr is not None
+        err = b""
+        while b"capscope-watch-checkpoint state" not in err:
+            ready, _, _ = select.select([proc.stderr.fileno()], [], [], 300)
+            assert ready, err.decode()
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, err.decode()
+            err += chunk
+        os.kill(proc.pid, signal.SIGTERM)
+        rest = proc.stderr.read()
+        code = proc.wait()
+    assert code == 130 and b"watch: stopped" in rest, (code, (err + rest).decode())
+    assert not alerts.exists() or alerts.read_text() == ""  # rolled back: nothing delivered
+    append_day(data, rows, HISTORY + 1)
+    assert not _watch(data, store, alerts, None)[0]
+    got = [json.loads(x)["alert_id"] for x in alerts.read_text().splitlines()]
+    assert got == want and len(got) >= 2

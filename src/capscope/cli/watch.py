@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -104,6 +106,10 @@ def _file_symbols(pickup: Any) -> list[str]:
     return sorted(name for name in names if "__" not in name)  # SYMBOL__source files are sources, not symbols
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _summary(report: CycleReport) -> str:
     from capscope.cli.tables import plural
 
@@ -188,6 +194,10 @@ def watch(
         sinks.append(FileSink(alerts))
     if exec_command:
         sinks.append(ExecSink(exec_command))
+    previous = None
+    if not once and threading.current_thread() is threading.main_thread():
+        # a service manager's stop (SIGTERM) ends the watch as Ctrl-C does: a cycle under way is rolled back
+        previous = signal.signal(signal.SIGTERM, _stop)
     try:
         with Store(store) as st:
             st.ensure_sound()  # once: damage is not read by the cycles, which touch only the newest rows
@@ -213,6 +223,8 @@ def watch(
         raise typer.Exit(130) from None
     finally:
         logging.getLogger("capscope.watch").removeHandler(handler)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 watch.__doc__ = WATCH_HELP
