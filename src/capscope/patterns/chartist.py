@@ -965,12 +965,19 @@ def advance_panel(
     if len(days) != n + 1 or not np.array_equal(days[:n], found.dates):
         raise ValueError("the panel must be the pass's panel with one more row")
     p, st = found.params, found.state
-    h, lo, c = (np.asarray(a, dtype=np.float64) for a in (high, low, close))  # views: one row is read
+    h, lo, c = (np.asarray(a, dtype=np.float64) for a in (high, low, close))  # views: not copied
     scales = np.asarray(p.scales, dtype=np.float64)
     fp = _kernel_params(p)
     fi, ff, fptr, valid, vptr = found.fi, found.ff, found.fptr, found.valid, found.vptr
+    # the kernel reads the new row and each column's close on its last bar (contiguous copies: one compiled
+    # variant whatever the layout of the panel given)
+    m = c.shape[1]
+    has = np.diff(vptr) > 0
+    last_rows = valid[np.where(has, vptr[1:] - 1, 0)] if len(valid) else np.zeros(m, dtype=np.int64)
+    prev_close = np.where(has, c[last_rows, np.arange(m)], np.nan)
+    h_row, lo_row, c_row = (np.ascontiguousarray(a[n]) for a in (h, lo, c))
     has_bar, dirty = ck.advance_panel_kernel(
-        fi, ff, fptr, valid, vptr, st.zigzag, st.atr_last, h, lo, c, scales, fp
+        fi, ff, fptr, vptr, st.zigzag, st.atr_last, h_row, lo_row, c_row, prev_close, scales, fp
     )
     # the new row joins each column's valid bars
     at = vptr[1:][has_bar]

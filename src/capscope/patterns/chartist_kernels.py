@@ -819,42 +819,41 @@ def advance_panel_kernel(
     fi: np.ndarray,
     ff: np.ndarray,
     fptr: np.ndarray,
-    valid: np.ndarray,
     vptr: np.ndarray,
     zz: np.ndarray,
     atr_last: np.ndarray,
     high: np.ndarray,
     low: np.ndarray,
     close: np.ndarray,
+    prev_close: np.ndarray,
     scales: np.ndarray,
     fp: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Carry :func:`detect_panel_kernel`'s output over one more panel row, in place, where that is exact.
 
-    ``high``/``low``/``close`` are the panel with the new row last; the tables, ``zz`` and ``atr_last`` those of
-    the panel without it. For each column with a bar on the new row (its next valid bar ``k``): the ATR and each
-    scale's zig-zag are stepped; if a pivot is confirmed on ``k`` (new formations may start) or the ATR was not
-    defined on ``k - 1`` the column is left to be detected again (``dirty``); otherwise no formation can appear,
-    and each formation's life-cycle is stepped (:func:`_life_step`), giving exactly the tables the whole pass
-    gives. Returns ``(has_bar, dirty)`` per column; the caller appends the new row to ``valid``/``vptr`` and
-    replaces the dirty columns.
+    ``high``/``low``/``close`` are the new row (one value per column, NaN: no bar) and ``prev_close`` each
+    column's close on its last bar before it; the tables, ``zz`` and ``atr_last`` are those of the panel without
+    the row. For each column with a bar on the new row (its next valid bar ``k``): the ATR and each scale's
+    zig-zag are stepped; if a pivot is confirmed on ``k`` (new formations may start) or the ATR was not defined on
+    ``k - 1`` the column is left to be detected again (``dirty``); otherwise no formation can appear, and each
+    formation's life-cycle is stepped (:func:`_life_step`), giving exactly the tables the whole pass gives.
+    Returns ``(has_bar, dirty)`` per column; the caller appends the new row to ``valid``/``vptr`` and replaces
+    the dirty columns.
     """
-    n, m = close.shape
-    t_row = n - 1
+    m = close.shape[0]
     window = int(fp[P_ATR_WINDOW])
     has_bar = np.zeros(m, np.bool_)
     dirty = np.zeros(m, np.bool_)
     for j in range(m):
-        h, lo, c = high[t_row, j], low[t_row, j], close[t_row, j]
+        h, lo, c = high[j], low[j], close[j]
         if not (h == h and lo == lo and c == c):
             continue
         has_bar[j] = True
-        v1 = vptr[j + 1]
-        k = v1 - vptr[j]
+        k = vptr[j + 1] - vptr[j]
         if k <= window:  # the ATR's seed is not complete on bar k - 1: not a plain step
             dirty[j] = True
             continue
-        _, a = atr_step(atr_last[j], true_range(h, lo, close[valid[v1 - 1], j]), k, window)
+        _, a = atr_step(atr_last[j], true_range(h, lo, prev_close[j]), k, window)
         for si in range(scales.shape[0]):
             st = zz[j, si]
             hi_, hi_i, lo_, lo_i, code = zigzag_step(
