@@ -159,6 +159,9 @@ def main() -> None:
     """Console-script entry point: :func:`run` with ``sys.argv``, then exit with its code."""
     import gc
 
+    from capscope.cli.compile_notice import install
+
+    install()  # on a terminal, say so while the kernels compile on a new machine
     try:
         code = run()
     finally:
