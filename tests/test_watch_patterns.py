@@ -49,6 +49,24 @@ def _write(path: Path, lines: list[str]) -> None:
     path.write_text("date,open,high,low,close,adj_close,volume\n" + "".join(lines), encoding="utf-8")
 
 
+def _per_day_batch(panel, days: list[str]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The pattern alerts a per-day batch gives: for each day, the records of ``find_patterns`` as of that day
+    whose status date is that day, by symbol."""
+    from capscope.patterns.api import find_patterns
+    from capscope.watch.patterns import pattern_alert
+
+    expected: list[dict[str, object]] = []
+    for day in days:
+        row = panel.index_of(day)
+        now = [
+            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
+            for r in find_patterns(panel, as_of=day)
+            if r.date.isoformat() == day
+        ]
+        expected += sorted(now, key=lambda a: str(a["symbol"]))
+    return expected
+
+
 def test_pattern_alerts_equal_per_day_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -152,8 +170,6 @@ def test_catch_up_and_no_patterns(
     ``--no-patterns`` gives the same signal alerts and no pattern alert; one thread gives the same alerts."""
     from capscope.data.panel import Panel
     from capscope.data.readers import read_many
-    from capscope.patterns.api import find_patterns
-    from capscope.watch.patterns import pattern_alert
     from tests.cli_helpers import run_main
 
     days, rows = _universe(seed=29)
@@ -213,15 +229,7 @@ def test_catch_up_and_no_patterns(
     assert single == [{k: v for k, v in json.loads(x).items() if k != "detected_at"} for x in pooled]
 
     panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
-    expected = []
-    for day in new_days:
-        row = panel.index_of(day)
-        now = [
-            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
-            for r in find_patterns(panel, as_of=day)
-            if r.date.isoformat() == day
-        ]
-        expected += sorted(now, key=lambda a: str(a["symbol"]))
+    expected = _per_day_batch(panel, new_days)
     assert len(expected) >= 10
     assert [a for a in got["--patterns"] if "status" in a] == json.loads(json.dumps(expected))
     assert [a for a in got["--patterns"] if "status" not in a] == got["--no-patterns"]
@@ -253,10 +261,9 @@ def test_long_running_watch_carries_the_pass_on(tmp_path: Path, monkeypatch: pyt
     per group at start-up and then carries it on by one row a day: the alerts still equal the per-day batch."""
     from capscope.data.panel import Panel
     from capscope.data.readers import read_many
-    from capscope.patterns.api import find_patterns
     from capscope.store import Store
     from capscope.watch import runner
-    from capscope.watch.patterns import GroupPatterns, pattern_alert
+    from capscope.watch.patterns import GroupPatterns
     from capscope.watch.pickup import DirectoryPickup
 
     monkeypatch.setattr(runner, "GROUP_SIZE", 5)  # three groups of the 12 symbols
@@ -298,15 +305,7 @@ def test_long_running_watch_carries_the_pass_on(tmp_path: Path, monkeypatch: pyt
         {k: v for k, v in a.items() if k not in ("alert_id", "detected_at")} for a in got if "status" in a
     ]
     panel = Panel.from_bars(read_many(sorted(data.glob("*.csv"))), fields=("high", "low", "close"))
-    expected: list[dict[str, object]] = []
-    for day in replay:
-        row = panel.index_of(day)
-        now = [
-            pattern_alert(r, float(panel.close[row, panel.column(r.symbol)]))
-            for r in find_patterns(panel, as_of=day)
-            if r.date.isoformat() == day
-        ]
-        expected += sorted(now, key=lambda a: str(a["symbol"]))
+    expected = _per_day_batch(panel, replay)
     assert len(expected) >= 20 and len({a["status"] for a in expected}) >= 3
     assert got_patterns == json.loads(json.dumps(expected))
 
